@@ -1,0 +1,305 @@
+"""Small stateful layers for the course's NumPy networks.
+
+Each layer has ``forward(x, training=True)`` and ``backward(dout)``, a ``params`` dict of its
+trainable arrays and a ``grads`` dict with the same keys, filled by ``backward``. Optimizers update
+``params`` in place. The maths lives in :mod:`course_utils.normalization`; these classes add only the
+state a layer must keep between calls (its cache and, for BatchNorm, the running statistics).
+Backward passes never modify the ``dout`` they are given.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+from . import normalization as F
+from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
+
+__all__ = ["Layer", "Linear", "Sigmoid", "Tanh", "ReLU", "BatchNorm", "LayerNorm", "GroupNorm",
+           "BatchRenorm"]
+
+
+class Layer:
+    """Base class: no parameters, identity behaviour must be overridden."""
+
+    def __init__(self):
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self._cache = None
+
+    def forward(self, x, training: bool = True):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, dout):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _need_cache(self):
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        return self._cache
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class Linear(Layer):
+    """Affine layer ``y = x @ W + b``.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        ``W`` has shape (in_features, out_features), ``b`` shape (out_features,).
+    rng : numpy.random.Generator, optional
+        Source of the initial weights (seeded by the caller for reproducibility).
+    init_scale : float, optional
+        Standard deviation of the Gaussian initial weights; default ``1/sqrt(in_features)``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, rng=None, init_scale: float | None = None):
+        super().__init__()
+        in_features = check_positive_int(in_features, "in_features", "Linear")
+        out_features = check_positive_int(out_features, "out_features", "Linear")
+        rng = np.random.default_rng(0) if rng is None else rng
+        if init_scale is None:
+            init_scale = 1.0 / np.sqrt(in_features)
+        init_scale = check_positive(init_scale, "init_scale", "Linear")
+        self.params["W"] = rng.normal(0.0, init_scale, size=(in_features, out_features))
+        self.params["b"] = np.zeros(out_features)
+
+    @property
+    def W(self):
+        return self.params["W"]
+
+    @property
+    def b(self):
+        return self.params["b"]
+
+    def forward(self, x, training: bool = True):
+        x = as_real_array(x, "x", "Linear.forward")
+        if x.ndim != 2 or x.shape[1] != self.W.shape[0]:
+            raise ValueError(f"Linear.forward: x must have shape (N, {self.W.shape[0]}), got {x.shape}")
+        self._cache = x
+        return x @ self.W + self.b
+
+    def backward(self, dout):
+        x = self._need_cache()
+        self.grads["W"] = x.T @ dout
+        self.grads["b"] = dout.sum(axis=0)
+        return dout @ self.W.T
+
+    def __repr__(self):
+        return f"Linear({self.W.shape[0]}, {self.W.shape[1]})"
+
+
+class Sigmoid(Layer):
+    """Logistic sigmoid, computed stably with :func:`scipy.special.expit`; σ' = σ(1 − σ)."""
+
+    def forward(self, x, training: bool = True):
+        out = expit(x)
+        self._cache = out
+        return out
+
+    def backward(self, dout):
+        out = self._need_cache()
+        return dout * out * (1.0 - out)
+
+
+class Tanh(Layer):
+    """Hyperbolic tangent; tanh' = 1 − tanh²."""
+
+    def forward(self, x, training: bool = True):
+        out = np.tanh(x)
+        self._cache = out
+        return out
+
+    def backward(self, dout):
+        out = self._need_cache()
+        return dout * (1.0 - out * out)
+
+
+class ReLU(Layer):
+    """max(0, x); the gradient passes where x > 0."""
+
+    def forward(self, x, training: bool = True):
+        x = np.asarray(x)
+        self._cache = x > 0
+        return np.where(self._cache, x, 0.0)
+
+    def backward(self, dout):
+        mask = self._need_cache()
+        return np.where(mask, dout, 0.0)
+
+
+class _RunningStats(Layer):
+    """Shared parts of BatchNorm and BatchRenorm: γ, β, running statistics, PyTorch momentum."""
+
+    def __init__(self, num_features: int, momentum: float, eps: float, where: str):
+        super().__init__()
+        self.num_features = check_positive_int(num_features, "num_features", where)
+        self.momentum = check_in_range(momentum, "momentum", where, 0.0, 1.0)
+        self.eps = check_positive(eps, "eps", where)
+        self.params["gamma"] = np.ones(num_features)
+        self.params["beta"] = np.zeros(num_features)
+        self.running_mean = np.zeros(num_features)
+        self.running_var = np.ones(num_features)
+        self.num_batches_tracked = 0
+
+    @property
+    def gamma(self):
+        return self.params["gamma"]
+
+    @property
+    def beta(self):
+        return self.params["beta"]
+
+    def _update_running(self, batch_mean, batch_var_biased, m: int):
+        """PyTorch's EMA: running = (1 − momentum)·running + momentum·batch, with the unbiased variance."""
+        unbiased = batch_var_biased * (m / (m - 1))
+        self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * batch_mean
+        self.running_var = (1 - self.momentum) * self.running_var + self.momentum * unbiased
+        self.num_batches_tracked += 1
+
+    def _eval_forward(self, x):
+        x = as_real_array(x, "x", f"{type(self).__name__}.forward")
+        out = F.batchnorm_inference(x, self.gamma, self.beta, self.running_mean, self.running_var, self.eps)
+        self._cache = ("eval", x)
+        return out
+
+    def _eval_backward(self, dout, x):
+        """Eval mode is a fixed per-channel affine map, so its gradient is one too."""
+        C = self.num_features
+        shape = (1, C) + (1,) * (x.ndim - 2)
+        axes = (0,) + tuple(range(2, x.ndim))
+        inv_std = (1.0 / np.sqrt(self.running_var + self.eps)).reshape(shape)
+        x_hat = (x - self.running_mean.reshape(shape)) * inv_std
+        self.grads["gamma"] = (dout * x_hat).sum(axis=axes)
+        self.grads["beta"] = dout.sum(axis=axes)
+        return dout * self.gamma.reshape(shape) * inv_std
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.num_features}, momentum={self.momentum}, eps={self.eps})"
+
+
+class BatchNorm(_RunningStats):
+    """Batch normalization layer with running statistics (PyTorch ``BatchNorm1d/2d`` semantics).
+
+    In training mode it normalizes with the batch statistics (biased variance) and updates
+    ``running = (1 − momentum)·running + momentum·batch`` with the **unbiased** batch variance
+    (factor m/(m − 1)); in eval mode it uses the running statistics. ``running_mean`` starts at 0,
+    ``running_var`` at 1.
+
+    Parameters
+    ----------
+    num_features : int
+        C, the size of axis 1 of the input.
+    momentum : float in [0, 1], default 0.1
+        PyTorch's convention (Keras' ``momentum=0.99`` is PyTorch's 0.01).
+    eps : float > 0, default 1e-5
+    """
+
+    def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5):
+        super().__init__(num_features, momentum, eps, "BatchNorm")
+
+    def forward(self, x, training: bool = True):
+        if not training:
+            return self._eval_forward(x)
+        out, cache = F.batchnorm_forward(x, self.gamma, self.beta, self.eps)
+        m = cache.x.size // self.num_features
+        self._update_running(cache.mu.reshape(-1), cache.var.reshape(-1), m)
+        self._cache = ("train", cache)
+        return out
+
+    def backward(self, dout):
+        mode, cache = self._need_cache()
+        if mode == "eval":
+            return self._eval_backward(dout, cache)
+        dx, self.grads["gamma"], self.grads["beta"] = F.batchnorm_backward(dout, cache)
+        return dx
+
+
+class BatchRenorm(_RunningStats):
+    """Batch Renormalization layer (Ioffe 2017) with PyTorch-style momentum.
+
+    Training mode uses :func:`course_utils.normalization.batch_renorm_forward` with the current
+    ``r_max`` and ``d_max`` (attributes, so a schedule can change them) and records the last ``r``
+    and ``d`` in ``self.last_r`` / ``self.last_d``; eval mode is the same as :class:`BatchNorm`.
+    """
+
+    def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5,
+                 r_max: float = 3.0, d_max: float = 5.0):
+        super().__init__(num_features, momentum, eps, "BatchRenorm")
+        self.r_max = check_in_range(r_max, "r_max", "BatchRenorm", 1.0, np.inf)
+        self.d_max = check_in_range(d_max, "d_max", "BatchRenorm", 0.0, np.inf)
+        self.last_r = np.ones(num_features)
+        self.last_d = np.zeros(num_features)
+
+    def forward(self, x, training: bool = True):
+        if not training:
+            return self._eval_forward(x)
+        out, cache = F.batch_renorm_forward(x, self.gamma, self.beta, self.running_mean,
+                                            self.running_var, self.r_max, self.d_max, self.eps)
+        self.last_r, self.last_d = cache.r, cache.d
+        m = cache.x.size // self.num_features
+        self._update_running(cache.batch_mean, cache.batch_var, m)
+        self._cache = ("train", cache)
+        return out
+
+    def backward(self, dout):
+        mode, cache = self._need_cache()
+        if mode == "eval":
+            return self._eval_backward(dout, cache)
+        dx, self.grads["gamma"], self.grads["beta"] = F.batch_renorm_backward(dout, cache)
+        return dx
+
+
+class LayerNorm(Layer):
+    """Layer normalization over all axes but 0, with γ, β of shape ``normalized_shape``.
+
+    Training and eval mode are identical: LayerNorm keeps no running statistics.
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5):
+        super().__init__()
+        if isinstance(normalized_shape, int | np.integer):
+            normalized_shape = (int(normalized_shape),)
+        self.normalized_shape = tuple(int(s) for s in normalized_shape)
+        self.eps = check_positive(eps, "eps", "LayerNorm")
+        self.params["gamma"] = np.ones(self.normalized_shape)
+        self.params["beta"] = np.zeros(self.normalized_shape)
+
+    def forward(self, x, training: bool = True):
+        out, self._cache = F.layernorm_forward(x, self.params["gamma"], self.params["beta"], self.eps)
+        return out
+
+    def backward(self, dout):
+        dx, self.grads["gamma"], self.grads["beta"] = F.layernorm_backward(dout, self._need_cache())
+        return dx
+
+    def __repr__(self):
+        return f"LayerNorm({self.normalized_shape})"
+
+
+class GroupNorm(Layer):
+    """Group normalization with ``num_groups`` groups of the ``num_channels`` channels (axis 1)."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5):
+        super().__init__()
+        self.num_groups = check_positive_int(num_groups, "num_groups", "GroupNorm")
+        self.num_channels = check_positive_int(num_channels, "num_channels", "GroupNorm")
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_groups={num_groups} must divide num_channels={num_channels}")
+        self.eps = check_positive(eps, "eps", "GroupNorm")
+        self.params["gamma"] = np.ones(num_channels)
+        self.params["beta"] = np.zeros(num_channels)
+
+    def forward(self, x, training: bool = True):
+        out, self._cache = F.groupnorm_forward(x, self.params["gamma"], self.params["beta"],
+                                               self.num_groups, self.eps)
+        return out
+
+    def backward(self, dout):
+        dx, self.grads["gamma"], self.grads["beta"] = F.groupnorm_backward(dout, self._need_cache())
+        return dx
+
+    def __repr__(self):
+        return f"GroupNorm({self.num_groups}, {self.num_channels})"

@@ -1,0 +1,614 @@
+r"""Forward and backward passes of every normalization the course teaches.
+
+Conventions (the course's numerics contract, PyTorch semantics):
+
+* Axis 1 is the channel axis. ``x`` has shape ``(N, C)`` or ``(N, C, *spatial)``.
+* BatchNorm reduces over every axis except 1, LayerNorm over every axis except 0,
+  GroupNorm over each group of ``C // num_groups`` channels and all spatial positions.
+* Training-mode statistics use the **biased** variance :math:`\frac1m\sum (x-\mu)^2`,
+  computed in two passes (subtract the mean first, never :math:`E[x^2]-E[x]^2`).
+* :math:`\epsilon` sits inside the square root: :math:`\hat x = (x-\mu)/\sqrt{\sigma^2+\epsilon}`.
+* Functions are pure: inputs are never modified, and a float32 ``x`` gives a float32 output.
+
+Every ``*_forward`` returns ``(out, cache)``; the matching ``*_backward(dout, cache)`` returns the
+gradients with respect to the forward's inputs, in the order they were passed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validate import (
+    as_real_array,
+    check_cache,
+    check_in_range,
+    check_ndim_at_least,
+    check_positive,
+    check_positive_int,
+    check_same_shape,
+    check_shape,
+)
+
+__all__ = [
+    "batchnorm_forward",
+    "batchnorm_backward",
+    "batchnorm_backward_staged",
+    "batchnorm_inference",
+    "layernorm_forward",
+    "layernorm_backward",
+    "groupnorm_forward",
+    "groupnorm_backward",
+    "weightnorm_forward",
+    "weightnorm_backward",
+    "batch_renorm_forward",
+    "batch_renorm_backward",
+    "fold_batchnorm",
+]
+
+
+# ----------------------------------------------------------------------------------------------
+# The shared core: standardize over some axes, and its gradient.
+# ----------------------------------------------------------------------------------------------
+def _standardize(x: np.ndarray, axes: tuple, eps: float):
+    """Return ``mu, xmu, var, inv_std, x_hat`` with statistics over ``axes`` (kept as size 1)."""
+    mu = x.mean(axis=axes, keepdims=True)
+    xmu = x - mu
+    var = (xmu * xmu).mean(axis=axes, keepdims=True)  # two-pass, biased
+    inv_std = 1.0 / np.sqrt(var + x.dtype.type(eps))
+    x_hat = xmu * inv_std
+    return mu, xmu, var, inv_std, x_hat
+
+
+def _standardize_backward(dx_hat: np.ndarray, x_hat: np.ndarray, inv_std: np.ndarray, axes: tuple):
+    r"""Gradient of :math:`\hat x = (x-\mu)/\sqrt{\sigma^2+\epsilon}` with respect to ``x``.
+
+    With :math:`m` values per group, the closed form is
+    :math:`\frac{1}{m\,\sigma}\big(m\,d\hat x - \sum d\hat x - \hat x \sum d\hat x\,\hat x\big)`:
+    the gradient minus its mean, minus its component along :math:`\hat x` (both sums over ``axes``).
+    """
+    m = x_hat.size // inv_std.size
+    sum_dx_hat = dx_hat.sum(axis=axes, keepdims=True)
+    sum_dx_hat_x_hat = (dx_hat * x_hat).sum(axis=axes, keepdims=True)
+    return (inv_std / m) * (m * dx_hat - sum_dx_hat - x_hat * sum_dx_hat_x_hat)
+
+
+def _channel_axes(ndim: int) -> tuple:
+    """Every axis except the channel axis 1."""
+    return (0,) + tuple(range(2, ndim))
+
+
+def _channel_shape(ndim: int, C: int) -> tuple:
+    """Shape that broadcasts a per-channel vector of length C against an ndim-array."""
+    return (1, C) + (1,) * (ndim - 2)
+
+
+def _check_x(x, where: str) -> np.ndarray:
+    x = as_real_array(x, "x", where)
+    check_ndim_at_least(x, 2, "x", where)
+    return x
+
+
+def _check_param(p, name: str, shape: tuple, x: np.ndarray, where: str, hint: str) -> np.ndarray:
+    p = as_real_array(p, name, where)
+    check_shape(p, shape, name, where, hint=f"{hint}; x has shape {x.shape}")
+    return p.astype(x.dtype, copy=False)
+
+
+def _check_dout(dout, shape: tuple, where: str) -> np.ndarray:
+    dout = as_real_array(dout, "dout", where)
+    check_same_shape(dout, shape, where)
+    return dout
+
+
+# ----------------------------------------------------------------------------------------------
+# BatchNorm
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BatchNormCache:
+    """Intermediates of :func:`batchnorm_forward`, named after the math (all keep dims)."""
+
+    x: np.ndarray
+    gamma: np.ndarray  # broadcast shape (1, C, 1, ...)
+    mu: np.ndarray
+    xmu: np.ndarray
+    var: np.ndarray
+    inv_std: np.ndarray
+    x_hat: np.ndarray
+    eps: float
+    axes: tuple
+
+
+def batchnorm_forward(x, gamma, beta, eps: float = 1e-5):
+    r"""Training-mode batch normalization (Ioffe & Szegedy 2015, Algorithm 1).
+
+    .. math::
+        \mu_B = \tfrac1m \sum_i x_i,\quad
+        \sigma_B^2 = \tfrac1m \sum_i (x_i-\mu_B)^2,\quad
+        \hat x_i = \frac{x_i-\mu_B}{\sqrt{\sigma_B^2+\epsilon}},\quad
+        y_i = \gamma \hat x_i + \beta
+
+    with one :math:`\mu_B, \sigma_B^2, \gamma, \beta` per channel and :math:`m = N\cdot H\cdot W\cdots`
+    values per channel.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C) or (N, C, *spatial)
+        Mini-batch; axis 1 is the channel axis.
+    gamma, beta : ndarray, shape (C,)
+        Scale and shift, one per channel.
+    eps : float, default 1e-5
+        Added to the variance inside the square root; must be > 0.
+
+    Returns
+    -------
+    out : ndarray, shape of x, dtype of x
+    cache : BatchNormCache
+        Intermediates ``mu, xmu, var, inv_std, x_hat`` (each of broadcast shape) for the backward pass.
+
+    Raises
+    ------
+    ValueError
+        If there is only one value per channel (``N * prod(spatial) == 1``): its variance is zero and
+        :math:`\hat x` would be identically 0 (PyTorch refuses this case too).
+    """
+    where = "batchnorm_forward"
+    x = _check_x(x, where)
+    eps = check_positive(eps, "eps", where)
+    C = x.shape[1]
+    gamma = _check_param(gamma, "gamma", (C,), x, where, "one per channel")
+    beta = _check_param(beta, "beta", (C,), x, where, "one per channel")
+    axes = _channel_axes(x.ndim)
+    if x.size // C <= 1:
+        raise ValueError(
+            f"{where}: x of shape {x.shape} has only one value per channel; training-mode batch "
+            "statistics need N * prod(spatial) > 1 (use batchnorm_inference or a larger batch)"
+        )
+    mu, xmu, var, inv_std, x_hat = _standardize(x, axes, eps)
+    bshape = _channel_shape(x.ndim, C)
+    g = gamma.reshape(bshape)
+    out = g * x_hat + beta.reshape(bshape)
+    cache = BatchNormCache(x=x, gamma=g, mu=mu, xmu=xmu, var=var, inv_std=inv_std, x_hat=x_hat,
+                           eps=eps, axes=axes)
+    return out, cache
+
+
+def batchnorm_backward(dout, cache: BatchNormCache):
+    r"""Backward pass of :func:`batchnorm_forward` in its compact closed form.
+
+    .. math::
+        \frac{\partial L}{\partial x_i} = \frac{\gamma}{m\sqrt{\sigma_B^2+\epsilon}}
+        \Big(m\,dy_i - \sum_j dy_j - \hat x_i \sum_j dy_j \hat x_j\Big)
+
+    Parameters
+    ----------
+    dout : ndarray, shape of x
+        Upstream gradient :math:`\partial L/\partial y`.
+    cache : BatchNormCache
+        From :func:`batchnorm_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape of x
+    dgamma, dbeta : ndarray, shape (C,)
+    """
+    where = "batchnorm_backward"
+    check_cache(cache, BatchNormCache, where, "batchnorm_forward")
+    dout = _check_dout(dout, cache.x.shape, where)
+    dbeta = dout.sum(axis=cache.axes)
+    dgamma = (dout * cache.x_hat).sum(axis=cache.axes)
+    dx = _standardize_backward(dout * cache.gamma, cache.x_hat, cache.inv_std, cache.axes)
+    return dx, dgamma, dbeta
+
+
+def batchnorm_backward_staged(dout, cache: BatchNormCache):
+    r"""Backward pass of :func:`batchnorm_forward`, node by node through the computational graph.
+
+    The forward pass is the chain ``mu = mean(x)``, ``xmu = x - mu``, ``var = mean(xmu**2)``,
+    ``inv_std = (var + eps)**-0.5``, ``x_hat = xmu * inv_std``, ``out = gamma * x_hat + beta``.
+    Walking it backwards, each line below is the local derivative of one node times the gradient
+    arriving from above; where a node feeds two others (``xmu`` feeds ``var`` and ``x_hat``; ``x``
+    feeds ``mu`` and ``xmu``) the two contributions are added. This is the version notebook 06
+    teaches; :func:`batchnorm_backward` is the same result simplified on paper.
+
+    Parameters and returns are those of :func:`batchnorm_backward`.
+    """
+    where = "batchnorm_backward_staged"
+    check_cache(cache, BatchNormCache, where, "batchnorm_forward")
+    dout = _check_dout(dout, cache.x.shape, where)
+    axes, xmu, inv_std, var = cache.axes, cache.xmu, cache.inv_std, cache.var
+    m = cache.x.size // cache.mu.size
+
+    # out = gamma * x_hat + beta
+    dbeta = dout.sum(axis=axes)
+    dgamma = (dout * cache.x_hat).sum(axis=axes)
+    dx_hat = dout * cache.gamma
+    # x_hat = xmu * inv_std           (first path into xmu, and into inv_std)
+    dxmu = dx_hat * inv_std
+    dinv_std = (dx_hat * xmu).sum(axis=axes, keepdims=True)
+    # inv_std = (var + eps) ** -0.5
+    dvar = -0.5 * (var + cache.eps) ** -1.5 * dinv_std
+    # var = mean(xmu ** 2)            (second path into xmu)
+    dxmu = dxmu + (2.0 / m) * xmu * dvar
+    # xmu = x - mu                    (first path into x, and into mu)
+    dx = dxmu.copy()
+    dmu = -dxmu.sum(axis=axes, keepdims=True)
+    # mu = mean(x)                    (second path into x)
+    dx = dx + dmu / m
+    return dx.astype(dout.dtype, copy=False), dgamma, dbeta
+
+
+def batchnorm_inference(x, gamma, beta, running_mean, running_var, eps: float = 1e-5):
+    r"""Eval-mode batch normalization with fixed (running or population) statistics.
+
+    .. math:: y = \gamma\,\frac{x - \mathrm{running\_mean}}{\sqrt{\mathrm{running\_var}+\epsilon}} + \beta
+
+    Each output depends only on its own input, so the result is the same whatever batch the sample is in.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C) or (N, C, *spatial)
+    gamma, beta, running_mean, running_var : ndarray, shape (C,)
+        ``running_var`` must be ≥ 0.
+    eps : float, default 1e-5
+
+    Returns
+    -------
+    out : ndarray, shape of x
+    """
+    where = "batchnorm_inference"
+    x = _check_x(x, where)
+    eps = check_positive(eps, "eps", where)
+    C = x.shape[1]
+    gamma = _check_param(gamma, "gamma", (C,), x, where, "one per channel")
+    beta = _check_param(beta, "beta", (C,), x, where, "one per channel")
+    running_mean = _check_param(running_mean, "running_mean", (C,), x, where, "one per channel")
+    running_var = _check_param(running_var, "running_var", (C,), x, where, "one per channel")
+    if np.any(running_var < 0):
+        raise ValueError(f"{where}: running_var must be >= 0, got min {running_var.min()}")
+    bshape = _channel_shape(x.ndim, C)
+    scale = gamma / np.sqrt(running_var + x.dtype.type(eps))
+    return (x - running_mean.reshape(bshape)) * scale.reshape(bshape) + beta.reshape(bshape)
+
+
+# ----------------------------------------------------------------------------------------------
+# LayerNorm
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LayerNormCache:
+    """Intermediates of :func:`layernorm_forward`."""
+
+    x: np.ndarray
+    gamma: np.ndarray  # shape x.shape[1:]
+    inv_std: np.ndarray  # shape (N, 1, ...)
+    x_hat: np.ndarray
+    axes: tuple
+
+
+def layernorm_forward(x, gamma, beta, eps: float = 1e-5):
+    r"""Layer normalization (Ba, Kiros & Hinton 2016): each sample over all its features.
+
+    .. math::
+        \mu_n = \tfrac1H\sum_h x_{nh},\quad \sigma_n^2 = \tfrac1H\sum_h (x_{nh}-\mu_n)^2,\quad
+        y_{nh} = \gamma_h \frac{x_{nh}-\mu_n}{\sqrt{\sigma_n^2+\epsilon}} + \beta_h
+
+    Same as PyTorch's ``F.layer_norm(x, x.shape[1:], gamma, beta, eps)``. The statistics never mix
+    samples, so the output of a sample does not depend on the batch (or its size).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, *features) with at least one feature axis
+    gamma, beta : ndarray, shape x.shape[1:]
+        One scale and shift per feature (not scalars).
+    eps : float, default 1e-5
+
+    Returns
+    -------
+    out : ndarray, shape of x
+    cache : LayerNormCache
+    """
+    where = "layernorm_forward"
+    x = _check_x(x, where)
+    eps = check_positive(eps, "eps", where)
+    gamma = _check_param(gamma, "gamma", x.shape[1:], x, where, "x.shape[1:]")
+    beta = _check_param(beta, "beta", x.shape[1:], x, where, "x.shape[1:]")
+    axes = tuple(range(1, x.ndim))
+    _, _, _, inv_std, x_hat = _standardize(x, axes, eps)
+    out = gamma * x_hat + beta
+    return out, LayerNormCache(x=x, gamma=gamma, inv_std=inv_std, x_hat=x_hat, axes=axes)
+
+
+def layernorm_backward(dout, cache: LayerNormCache):
+    """Backward pass of :func:`layernorm_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape of x
+    dgamma, dbeta : ndarray, shape x.shape[1:]
+    """
+    where = "layernorm_backward"
+    check_cache(cache, LayerNormCache, where, "layernorm_forward")
+    dout = _check_dout(dout, cache.x.shape, where)
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * cache.x_hat).sum(axis=0)
+    dx = _standardize_backward(dout * cache.gamma, cache.x_hat, cache.inv_std, cache.axes)
+    return dx, dgamma, dbeta
+
+
+# ----------------------------------------------------------------------------------------------
+# GroupNorm
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GroupNormCache:
+    """Intermediates of :func:`groupnorm_forward` (``x_hat`` and ``inv_std`` in grouped shape)."""
+
+    x: np.ndarray
+    gamma: np.ndarray  # broadcast shape (1, C, 1, ...)
+    inv_std: np.ndarray  # shape (N, G, 1)
+    x_hat: np.ndarray  # shape (N, G, C // G * prod(spatial))
+    num_groups: int
+
+
+def groupnorm_forward(x, gamma, beta, num_groups: int, eps: float = 1e-5):
+    r"""Group normalization (Wu & He 2018): per sample, per group of ``C // num_groups`` channels.
+
+    Statistics are taken over the channels of a group and all spatial positions of one sample.
+    ``num_groups=1`` is LayerNorm over ``(C, *spatial)`` with per-channel γ, β;
+    ``num_groups=C`` is InstanceNorm. Same as PyTorch's ``F.group_norm``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C) or (N, C, *spatial)
+    gamma, beta : ndarray, shape (C,)
+    num_groups : int
+        Must divide C.
+    eps : float, default 1e-5
+
+    Returns
+    -------
+    out : ndarray, shape of x
+    cache : GroupNormCache
+    """
+    where = "groupnorm_forward"
+    x = _check_x(x, where)
+    eps = check_positive(eps, "eps", where)
+    num_groups = check_positive_int(num_groups, "num_groups", where)
+    N, C = x.shape[:2]
+    if C % num_groups:
+        raise ValueError(f"{where}: num_groups={num_groups} must divide the C={C} channels of x {x.shape}")
+    gamma = _check_param(gamma, "gamma", (C,), x, where, "one per channel")
+    beta = _check_param(beta, "beta", (C,), x, where, "one per channel")
+    grouped = x.reshape(N, num_groups, -1)
+    _, _, _, inv_std, x_hat = _standardize(grouped, (2,), eps)
+    bshape = _channel_shape(x.ndim, C)
+    g = gamma.reshape(bshape)
+    out = g * x_hat.reshape(x.shape) + beta.reshape(bshape)
+    return out, GroupNormCache(x=x, gamma=g, inv_std=inv_std, x_hat=x_hat, num_groups=num_groups)
+
+
+def groupnorm_backward(dout, cache: GroupNormCache):
+    """Backward pass of :func:`groupnorm_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape of x
+    dgamma, dbeta : ndarray, shape (C,)
+    """
+    where = "groupnorm_backward"
+    check_cache(cache, GroupNormCache, where, "groupnorm_forward")
+    dout = _check_dout(dout, cache.x.shape, where)
+    shape = cache.x.shape
+    axes = _channel_axes(len(shape))
+    x_hat = cache.x_hat.reshape(shape)
+    dbeta = dout.sum(axis=axes)
+    dgamma = (dout * x_hat).sum(axis=axes)
+    dx_hat = (dout * cache.gamma).reshape(cache.x_hat.shape)
+    dx = _standardize_backward(dx_hat, cache.x_hat, cache.inv_std, (2,))
+    return dx.reshape(shape), dgamma, dbeta
+
+
+# ----------------------------------------------------------------------------------------------
+# WeightNorm
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WeightNormCache:
+    v: np.ndarray
+    g: np.ndarray
+    norm: np.ndarray  # shape v.shape[1:]
+
+
+def weightnorm_forward(v, g):
+    r"""Weight normalization (Salimans & Kingma 2016): :math:`w = g\,v/\lVert v\rVert`.
+
+    The norm is over axis 0, one per output unit of a ``(D_in, D_out)`` weight (column j of ``v``
+    gives column j of ``w``, whose length is exactly ``g[j]``).
+
+    Parameters
+    ----------
+    v : ndarray, shape (D_in, D_out)
+        Direction parameter; no column may be all zeros.
+    g : ndarray, shape (D_out,)
+        Length parameter.
+
+    Returns
+    -------
+    w : ndarray, shape (D_in, D_out)
+    cache : WeightNormCache
+    """
+    where = "weightnorm_forward"
+    v = as_real_array(v, "v", where)
+    check_ndim_at_least(v, 2, "v", where)
+    g = as_real_array(g, "g", where)
+    check_shape(g, v.shape[1:], "g", where, hint=f"one per output unit; v has shape {v.shape}")
+    g = g.astype(v.dtype, copy=False)
+    norm = np.sqrt((v * v).sum(axis=0))
+    if np.any(norm == 0):
+        raise ValueError(f"{where}: v has a column of zeros; its direction v/||v|| is undefined")
+    return g * v / norm, WeightNormCache(v=v, g=g, norm=norm)
+
+
+def weightnorm_backward(dw, cache: WeightNormCache):
+    r"""Backward pass of :func:`weightnorm_forward`.
+
+    .. math::
+        \frac{\partial L}{\partial g} = \frac{v\cdot dw}{\lVert v\rVert},\qquad
+        \frac{\partial L}{\partial v} = \frac{g}{\lVert v\rVert}\Big(dw - \frac{v\cdot dw}{\lVert v\rVert^2}\,v\Big)
+
+    so :math:`\partial L/\partial v` is ``dw`` with its component along ``v`` (hence along ``w``) removed.
+
+    Returns
+    -------
+    dv : ndarray, shape (D_in, D_out)
+    dg : ndarray, shape (D_out,)
+    """
+    where = "weightnorm_backward"
+    check_cache(cache, WeightNormCache, where, "weightnorm_forward")
+    dw = _check_dout(dw, cache.v.shape, where)
+    v, g, norm = cache.v, cache.g, cache.norm
+    v_dot_dw = (v * dw).sum(axis=0)
+    dg = v_dot_dw / norm
+    dv = (g / norm) * (dw - v * (v_dot_dw / norm**2))
+    return dv, dg
+
+
+# ----------------------------------------------------------------------------------------------
+# Batch Renormalization
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BatchRenormCache:
+    """Intermediates of :func:`batch_renorm_forward`; ``r`` and ``d`` have shape (C,) for plotting."""
+
+    x: np.ndarray
+    gamma: np.ndarray  # broadcast shape
+    inv_std: np.ndarray
+    x_hat_batch: np.ndarray  # (x - mu_B) / sigma_B
+    x_hat: np.ndarray  # x_hat_batch * r + d
+    r: np.ndarray
+    d: np.ndarray
+    batch_mean: np.ndarray  # shape (C,)
+    batch_var: np.ndarray  # shape (C,), biased
+    axes: tuple
+
+
+def batch_renorm_forward(x, gamma, beta, running_mean, running_var, r_max: float, d_max: float,
+                         eps: float = 1e-5):
+    r"""Training-mode Batch Renormalization (Ioffe 2017, Algorithm 1).
+
+    .. math::
+        \sigma_B = \sqrt{\sigma_B^2+\epsilon},\quad \sigma = \sqrt{\mathrm{running\_var}+\epsilon},\quad
+        r = \mathrm{clip}_{[1/r_{max},\,r_{max}]}\!\big(\sigma_B/\sigma\big),\quad
+        d = \mathrm{clip}_{[-d_{max},\,d_{max}]}\!\big((\mu_B-\mathrm{running\_mean})/\sigma\big)
+
+    .. math:: \hat x = \frac{x-\mu_B}{\sigma_B}\,r + d,\qquad y = \gamma\hat x + \beta
+
+    ``r`` and ``d`` are treated as constants by the backward pass (the paper's ``stop_gradient``).
+    With ``r_max = 1, d_max = 0`` this is exactly batch normalization; when neither clip is active,
+    :math:`\hat x = (x - \mathrm{running\_mean})/\sigma`, the inference-time transform. The running
+    statistics are not updated here (the function is pure): :class:`course_utils.layers.BatchRenorm`
+    does that with ``cache.batch_mean`` and ``cache.batch_var``. The paper keeps a moving σ; we keep
+    ``running_var`` and take σ from it, as PyTorch-style layers do.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C) or (N, C, *spatial)
+    gamma, beta, running_mean, running_var : ndarray, shape (C,)
+    r_max : float, ≥ 1
+    d_max : float, ≥ 0
+    eps : float, default 1e-5
+
+    Returns
+    -------
+    out : ndarray, shape of x
+    cache : BatchRenormCache
+        ``cache.r`` and ``cache.d`` (shape (C,)) are the clipped corrections used.
+    """
+    where = "batch_renorm_forward"
+    x = _check_x(x, where)
+    eps = check_positive(eps, "eps", where)
+    r_max = check_in_range(r_max, "r_max", where, 1.0, np.inf)
+    d_max = check_in_range(d_max, "d_max", where, 0.0, np.inf)
+    C = x.shape[1]
+    gamma = _check_param(gamma, "gamma", (C,), x, where, "one per channel")
+    beta = _check_param(beta, "beta", (C,), x, where, "one per channel")
+    running_mean = _check_param(running_mean, "running_mean", (C,), x, where, "one per channel")
+    running_var = _check_param(running_var, "running_var", (C,), x, where, "one per channel")
+    if np.any(running_var < 0):
+        raise ValueError(f"{where}: running_var must be >= 0, got min {running_var.min()}")
+    if x.size // C <= 1:
+        raise ValueError(f"{where}: x of shape {x.shape} has only one value per channel")
+    axes = _channel_axes(x.ndim)
+    bshape = _channel_shape(x.ndim, C)
+    mu, _, var, inv_std, x_hat_batch = _standardize(x, axes, eps)
+    sigma_batch = np.sqrt(var + x.dtype.type(eps)).reshape(C)
+    sigma = np.sqrt(running_var + x.dtype.type(eps))
+    r = np.clip(sigma_batch / sigma, 1.0 / r_max, r_max).astype(x.dtype, copy=False)
+    d = np.clip((mu.reshape(C) - running_mean) / sigma, -d_max, d_max).astype(x.dtype, copy=False)
+    x_hat = x_hat_batch * r.reshape(bshape) + d.reshape(bshape)
+    g = gamma.reshape(bshape)
+    out = g * x_hat + beta.reshape(bshape)
+    cache = BatchRenormCache(x=x, gamma=g, inv_std=inv_std, x_hat_batch=x_hat_batch, x_hat=x_hat,
+                             r=r, d=d, batch_mean=mu.reshape(C), batch_var=var.reshape(C), axes=axes)
+    return out, cache
+
+
+def batch_renorm_backward(dout, cache: BatchRenormCache):
+    """Backward pass of :func:`batch_renorm_forward`, with ``r`` and ``d`` held constant.
+
+    Returns
+    -------
+    dx : ndarray, shape of x
+    dgamma, dbeta : ndarray, shape (C,)
+    """
+    where = "batch_renorm_backward"
+    check_cache(cache, BatchRenormCache, where, "batch_renorm_forward")
+    dout = _check_dout(dout, cache.x.shape, where)
+    axes = cache.axes
+    dbeta = dout.sum(axis=axes)
+    dgamma = (dout * cache.x_hat).sum(axis=axes)
+    r = cache.r.reshape(cache.gamma.shape)
+    dx = _standardize_backward(dout * cache.gamma * r, cache.x_hat_batch, cache.inv_std, axes)
+    return dx, dgamma, dbeta
+
+
+# ----------------------------------------------------------------------------------------------
+# Folding eval-mode BN into the preceding affine layer
+# ----------------------------------------------------------------------------------------------
+def fold_batchnorm(W, b, bn):
+    r"""Fold an eval-mode BatchNorm into the Linear layer before it.
+
+    For :math:`y = \mathrm{BN}_{eval}(xW + b)` with :math:`s = \gamma/\sqrt{\mathrm{running\_var}+\epsilon}`:
+
+    .. math:: W' = W\,\mathrm{diag}(s),\qquad b' = (b - \mathrm{running\_mean})\,s + \beta
+
+    so that :math:`xW' + b' = y` exactly (up to rounding), one matrix product and no normalization.
+
+    Parameters
+    ----------
+    W : ndarray, shape (D_in, D_out)
+    b : ndarray, shape (D_out,)
+    bn : object with attributes ``gamma, beta, running_mean, running_var`` (each shape (D_out,)) and ``eps``
+        Typically a :class:`course_utils.layers.BatchNorm`.
+
+    Returns
+    -------
+    W_folded : ndarray, shape (D_in, D_out)
+    b_folded : ndarray, shape (D_out,)
+    """
+    where = "fold_batchnorm"
+    W = as_real_array(W, "W", where)
+    if W.ndim != 2:
+        raise ValueError(f"{where}: W must have shape (D_in, D_out), got {W.shape}")
+    D_out = W.shape[1]
+    b = as_real_array(b, "b", where)
+    check_shape(b, (D_out,), "b", where, hint=f"W has shape {W.shape}")
+    for attr in ("gamma", "beta", "running_mean", "running_var", "eps"):
+        if not hasattr(bn, attr):
+            raise TypeError(f"{where}: bn must be a BatchNorm layer (missing attribute {attr!r})")
+    stats = {}
+    for attr in ("gamma", "beta", "running_mean", "running_var"):
+        stats[attr] = as_real_array(getattr(bn, attr), f"bn.{attr}", where)
+        check_shape(stats[attr], (D_out,), f"bn.{attr}", where, hint=f"W has shape {W.shape}")
+    eps = check_positive(bn.eps, "bn.eps", where)
+    scale = stats["gamma"] / np.sqrt(stats["running_var"] + eps)
+    return W * scale, (b - stats["running_mean"]) * scale + stats["beta"]
