@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .plotting import figure_to_png
+from ..plotting.style import figure_to_png
 
 __all__ = ["FigureView", "SliderPanel", "slider_panel", "time_callback"]
 

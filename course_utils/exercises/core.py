@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import normalization as F
-from .gradcheck import rel_error
+from .. import normalization as F
+from ..gradcheck import rel_error
 
 __all__ = ["report", "check_batchnorm_forward"]
 

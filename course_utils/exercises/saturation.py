@@ -1,0 +1,3 @@
+"""exercises helpers for the saturation topic (see the notebook of that topic)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""plotting helpers for the start topic (see the notebook of that topic)."""
+
+__all__: list[str] = []

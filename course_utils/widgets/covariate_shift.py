@@ -1,0 +1,3 @@
+"""widgets helpers for the covariate_shift topic (see the notebook of that topic)."""
+
+__all__: list[str] = []

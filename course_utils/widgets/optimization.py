@@ -1,0 +1,3 @@
+"""widgets helpers for the optimization topic (see the notebook of that topic)."""
+
+__all__: list[str] = []
