@@ -11,6 +11,7 @@ frontend extension, and a callback's cost can be timed in the kernel (:func:`tim
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -47,9 +48,13 @@ class SliderPanel:
         What the notebook displays (the panel itself displays as this widget too).
     """
 
+    #: every live panel, so benchmarks can find and time all sliders of an executed notebook
+    _live: weakref.WeakSet = weakref.WeakSet()
+
     def __init__(self, fig, update: Callable[..., str | None], controls: dict, buttons: dict | None = None):
         import ipywidgets as widgets
 
+        SliderPanel._live.add(self)
         self.fig = fig
         self.update_fn = update
         self.controls = dict(controls)
@@ -67,6 +72,11 @@ class SliderPanel:
             rows.append(widgets.HBox(button_row))
         self.widget = widgets.VBox([*rows, self.readout, self.view.image])
         self.refresh()
+
+    @classmethod
+    def live_panels(cls) -> list:
+        """All panels created in this kernel that still exist (used by benchmarks/)."""
+        return list(cls._live)
 
     @property
     def values(self) -> dict:
