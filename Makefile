@@ -1,0 +1,80 @@
+# NormLab — two commands do everything:  `make lab`  and  `make test`.
+#
+# The first run creates .venv/ and installs the pinned stack (versions from requirements-pinned.txt,
+# the one place that pins them) plus course_utils in editable mode. Later runs reuse it; the stamp file
+# .venv/.normlab-installed makes `pip install` run again only when pyproject.toml or the pins change.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.normlab-installed
+PINS := requirements-pinned.txt
+# Notebooks for `make notebooks`: all of them, or one/several with NB=notebooks/05_x.ipynb
+NB ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+PORT ?= 8888
+START_NOTEBOOK := notebooks/00_start_here.ipynb
+# Notebook kernels started by make run with the network blocked (tests/_offline/, README "Testing").
+OFFLINE_ENV := NORMLAB_OFFLINE=1 PYTHONPATH="$(CURDIR)/tests/_offline$${PYTHONPATH:+:$$PYTHONPATH}"
+
+.PHONY: help setup lab test lint notebooks bench images student clean check-python
+
+help:
+	@echo "make lab        set up .venv (first time only) and start JupyterLab at $(START_NOTEBOOK)"
+	@echo "make test       set up .venv, then ruff + the whole test suite (unit, hygiene, Binder, browser, nbval)"
+	@echo "make notebooks  re-run notebooks in place on a fresh kernel (all, or NB=notebooks/05_x.ipynb)"
+	@echo "make images     regenerate images/ with every images/make_*.py"
+	@echo "make student    student copy without solution cells in build/student/"
+	@echo "make bench      run benchmarks/run.py"
+	@echo "make clean      remove build/ and caches (keeps .venv; rm -rf .venv for a full reset)"
+
+# One clear line when the interpreter is missing or too old (before anything else happens).
+check-python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { \
+	  echo "NormLab needs Python >= 3.10, but '$(PYTHON)' was not found on PATH (install python3 >= 3.10, or run make PYTHON=/path/to/python3)."; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || { \
+	  echo "NormLab needs Python >= 3.10, but '$(PYTHON)' is $$($(PYTHON) -c 'import platform; print(platform.python_version())' 2>/dev/null || echo 'unusable') (install python3 >= 3.10, or run make PYTHON=/path/to/python3)."; exit 1; }
+
+$(VPY): | check-python
+	@$(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1 || { \
+	  echo "NormLab needs Python's venv module with ensurepip, which '$(PYTHON)' lacks (Debian/Ubuntu: apt-get install python3-venv)."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml $(PINS) | $(VPY)
+	$(VPY) -m pip install --disable-pip-version-check -c $(PINS) -e ".[dev]"
+	@touch $@
+
+setup: check-python $(STAMP)
+
+lab: setup
+	@if [ "$$(id -u)" = 0 ]; then allow_root=--allow-root; else allow_root=; fi; \
+	set -x; exec $(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) $$allow_root \
+	  --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/$(START_NOTEBOOK)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest tests/
+	$(VENV)/bin/pytest --nbval-lax --nbval-current-env notebooks/
+
+notebooks: setup
+	$(OFFLINE_ENV) $(VPY) scripts/nbtool.py execute $(NB)
+
+images: setup
+	@set -e; for script in images/make_*.py; do \
+	  [ -e "$$script" ] || { echo "no images/make_*.py scripts yet"; break; }; \
+	  echo "$(VPY) $$script"; $(OFFLINE_ENV) $(VPY) "$$script"; done
+
+student: setup
+	$(VPY) scripts/nbtool.py student --out build/student
+
+bench: setup
+	$(VPY) benchmarks/run.py
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache .hypothesis
+	find . -path ./.venv -prune -o \( -name __pycache__ -o -name .ipynb_checkpoints \) -type d -print0 | xargs -0 rm -rf
