@@ -1,3 +1,183 @@
-"""plotting helpers for the inference topic (see the notebook of that topic)."""
+"""Figures for notebook 07 (train vs inference). Every function returns the Figure it drew.
 
-__all__: list[str] = []
+Figures are made with :func:`~course_utils.plotting.style.new_figure` (Agg, outside pyplot); show them
+with :func:`~course_utils.plotting.style.show`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .style import COLORS, new_figure
+
+__all__ = ["plot_accuracy_by_statistics", "plot_probe_in_batches", "plot_ema_conventions",
+           "plot_ema_chase", "plot_statistics_scatter", "plot_variance_bias"]
+
+
+def plot_accuracy_by_statistics(labels, accuracies, colors=None, title=None):
+    """Test accuracy (mean ± std over seeds, and each seed as a dot) for each kind of BN statistics.
+
+    Parameters
+    ----------
+    labels : sequence of str, length K
+    accuracies : ndarray, shape (n_seeds, K), in [0, 1]
+    colors : sequence of K colours, optional
+    """
+    acc = 100 * np.asarray(accuracies, dtype=float)
+    if acc.ndim != 2 or acc.shape[1] != len(labels):
+        raise ValueError(f"plot_accuracy_by_statistics: accuracies must be (n_seeds, {len(labels)}), "
+                         f"got {acc.shape}")
+    colors = list(colors) if colors is not None else [COLORS["bn"]] * len(labels)
+    fig, ax = new_figure(figsize=(7.4, 0.45 * len(labels) + 1.3))
+    y = np.arange(len(labels))[::-1]
+    ax.barh(y, acc.mean(axis=0), xerr=acc.std(axis=0), color=colors, alpha=0.75, capsize=3)
+    for k in range(len(labels)):
+        ax.plot(acc[:, k], np.full(acc.shape[0], y[k]), "o", color=COLORS["black"], ms=3, alpha=0.7)
+    ax.set_yticks(y, labels)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel(f"test accuracy (%), mean ± std over {acc.shape[0]} seeds (dots: each seed)")
+    ax.set_title(title or "Fixed statistics at test time; batch statistics only work for large random batches")
+    ax.grid(axis="y", visible=False)
+    return fig
+
+
+def plot_probe_in_batches(probs_by_size: dict, true_class: int, eval_prob: float, same_class_probs,
+                          image=None):
+    """How one test image's predicted probability depends on the batch it is normalized with.
+
+    Parameters
+    ----------
+    probs_by_size : dict int -> ndarray (n_batches, n_classes)
+        Probabilities of the image inside random batches of each size (batch statistics).
+    true_class : int
+    eval_prob : float
+        Its probability of the true class in eval mode (running statistics) — one number.
+    same_class_probs : ndarray, shape (n_classes,)
+        Its probability of the true class when all its companions are digits of class k.
+    image : ndarray, shape (8, 8), optional
+        The digit, drawn as an inset.
+    """
+    fig, (ax1, ax2) = new_figure(1, 2, figsize=(9.0, 3.7), gridspec_kw={"width_ratios": [1.2, 1]})
+    rng = np.random.default_rng(0)  # jitter only
+    sizes = list(probs_by_size)
+    for k, size in enumerate(sizes):
+        p = np.asarray(probs_by_size[size])[:, true_class]
+        ax1.plot(k + rng.uniform(-0.25, 0.25, len(p)), p, "o", ms=2.5, alpha=0.45, color=COLORS["plain"])
+        wrong = np.mean(np.asarray(probs_by_size[size]).argmax(axis=1) != true_class)
+        ax1.text(k, 1.04, f"wrong {100 * wrong:.0f}%", ha="center", fontsize=8)
+    ax1.axhline(eval_prob, color=COLORS["bn"], lw=2, label=f"eval mode (any batch): {eval_prob:.2f}")
+    ax1.set_xticks(range(len(sizes)), [str(s) for s in sizes])
+    ax1.set_xlabel("size of the random batch it is in")
+    ax1.set_ylabel(f"P(class {true_class}) for this image")
+    ax1.set_ylim(-0.02, 1.12)
+    ax1.legend(loc="lower right")
+    ax1.set_title("Batch statistics: the answer depends on the neighbours")
+    n_classes = len(same_class_probs)
+    colors = [COLORS["vermillion"] if c == true_class else COLORS["grey"] for c in range(n_classes)]
+    ax2.bar(range(n_classes), same_class_probs, color=colors)
+    ax2.axhline(eval_prob, color=COLORS["bn"], lw=2)
+    ax2.set_xticks(range(n_classes))
+    ax2.set_xlabel("class of all 7 other images in its batch of 8")
+    ax2.set_ylabel(f"P(class {true_class})")
+    ax2.set_ylim(0, 1.12)
+    ax2.set_title(f"Among other {true_class}s it stops being a {true_class}")
+    ax2.grid(axis="x", visible=False)
+    if image is not None:
+        inset = ax1.inset_axes([0.02, 0.05, 0.18, 0.3])
+        inset.imshow(np.asarray(image).reshape(8, 8), cmap="gray_r")
+        inset.set_xticks([])
+        inset.set_yticks([])
+        inset.set_title("the image", fontsize=8)
+    return fig
+
+
+def plot_ema_conventions(batch_values, trajectories: dict, styles=None):
+    """Running value against step for several conventions (same filter → curves on top of each other).
+
+    Parameters
+    ----------
+    batch_values : ndarray, shape (T,)
+        The batch statistic fed at each step.
+    trajectories : dict str -> ndarray (T,)
+    styles : dict str -> dict of Line2D keyword arguments, optional
+    """
+    styles = styles or {}
+    fig, ax = new_figure(figsize=(8.0, 3.8))
+    steps = np.arange(1, len(batch_values) + 1)
+    ax.plot(steps, batch_values, ".", color=COLORS["grey"], ms=3, label="batch mean (each step)")
+    for label, traj in trajectories.items():
+        ax.plot(steps, traj, label=label, **styles.get(label, {}))
+    ax.set_xlabel("training step")
+    ax.set_ylabel("running mean of one channel")
+    ax.set_title("Same EMA in four notations: PyTorch 0.1 = CS231n 0.9 = blog 0.9; Keras 0.99 is slower")
+    ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
+def plot_ema_chase(true_mean, batch_means, momenta, ema_fn):
+    """Static version of the momentum slider: the running mean for a few PyTorch momenta.
+
+    ``ema_fn(batch_means, momentum)`` returns the running mean after each step.
+    """
+    fig, ax = new_figure(figsize=(8.0, 3.8))
+    steps = np.arange(len(true_mean))
+    ax.plot(steps, batch_means, ".", color=COLORS["grey"], ms=3, label="batch mean")
+    ax.plot(steps, true_mean, color=COLORS["black"], lw=2, label="true mean")
+    palette = [COLORS["orange"], COLORS["bn"], COLORS["vermillion"], COLORS["green"]]
+    for color, momentum in zip(palette, momenta, strict=False):
+        ax.plot(steps, ema_fn(batch_means, momentum), color=color, lw=1.8,
+                label=f"running, momentum={momentum:g}")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("mean of one channel")
+    ax.set_title("Small momentum lags behind the drift, large momentum copies the noise")
+    ax.legend(loc="upper left", fontsize=8, ncols=2)
+    return fig
+
+
+def plot_statistics_scatter(estimates: dict, reference, styles=None):
+    """Estimated vs population statistics, one dot per channel (all BN layers), for mean and variance.
+
+    Parameters
+    ----------
+    estimates : dict str -> list of BNStatistics
+    reference : list of BNStatistics (the population statistics)
+    """
+    styles = styles or {}
+    fig, (ax1, ax2) = new_figure(1, 2, figsize=(9.0, 4.0))
+    ref_mean = np.concatenate([r.mean for r in reference])
+    ref_var = np.concatenate([r.var for r in reference])
+    for label, stats in estimates.items():
+        kw = {"ms": 3.5, "alpha": 0.6, **styles.get(label, {})}
+        ax1.plot(ref_mean, np.concatenate([s.mean for s in stats]), "o", label=label, **kw)
+        ax2.plot(ref_var, np.concatenate([s.var for s in stats]), "o", label=label, **kw)
+    for ax, ref in ((ax1, ref_mean), (ax2, ref_var)):
+        lo, hi = ref.min(), ref.max()
+        ax.plot([lo, hi], [lo, hi], color=COLORS["black"], lw=1, label="exact")
+    ax2.set_xscale("log")
+    ax2.set_yscale("log")
+    ax1.set_xlabel("population mean (calibration pass)")
+    ax1.set_ylabel("estimated mean")
+    ax2.set_xlabel("population variance (calibration pass)")
+    ax2.set_ylabel("estimated variance")
+    ax1.set_title("Means: every estimate is close")
+    ax2.set_title("Variances: momentum 0.99 = last batch only")
+    ax1.legend(fontsize=8)
+    return fig
+
+
+def plot_variance_bias(batch_sizes, biased_ratio, unbiased_ratio):
+    """Converged running variance / true variance, fed with the biased or the unbiased batch variance."""
+    fig, ax = new_figure(figsize=(6.5, 3.4))
+    m = np.asarray(batch_sizes, dtype=float)
+    ax.plot(m, biased_ratio, "o-", color=COLORS["plain"], label="biased batch variance (÷m)")
+    ax.plot(m, unbiased_ratio, "s-", color=COLORS["bn"], label="unbiased, ×m/(m−1) (÷(m−1))")
+    fine = np.linspace(m.min(), m.max(), 200)
+    ax.plot(fine, (fine - 1) / fine, ":", color=COLORS["black"], label="(m−1)/m")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(m, [str(int(v)) for v in m])
+    ax.set_xlabel("batch size m")
+    ax.set_ylabel("running variance / true variance")
+    ax.set_ylim(0.4, 1.1)
+    ax.set_title("Without m/(m−1) the running variance is too small by (m−1)/m")
+    ax.legend(loc="lower right")
+    return fig

@@ -1,0 +1,300 @@
+"""Tests for course_utils.inference and the notebook-07 plotting, widget and exercise helpers."""
+
+import warnings
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+import course_utils as cu
+from course_utils import inference as inf
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 6))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(np.int64) + 2 * (X[:, 2] > 0.3)
+    return X, y
+
+
+@pytest.fixture()
+def trained(data):
+    X, y = data
+    model = cu.training.MLP([6, 8, 7, 4], activation="relu", normalization="batch", seed=1)
+    hook = inf.BatchStatsHook()
+    cu.training.train(model, X, y, steps=25, batch_size=10, lr=0.1, seed=2, hooks=[hook])
+    return model, hook
+
+
+# ---------------------------------------------------------------- EMA conventions
+def test_conventions_are_one_filter():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(50, 3))
+    torch_like = inf.ema_trajectory(x, 0.1, "pytorch")
+    for conv in ("keras", "cs231n", "source_004"):
+        np.testing.assert_allclose(inf.ema_trajectory(x, 0.9, conv), torch_like, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(inf.ema_trajectory(x, 0.99, "keras"), inf.ema_trajectory(x, 0.01, "pytorch"),
+                               rtol=0, atol=1e-15)
+
+
+def test_ema_closed_form():
+    rng = np.random.default_rng(4)
+    x, alpha, init = rng.normal(size=40), 0.2, 1.5
+    T = len(x)
+    closed = (1 - alpha) ** T * init + sum(alpha * (1 - alpha) ** (T - 1 - t) * x[t] for t in range(T))
+    assert inf.ema_trajectory(x, alpha, "pytorch", init)[-1] == pytest.approx(closed, abs=1e-12)
+    # momentum 1 (PyTorch) keeps only the last batch, 0 never moves
+    assert inf.ema_trajectory(x, 1.0)[-1] == x[-1]
+    assert np.all(inf.ema_trajectory(x, 0.0, init=init) == init)
+
+
+def test_pytorch_momentum_and_bad_input():
+    assert inf.pytorch_momentum(0.99, "keras") == pytest.approx(0.01)
+    assert inf.pytorch_momentum(0.9, "cs231n") == pytest.approx(0.1)
+    assert inf.pytorch_momentum(0.1, "pytorch") == 0.1
+    with pytest.raises(ValueError, match="convention"):
+        inf.ema_update(0.0, 1.0, 0.1, "tensorflow1")
+    with pytest.raises(ValueError, match="momentum"):
+        inf.ema_trajectory(np.ones(3), 1.5)
+    with pytest.raises(ValueError, match="momentum"):
+        inf.EMA_CONVENTIONS["source_004"].batch_weight()
+    with pytest.raises(ValueError, match="batch_values"):
+        inf.ema_trajectory(np.ones((2, 2, 2)), 0.1)
+
+
+def test_unbiased_variance():
+    assert inf.unbiased_variance(3.0, 4) == pytest.approx(4.0)
+    with pytest.raises(ValueError, match="m"):
+        inf.unbiased_variance(1.0, 1)
+
+
+def test_biased_running_variance_is_too_small():
+    rng = np.random.default_rng(5)
+    m, sigma2 = 4, 2.0
+    batches = rng.normal(0.0, np.sqrt(sigma2), size=(20000, m))
+    biased = batches.var(axis=1)
+    run_b = inf.ema_trajectory(biased, 0.001, init=sigma2)[-5000:].mean()
+    run_u = inf.ema_trajectory(inf.unbiased_variance(biased, m), 0.001, init=sigma2)[-5000:].mean()
+    assert run_b / sigma2 == pytest.approx((m - 1) / m, abs=0.05)
+    assert run_u / sigma2 == pytest.approx(1.0, abs=0.05)
+
+
+# ---------------------------------------------------------------- running statistics = replayed EMA
+def test_replay_matches_layer_running_stats_exactly(trained):
+    model, hook = trained
+    replay = inf.replay_running_statistics(hook, 0.1)
+    for r, s in zip(replay, inf.running_statistics(model), strict=True):
+        assert np.array_equal(r.mean, s.mean)
+        assert np.array_equal(r.var, s.var)
+    # a different momentum gives different statistics from the same training run
+    other = inf.replay_running_statistics(hook, 0.5)
+    assert not np.allclose(other[0].mean, replay[0].mean)
+
+
+def test_replay_bad_hook():
+    with pytest.raises(TypeError, match="hook"):
+        inf.replay_running_statistics(inf.BatchStatsHook(), 0.1)
+
+
+# ---------------------------------------------------------------- forward passes
+def test_forward_with_statistics(trained, data):
+    model, _ = trained
+    X, _ = data
+    before = inf.running_statistics(model)
+    np.testing.assert_allclose(inf.forward_with_statistics(model, X, "running"),
+                               model.forward(X, training=False), atol=1e-13)
+    out_batch = inf.forward_with_statistics(model, X, "batch")
+    after = inf.running_statistics(model)
+    assert all(np.array_equal(a.mean, b.mean) and np.array_equal(a.var, b.var)
+               for a, b in zip(before, after, strict=True)), "batch-statistics pass must not touch running stats"
+    np.testing.assert_allclose(out_batch, model.forward(X, training=True), atol=1e-13)
+    with pytest.raises(ValueError, match="statistics"):
+        inf.forward_with_statistics(model, X, "population")
+    with pytest.raises(ValueError, match="BNStatistics"):
+        inf.forward_with_statistics(model, X, before[:1])
+
+
+def test_batch_statistics_depend_on_the_batch(trained, data):
+    model, _ = trained
+    X, y = data
+    logits = inf.batch_statistics_logits(model, X, 10)
+    np.testing.assert_allclose(logits[:10], inf.forward_with_statistics(model, X[:10], "batch"), atol=1e-13)
+    shuffled = inf.batch_statistics_logits(model, X, 10, np.random.default_rng(0).permutation(len(X)))
+    assert not np.allclose(logits, shuffled)
+    full = inf.batch_statistics_logits(model, X, len(X))
+    np.testing.assert_allclose(full, inf.forward_with_statistics(model, X, "batch"), atol=1e-13)
+    with pytest.raises(ValueError, match="batch_size"):
+        inf.batch_statistics_logits(model, X, 1)
+    with pytest.raises(ValueError, match="order"):
+        inf.batch_statistics_logits(model, X, 10, np.zeros(len(X), dtype=int))
+    acc = inf.batch_statistics_accuracy(model, X, y, 10, sort_by_label=True)
+    assert 0.0 <= acc <= 1.0
+
+
+def test_probe_in_batches(trained, data):
+    model, _ = trained
+    X, _ = data
+    probs = inf.probe_in_batches(model, X[0], X, 5, 7, seed=1, exclude=0)
+    assert probs.shape == (7, 4)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    assert probs[:, 0].std() > 0  # the answer changes with the companions
+    with pytest.raises(ValueError, match="batch_size"):
+        inf.probe_in_batches(model, X[0], X, 1, 3)
+    with pytest.raises(ValueError, match="x_probe"):
+        inf.probe_in_batches(model, X[:2], X, 4, 3)
+
+
+# ---------------------------------------------------------------- population statistics
+def test_population_statistics_first_layer_exact(trained, data):
+    model, _ = trained
+    X, _ = data
+    before = inf.running_statistics(model)
+    pop = inf.population_statistics(model, X)
+    lin = model.linears[0]
+    h = X @ lin.W + lin.b
+    np.testing.assert_allclose(pop[0].mean, h.mean(axis=0), atol=1e-13)
+    np.testing.assert_allclose(pop[0].var, h.var(axis=0, ddof=1), atol=1e-13)
+    # normalizing the training set with them gives outputs whose mean is exactly beta
+    bn = inf.bn_layers(model)[0]
+    out = cu.batchnorm_inference(h, bn.gamma, bn.beta, pop[0].mean, pop[0].var, bn.eps)
+    np.testing.assert_allclose(out.mean(axis=0), bn.beta, atol=1e-12)
+    assert all(np.array_equal(a.mean, b.mean) for a, b in zip(before, inf.running_statistics(model), strict=True))
+    assert inf.statistics_error(pop, pop) == {"mean": 0.0, "var": 0.0}
+    assert inf.statistics_error(before, pop)["var"] > 0
+
+
+def test_algorithm2_single_bn_layer(data):
+    X, _ = data
+    model = cu.training.MLP([6, 5, 3], activation="tanh", normalization="batch", seed=0)
+    stats = inf.algorithm2_statistics(model, X, 8, seed=3, n_batches=4)
+    lin = model.linears[0]
+    batches = cu.data.iterate_minibatches(len(X), 8, seed=3)
+    hs = [X[next(batches)] @ lin.W + lin.b for _ in range(4)]
+    np.testing.assert_allclose(stats[0].mean, np.mean([h.mean(axis=0) for h in hs], axis=0), atol=1e-13)
+    np.testing.assert_allclose(stats[0].var, 8 / 7 * np.mean([h.var(axis=0) for h in hs], axis=0), atol=1e-13)
+    with pytest.raises(ValueError, match="batch_size"):
+        inf.algorithm2_statistics(model, X, 1)
+
+
+def test_bn_layers_rejects_other_models():
+    with pytest.raises(ValueError, match="normalization"):
+        inf.bn_layers(cu.training.MLP([3, 4, 2], normalization="layer"))
+    with pytest.raises(TypeError, match="MLP"):
+        inf.bn_layers(object())
+
+
+# ---------------------------------------------------------------- folding
+def test_fold_mlp_equals_eval_mode(trained, data):
+    model, _ = trained
+    X, _ = data
+    folded = inf.fold_mlp(model)
+    np.testing.assert_allclose(folded.forward(X), model.forward(X, training=False), atol=1e-12)
+    with pytest.raises(ValueError, match="placement"):
+        inf.fold_mlp(cu.training.MLP([3, 4, 2], normalization="batch", placement="after"))
+
+
+def test_source_formulas(trained):
+    model, _ = trained
+    bn = inf.bn_layers(model)[0]
+    lin = model.linears[0]
+    W, b0 = lin.W, np.random.default_rng(6).normal(size=lin.b.shape)
+    _, b_right = cu.fold_batchnorm(W, np.zeros_like(b0), bn)
+    np.testing.assert_allclose(inf.source_fold_bias(bn), b_right, atol=1e-14)  # right when b = 0
+    _, b_right = cu.fold_batchnorm(W, b0, bn)
+    assert np.abs(inf.source_fold_bias(bn) - b_right).max() > 1e-3  # wrong otherwise
+    # refold update: W rule right, b rule wrong
+    old = inf.BNStatistics(bn.running_mean.copy(), bn.running_var.copy())
+    new = inf.BNStatistics(old.mean + 0.3, old.var * 1.7)
+    W_old, b_old = cu.fold_batchnorm(W, b0, bn)
+    bn.running_mean, bn.running_var = new.mean, new.var
+    W_new, b_new = cu.fold_batchnorm(W, b0, bn)
+    W_src, b_src = inf.source_refold_update(W_old, b_old, old, new, bn.eps)
+    np.testing.assert_allclose(W_src, W_new, atol=1e-12)
+    assert np.abs(b_src - b_new).max() > 1e-2
+
+
+def test_count_eval_operations():
+    unfolded = inf.count_eval_operations([64, 64, 64, 10], folded=False)
+    folded = inf.count_eval_operations([64, 64, 64, 10], folded=True)
+    assert unfolded == {"linear": 2 * (64 * 64 * 2 + 64 * 10), "bn": 3 * 128, "total": 17664 + 384}
+    assert folded["bn"] == 0 and folded["total"] == 17664
+    with pytest.raises(ValueError, match="layer_sizes"):
+        inf.count_eval_operations([5], folded=True)
+
+
+# ---------------------------------------------------------------- drift, slider, figures
+def test_drift_and_tracking_error():
+    true, batch = inf.drifting_batch_means(200, 16, seed=1)
+    true2, batch2 = inf.drifting_batch_means(200, 16, seed=1)
+    assert np.array_equal(batch, batch2) and true.shape == (200,)
+    assert inf.ema_tracking_error(true, true) == {"rms": 0.0, "lag": 0.0, "noise": 0.0}
+    slow = inf.ema_tracking_error(true, inf.ema_trajectory(batch, 0.005))
+    fast = inf.ema_tracking_error(true, inf.ema_trajectory(batch, 1.0))
+    assert slow["lag"] > fast["lag"] and fast["noise"] > slow["noise"]
+    with pytest.raises(ValueError, match="shape"):
+        inf.ema_tracking_error(true, batch[:5])
+
+
+def test_ema_chase_demo_updates_in_place():
+    true, batch = inf.drifting_batch_means(100, 16)
+    fig, update = cu.widgets.ema_chase_demo(true, batch, 0.1)
+    line = fig.axes[0].lines[-1]
+    n_lines = len(fig.axes[0].lines)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for momentum in (0.0, 0.001, 0.5, 1.0):
+            text = update(momentum)
+            assert isinstance(text, str) and "nan" not in text.lower()
+            assert np.all(np.isfinite(line.get_ydata()))
+            cu.plotting.figure_to_png(fig)
+    assert len(fig.axes[0].lines) == n_lines
+    np.testing.assert_array_equal(line.get_ydata(), batch)  # momentum 1: running = last batch
+
+
+def test_figures(trained, data):
+    model, hook = trained
+    X, _ = data
+    pop = inf.population_statistics(model, X)
+    figs = [
+        cu.plotting.plot_accuracy_by_statistics(["a", "b"], np.array([[0.9, 0.5], [0.92, 0.55], [0.91, 0.6]])),
+        cu.plotting.plot_probe_in_batches({2: np.full((5, 4), 0.25), 8: np.full((5, 4), 0.25)}, 1, 0.9,
+                                          np.full(4, 0.3), image=np.zeros(64)),
+        cu.plotting.plot_ema_conventions(np.arange(5.0), {"x": np.arange(5.0)}),
+        cu.plotting.plot_ema_chase(*inf.drifting_batch_means(50), [0.01, 0.1], inf.ema_trajectory),
+        cu.plotting.plot_statistics_scatter({"running": inf.running_statistics(model)}, pop),
+        cu.plotting.plot_variance_bias([2, 4, 8], [0.5, 0.75, 0.875], [1.0, 1.0, 1.0]),
+    ]
+    assert all(isinstance(f, Figure) for f in figs)
+    with pytest.raises(ValueError, match="accuracies"):
+        cu.plotting.plot_accuracy_by_statistics(["a"], np.ones((3, 2)))
+
+
+# ---------------------------------------------------------------- exercise check
+def test_check_fold_batchnorm(capsys):
+    assert cu.exercises.check_fold_batchnorm(cu.fold_batchnorm)
+
+    def not_yet(W, b, bn):
+        raise NotImplementedError
+
+    assert not cu.exercises.check_fold_batchnorm(not_yet)
+
+    def no_eps(W, b, bn):
+        s = bn.gamma / np.sqrt(bn.running_var)
+        return W * s, (b - bn.running_mean) * s + bn.beta
+
+    def source_bias(W, b, bn):
+        s = bn.gamma / np.sqrt(bn.running_var + bn.eps)
+        return W * s, bn.beta - bn.running_mean * s
+
+    def in_place(W, b, bn):
+        s = bn.gamma / np.sqrt(bn.running_var + bn.eps)
+        W *= s
+        return W, (b - bn.running_mean) * s + bn.beta
+
+    assert not cu.exercises.check_fold_batchnorm(no_eps)
+    assert "inside the square root" in capsys.readouterr().out
+    assert not cu.exercises.check_fold_batchnorm(source_bias)
+    assert "own bias" in capsys.readouterr().out
+    assert not cu.exercises.check_fold_batchnorm(in_place)
+    assert "in place" in capsys.readouterr().out
