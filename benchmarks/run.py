@@ -1,0 +1,209 @@
+"""`make bench`: measure the course as a class would feel it, write benchmarks/results.json, print a table.
+
+Measured:
+1. Run-All time of every notebook on a fresh kernel (kernel start excluded, reported separately)
+   and the total;
+2. kernel-side latency of every slider in the course: after Run-All, every live
+   :class:`course_utils.widgets.SliderPanel` in the kernel has each control set programmatically over
+   its range; one change = update function + render + PNG encoding (median and p95 per control);
+3. peak resident memory of each notebook's kernel;
+4. the core speed figures of ``bench_core.py`` (compact vs staged BN backward, MLP training);
+5. browser key press → new figure pixels for notebook 05's γ slider (median of ≥ 10 presses), when
+   Chromium is installed.
+
+Targets (issue 8): whole course ≤ 60 s, no notebook > 15 s, slider median ≤ 30 ms,
+browser key → pixels ≤ 100 ms median, peak kernel memory ≤ 400 MB.
+
+Usage: ``python benchmarks/run.py [--skip-browser] [--only NAME ...]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+TARGETS = {"notebook_s": 15.0, "course_s": 60.0, "slider_median_ms": 30.0, "browser_median_ms": 100.0,
+           "kernel_rss_mb": 400.0}
+
+# Runs inside the notebook's kernel after Run-All. Values are spread over each control's range; a
+# value equal to the previous one would trigger no callback, so such values are dropped.
+SLIDER_PROBE = r"""
+import json as _json, resource as _resource
+import numpy as _np
+import course_utils as _cu
+
+def _values(control, n=25):
+    if hasattr(control, "options") and len(getattr(control, "options", ())) > 0:
+        opts = list(control.options)
+        vals = [o[1] if isinstance(o, tuple) else o for o in opts]
+        idx = _np.linspace(0, len(vals) - 1, min(n, len(vals))).round().astype(int)
+        return [vals[i] for i in idx]
+    if hasattr(control, "min") and hasattr(control, "max"):
+        vals = _np.linspace(control.min, control.max, n)
+        if isinstance(control.value, int) and not isinstance(control.value, bool):
+            vals = _np.unique(vals.round().astype(int))
+        return [v.item() for v in vals]
+    if isinstance(control.value, bool):
+        return [not control.value, control.value] * 5
+    return []
+
+_out = []
+for _panel in _cu.widgets.SliderPanel.live_panels():
+    _label = "+".join(_panel.controls)
+    for _name, _control in _panel.controls.items():
+        _orig = _control.value
+        _vals = [v for v in _values(_control)]
+        _seq, _prev = [], _orig
+        for _v in _vals:
+            if _v != _prev:
+                _seq.append(_v)
+                _prev = _v
+        if not _seq:
+            continue
+        _ms = _cu.widgets.time_callback(_panel, _name, _seq)
+        _control.value = _orig
+        _out.append({"panel": _label, "control": _name,
+                     "description": getattr(_control, "description", _name),
+                     "n": int(len(_ms)), "median_ms": float(_np.median(_ms)),
+                     "p95_ms": float(_np.percentile(_ms, 95)), "max_ms": float(_ms.max())})
+print("@@BENCH@@" + _json.dumps({"sliders": _out,
+      "peak_rss_mb": _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def bench_notebook(path: Path) -> dict:
+    """Execute one notebook on a fresh kernel; time Run-All; probe its sliders and memory."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    t0 = time.perf_counter()
+    with client.setup_kernel():
+        t_kernel = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        run_all = time.perf_counter() - t1
+        probe = nbformat.v4.new_code_cell(SLIDER_PROBE)
+        nb.cells.append(probe)
+        client.execute_cell(probe, len(nb.cells) - 1)
+    text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
+    payload = json.loads(text.split("@@BENCH@@", 1)[1]) if "@@BENCH@@" in text else {"sliders": [], "peak_rss_mb": None}
+    return {"notebook": path.name, "run_all_s": run_all, "kernel_start_s": t_kernel, **payload}
+
+
+def bench_browser(n_presses: int = 15) -> dict | None:
+    import lab_driver as lab
+
+    chromium = lab.find_chromium()
+    if chromium is None:
+        print("! no Chromium found: browser latency not measured (apt-get install -y chromium)")
+        return None
+    notebook = "notebooks/05_batchnorm_forward_gamma_beta.ipynb"
+    with lab.jupyterlab_server() as (base_url, token, _), lab.browser_page(chromium) as (page, errors):
+        lab.open_notebook(page, base_url, token, notebook)
+        lab.run_all_cells(page)
+        slider = lab.slider_locator(page, "γ")
+        slider.scroll_into_view_if_needed(timeout=30_000)
+        image = lab.panel_image_for(slider)
+        handle = slider.locator(".noUi-handle")
+        lab.install_latency_probe(page, image.element_handle())
+        handle.press("ArrowLeft")  # warm-up
+        time.sleep(0.5)
+        samples = []
+        for i in range(n_presses):
+            samples.append(lab.key_to_pixels_ms(page, handle, "ArrowRight" if i % 2 == 0 else "ArrowLeft"))
+            time.sleep(0.15)
+    return {"notebook": notebook, "control": "gamma", "n": len(samples),
+            "median_ms": statistics.median(samples), "p95_ms": sorted(samples)[int(0.95 * (len(samples) - 1))],
+            "samples_ms": samples, "page_errors": errors}
+
+
+def bench_core() -> dict:
+    import bench_core
+
+    return bench_core.measure()
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform(), "date": dt.date.today().isoformat()}
+
+
+def flag(value, target) -> str:
+    return "ok" if value is not None and value <= target else "OVER"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--only", nargs="*", help="notebook name fragments to run")
+    args = parser.parse_args(argv)
+
+    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if args.only:
+        notebooks = [p for p in notebooks if any(k in p.name for k in args.only)]
+    results = {"machine": machine(), "targets": TARGETS, "notebooks": [], "core": None, "browser": None}
+    for path in notebooks:
+        print(f"running {path.name} ...", flush=True)
+        results["notebooks"].append(bench_notebook(path))
+    results["course_run_all_s"] = sum(r["run_all_s"] for r in results["notebooks"])
+    try:
+        results["core"] = bench_core()
+    except Exception as exc:  # the core benchmark must not hide the notebook figures
+        print(f"! core benchmark failed: {exc!r}")
+    if not args.skip_browser:
+        results["browser"] = bench_browser()
+    if not args.only:
+        (ROOT / "benchmarks" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print_table(results)
+    return 0
+
+
+def print_table(results: dict):
+    m = results["machine"]
+    print(f"\nMachine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['date']}\n")
+    print(f"{'notebook':<52} {'Run-All s':>9} {'kernel MB':>9}")
+    for r in results["notebooks"]:
+        rss = r.get("peak_rss_mb")
+        print(f"{r['notebook']:<52} {r['run_all_s']:>9.1f} {rss if rss is None else round(rss):>9}  "
+              f"{flag(r['run_all_s'], TARGETS['notebook_s'])}/{flag(rss, TARGETS['kernel_rss_mb'])}")
+    total = results["course_run_all_s"]
+    print(f"{'whole course':<52} {total:>9.1f}            {flag(total, TARGETS['course_s'])}")
+    print(f"\n{'slider (notebook: control)':<60} {'median ms':>9} {'p95 ms':>8}")
+    for r in results["notebooks"]:
+        for s in r.get("sliders", []):
+            name = f"{r['notebook'][:2]}: {s['description']} [{s['panel']}]"
+            print(f"{name:<60} {s['median_ms']:>9.1f} {s['p95_ms']:>8.1f}  "
+                  f"{flag(s['median_ms'], TARGETS['slider_median_ms'])}")
+    b = results.get("browser")
+    if b:
+        print(f"\nbrowser key → pixels (05 γ, n={b['n']}): median {b['median_ms']:.0f} ms, p95 {b['p95_ms']:.0f} ms  "
+              f"{flag(b['median_ms'], TARGETS['browser_median_ms'])}")
+    c = results.get("core")
+    if c:
+        print("\ncore: " + ", ".join(f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}" for k, v in c.items()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
