@@ -1,0 +1,533 @@
+"""What BatchNorm does to optimization: landscape probes and the experiments of notebook 09.
+
+Landscape probes (Santurkar, Tsipras, Ilyas & Mądry 2018, "How does batch normalization help
+optimization?"). At parameters θ with mini-batch gradient g = ∇L(θ), move along the gradient by a
+range of step sizes η and measure, on the *same* batch,
+
+* the loss ``L(θ − η g)`` (its range over η is the "loss landscape" band),
+* the gradient predictiveness ``‖∇L(θ − η g) − ∇L(θ)‖`` (how much the gradient changes),
+* the effective β-smoothness ``max_η ‖∇L(θ − η g) − ∇L(θ)‖ / ‖η g‖`` (a local Lipschitz
+  constant of the gradient along the direction the optimizer actually moves).
+
+The probes work on flat parameter vectors through a closure ``loss_and_grad(theta) -> (loss, grad)``
+(:func:`model_loss_and_grad`), which evaluates a *private copy* of the network: probing a BatchNorm
+network in training mode would otherwise update its running statistics and overwrite its layer
+caches. The original model is never touched.
+
+The experiment runners (:func:`run_training`, :func:`train_with_probes`, :func:`paired_comparison`,
+:func:`scale_invariance_check`) are what notebook 09 uses for the learning-rate sweep, the placement
+comparison, the generalization gap and the initialization-scale argument.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
+from .data import iterate_minibatches
+from .training import MLP, SGD, softmax_cross_entropy
+
+__all__ = [
+    "parameter_vector", "set_parameter_vector", "model_loss_and_grad",
+    "loss_along_gradient", "gradient_predictiveness", "effective_beta_smoothness",
+    "LandscapeProbe", "probe_along_gradient", "ProbeTrace", "train_with_probes",
+    "RunResult", "run_training", "PairedComparison", "paired_comparison",
+    "ScaleInvarianceRow", "scale_invariance_check",
+]
+
+
+# --------------------------------------------------------------------------------------------------
+# flat parameter vectors
+# --------------------------------------------------------------------------------------------------
+
+def _param_slots(model):
+    """(layer, name) for every trainable array, in a fixed order (input → output, dict order)."""
+    if not isinstance(model, MLP):
+        raise TypeError(f"model must be a course_utils.training.MLP, got {type(model).__name__}")
+    return [(layer, name) for layer in model.layers for name in layer.params]
+
+
+def parameter_vector(model) -> np.ndarray:
+    """All trainable parameters of ``model`` concatenated into one new 1-D float64 array θ."""
+    return np.concatenate([layer.params[name].ravel() for layer, name in _param_slots(model)])
+
+
+def set_parameter_vector(model, theta) -> None:
+    """Write the flat vector ``theta`` (as from :func:`parameter_vector`) into ``model`` in place."""
+    slots = _param_slots(model)
+    theta = as_real_array(theta, "theta", "set_parameter_vector")
+    size = sum(layer.params[name].size for layer, name in slots)
+    if theta.shape != (size,):
+        raise ValueError(f"set_parameter_vector: theta must have shape ({size},) for this model, "
+                         f"got {theta.shape}")
+    offset = 0
+    for layer, name in slots:
+        param = layer.params[name]
+        param[...] = theta[offset:offset + param.size].reshape(param.shape)
+        offset += param.size
+
+
+def _gradient_vector(model) -> np.ndarray:
+    return np.concatenate([layer.grads[name].ravel() for layer, name in _param_slots(model)])
+
+
+def model_loss_and_grad(model, X, y, training: bool = True):
+    """A closure ``f(theta) -> (loss, grad)`` for the softmax cross-entropy of ``model`` on (X, y).
+
+    ``f`` evaluates a deep copy of ``model`` made once here, so calling it never changes the
+    model's parameters, BatchNorm running statistics or layer caches. With ``training=True`` a
+    BatchNorm network normalizes with the statistics of ``X`` itself (the loss SGD sees); the copy's
+    running statistics do drift, but training-mode outputs do not depend on them, so ``f`` is a
+    deterministic function of ``theta``.
+
+    Parameters
+    ----------
+    model : MLP
+    X : ndarray, shape (N, D_in);  y : ndarray of int, shape (N,)
+    training : bool
+        Forward mode of the copy (``False``: running statistics, i.e. the eval-mode loss).
+
+    Returns
+    -------
+    f : callable
+        ``f(theta)`` with ``theta`` of shape (P,) returns ``(loss: float, grad: ndarray (P,))``.
+    """
+    where = "model_loss_and_grad"
+    if not isinstance(model, MLP):
+        raise TypeError(f"{where}: model must be a course_utils.training.MLP, got {type(model).__name__}")
+    X = as_real_array(X, "X", where)
+    y = np.asarray(y)
+    if X.ndim != 2 or X.shape[1] != model.layer_sizes[0] or y.shape != (X.shape[0],):
+        raise ValueError(f"{where}: X must be (N, {model.layer_sizes[0]}) and y (N,), "
+                         f"got {X.shape} and {y.shape}")
+    twin = copy.deepcopy(model)
+    X, y = X.copy(), y.copy()
+
+    def loss_and_grad(theta):
+        set_parameter_vector(twin, theta)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            logits = twin.forward(X, training=training)
+            loss, dlogits = softmax_cross_entropy(logits, y)
+            twin.backward(dlogits)
+        return loss, _gradient_vector(twin)
+
+    return loss_and_grad
+
+
+# --------------------------------------------------------------------------------------------------
+# the three probes
+# --------------------------------------------------------------------------------------------------
+
+def _check_probe_args(loss_and_grad, theta, step_sizes, where):
+    if not callable(loss_and_grad):
+        raise TypeError(f"{where}: loss_and_grad must be callable, got {type(loss_and_grad).__name__}")
+    theta = as_real_array(theta, "theta", where)
+    if theta.ndim != 1:
+        raise ValueError(f"{where}: theta must be a 1-D parameter vector, got shape {theta.shape}")
+    return theta, _check_step_sizes(step_sizes, where)
+
+
+def _check_step_sizes(step_sizes, where):
+    step_sizes = as_real_array(step_sizes, "step_sizes", where).astype(float)
+    if step_sizes.ndim != 1 or step_sizes.size == 0:
+        raise ValueError(f"{where}: step_sizes must be a non-empty 1-D array, got shape {step_sizes.shape}")
+    if not np.all(np.isfinite(step_sizes) & (step_sizes > 0)):
+        raise ValueError(f"{where}: step_sizes must be finite and > 0, got {step_sizes}")
+    return step_sizes
+
+
+def loss_along_gradient(loss_and_grad, theta, step_sizes) -> np.ndarray:
+    """``L(θ − η ∇L(θ))`` for each η in ``step_sizes`` (shape (S,))."""
+    return probe_along_gradient(loss_and_grad, theta, step_sizes).losses
+
+
+def gradient_predictiveness(loss_and_grad, theta, step_sizes) -> np.ndarray:
+    """``‖∇L(θ − η g) − ∇L(θ)‖₂`` with ``g = ∇L(θ)``, for each η in ``step_sizes`` (shape (S,)).
+
+    Small values mean the gradient at θ still predicts the gradient a step later.
+    """
+    return probe_along_gradient(loss_and_grad, theta, step_sizes).grad_changes
+
+
+def effective_beta_smoothness(loss_and_grad, theta, step_sizes) -> float:
+    """``max_η ‖∇L(θ − η g) − ∇L(θ)‖ / ‖η g‖``: gradient change per unit of parameter change."""
+    return probe_along_gradient(loss_and_grad, theta, step_sizes).beta
+
+
+@dataclass
+class LandscapeProbe:
+    """One probe at θ along g = ∇L(θ). Arrays have one entry per step size."""
+
+    step_sizes: np.ndarray
+    loss0: float
+    grad_norm: float
+    losses: np.ndarray
+    grad_changes: np.ndarray
+
+    @property
+    def beta_ratios(self) -> np.ndarray:
+        """``‖∇L(θ − ηg) − ∇L(θ)‖ / ‖ηg‖`` per step size (0 where g = 0)."""
+        moved = self.step_sizes * self.grad_norm
+        return np.divide(self.grad_changes, moved, out=np.zeros_like(self.grad_changes), where=moved > 0)
+
+    @property
+    def beta(self) -> float:
+        """Effective β-smoothness: the largest ratio over the step sizes."""
+        return float(np.max(self.beta_ratios))
+
+
+def probe_along_gradient(loss_and_grad, theta, step_sizes) -> LandscapeProbe:
+    """Evaluate the loss and the gradient at ``θ − η∇L(θ)`` for every η in ``step_sizes``.
+
+    Parameters
+    ----------
+    loss_and_grad : callable
+        ``f(theta) -> (loss, grad)``, e.g. from :func:`model_loss_and_grad`.
+    theta : ndarray, shape (P,)
+    step_sizes : array-like of float > 0, shape (S,)
+
+    Returns
+    -------
+    LandscapeProbe
+    """
+    theta, step_sizes = _check_probe_args(loss_and_grad, theta, step_sizes, "probe_along_gradient")
+    loss0, g = loss_and_grad(theta.copy())
+    g = np.asarray(g, dtype=float)
+    if g.shape != theta.shape:
+        raise ValueError(f"probe_along_gradient: loss_and_grad returned a gradient of shape {g.shape}, "
+                         f"expected {theta.shape}")
+    losses = np.empty(step_sizes.size)
+    changes = np.empty(step_sizes.size)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k, eta in enumerate(step_sizes):
+            loss_k, g_k = loss_and_grad(theta - eta * g)
+            losses[k] = loss_k
+            changes[k] = np.linalg.norm(np.asarray(g_k) - g)
+    return LandscapeProbe(step_sizes=step_sizes, loss0=float(loss0), grad_norm=float(np.linalg.norm(g)),
+                          losses=losses, grad_changes=changes)
+
+
+@dataclass
+class ProbeTrace:
+    """Landscape probes recorded during training by :func:`train_with_probes`.
+
+    ``losses``, ``grad_changes`` and ``beta_ratios`` have shape (n_probes, n_step_sizes), one row
+    per probed training step (``probe_steps``); ``loss`` has one entry per step taken.
+    """
+
+    step_sizes: np.ndarray
+    probe_steps: np.ndarray
+    losses: np.ndarray
+    grad_changes: np.ndarray
+    beta_ratios: np.ndarray
+    grad_norms: np.ndarray
+    loss: np.ndarray
+    diverged: bool
+
+    @property
+    def beta(self) -> np.ndarray:
+        """Effective β-smoothness at each probed step (max over the step sizes)."""
+        return self.beta_ratios.max(axis=1)
+
+    def band(self, name: str):
+        """(min, max) over the step sizes of ``"losses"`` or ``"grad_changes"``, per probed step."""
+        if name not in ("losses", "grad_changes", "beta_ratios"):
+            raise ValueError(f"ProbeTrace.band: name must be 'losses', 'grad_changes' or 'beta_ratios', "
+                             f"got {name!r}")
+        values = getattr(self, name)
+        return values.min(axis=1), values.max(axis=1)
+
+
+def train_with_probes(model, X, y, *, steps: int, batch_size: int, lr: float, step_sizes,
+                      probe_every: int = 10, seed: int = 0,
+                      divergence_threshold: float = 1e3) -> ProbeTrace:
+    """Train ``model`` with plain SGD and probe the landscape every ``probe_every`` steps.
+
+    Each probe uses the current mini-batch, before that step's update, and a copy of the model
+    (so the running statistics and the training itself are exactly those of an unprobed run with
+    the same seeds: the same batches, the same updates).
+
+    Parameters
+    ----------
+    model : MLP
+    X, y : training data
+    steps, batch_size : int
+    lr : float
+        SGD learning rate of the training run (the probes use ``step_sizes``).
+    step_sizes : array-like of float > 0
+    probe_every : int
+    seed : int
+        Seeds the mini-batch order (as :func:`course_utils.training.train`).
+    divergence_threshold : float
+        Training stops with ``diverged=True`` if the loss exceeds it or is not finite.
+
+    Returns
+    -------
+    ProbeTrace
+    """
+    where = "train_with_probes"
+    if not isinstance(model, MLP):
+        raise TypeError(f"{where}: model must be a course_utils.training.MLP, got {type(model).__name__}")
+    X = as_real_array(X, "X", where)
+    y = np.asarray(y)
+    steps = check_positive_int(steps, "steps", where)
+    batch_size = check_positive_int(batch_size, "batch_size", where)
+    probe_every = check_positive_int(probe_every, "probe_every", where)
+    optimizer = SGD(lr)
+    step_sizes = _check_step_sizes(step_sizes, where)
+    batches = iterate_minibatches(X.shape[0], batch_size, seed=seed)
+    probe_steps, losses, changes, ratios, norms, train_loss = [], [], [], [], [], []
+    diverged = False
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for step in range(steps):
+            idx = next(batches)
+            xb, yb = X[idx], y[idx]
+            if step % probe_every == 0:
+                probe = probe_along_gradient(model_loss_and_grad(model, xb, yb), parameter_vector(model),
+                                             step_sizes)
+                probe_steps.append(step)
+                losses.append(probe.losses)
+                changes.append(probe.grad_changes)
+                ratios.append(probe.beta_ratios)
+                norms.append(probe.grad_norm)
+            loss, dlogits = softmax_cross_entropy(model.forward(xb, training=True), yb)
+            train_loss.append(loss)
+            if not np.isfinite(loss) or loss > divergence_threshold:
+                diverged = True
+                break
+            model.backward(dlogits)
+            optimizer.step(model)
+    return ProbeTrace(step_sizes=step_sizes, probe_steps=np.array(probe_steps), losses=np.array(losses),
+                      grad_changes=np.array(changes), beta_ratios=np.array(ratios),
+                      grad_norms=np.array(norms), loss=np.array(train_loss), diverged=diverged)
+
+
+# --------------------------------------------------------------------------------------------------
+# experiment runners
+# --------------------------------------------------------------------------------------------------
+
+@dataclass
+class RunResult:
+    """Summary of one training run (:func:`run_training`).
+
+    Accuracies and losses ``*_train`` / ``*_test`` are measured in eval mode on the full sets after
+    training; a diverged run gets chance accuracy and ``inf`` eval losses (never NaN).
+    """
+
+    config: dict
+    loss: np.ndarray
+    diverged: bool
+    steps_taken: int
+    train_accuracy: float
+    test_accuracy: float
+    train_loss: float
+    test_loss: float
+    weight_norms: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def accuracy_gap(self) -> float:
+        """Train minus test accuracy (eval mode)."""
+        return self.train_accuracy - self.test_accuracy
+
+    @property
+    def loss_gap(self) -> float:
+        """Test minus train cross-entropy (eval mode); ``inf`` for a diverged run."""
+        return self.test_loss - self.train_loss if not self.diverged else float("inf")
+
+
+def _eval_loss(model, X, y) -> float:
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        loss, _ = softmax_cross_entropy(model.forward(X, training=False), y)
+    return float(loss) if np.isfinite(loss) else float("inf")
+
+
+def run_training(data, *, layer_sizes, activation="relu", normalization="none", placement="before",
+                 init_scale=None, lr: float, steps: int, batch_size: int = 32, seed: int = 0,
+                 n_train: int | None = None) -> RunResult:
+    """Build an :class:`~course_utils.training.MLP`, train it with SGD and summarize the run.
+
+    Parameters
+    ----------
+    data : tuple
+        ``(X_train, X_test, y_train, y_test)`` as returned by :func:`course_utils.data.load_digits_split`.
+    layer_sizes, activation, normalization, placement, init_scale
+        Passed to :class:`~course_utils.training.MLP`; ``seed`` seeds its weights.
+    lr, steps, batch_size
+        Passed to :func:`course_utils.training.train`; ``seed`` also seeds the batch order.
+    n_train : int, optional
+        Use only the first ``n_train`` training examples (to make over-fitting visible).
+
+    Returns
+    -------
+    RunResult
+    """
+    from .training import train
+
+    where = "run_training"
+    if not isinstance(data, tuple | list) or len(data) != 4:
+        raise TypeError(f"{where}: data must be the tuple (X_train, X_test, y_train, y_test)")
+    X_train, X_test, y_train, y_test = data
+    if n_train is not None:
+        n_train = check_positive_int(n_train, "n_train", where)
+        if n_train > len(X_train):
+            raise ValueError(f"{where}: n_train={n_train} exceeds the {len(X_train)} training examples")
+        X_train, y_train = X_train[:n_train], y_train[:n_train]
+    check_positive(lr, "lr", where)
+    model = MLP(layer_sizes, activation=activation, normalization=normalization, placement=placement,
+                init_scale=init_scale, seed=seed)
+    history = train(model, X_train, y_train, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+                    X_test=X_test, y_test=y_test)
+    chance = 1.0 / model.layer_sizes[-1]
+    if history.diverged:
+        train_acc, test_acc, train_loss, test_loss = chance, chance, float("inf"), float("inf")
+        weight_norms = np.full(len(model.linears), np.inf)
+    else:
+        train_acc, test_acc = model.accuracy(X_train, y_train), history.final_test_accuracy
+        train_loss, test_loss = _eval_loss(model, X_train, y_train), _eval_loss(model, X_test, y_test)
+        weight_norms = np.array([np.linalg.norm(layer.W) for layer in model.linears])
+    config = dict(layer_sizes=list(layer_sizes), activation=activation, normalization=normalization,
+                  placement=placement, init_scale=init_scale, lr=lr, steps=steps, batch_size=batch_size,
+                  seed=seed, n_train=n_train)
+    return RunResult(config=config, loss=history.loss, diverged=history.diverged,
+                     steps_taken=history.steps_taken, train_accuracy=float(train_acc),
+                     test_accuracy=float(test_acc), train_loss=train_loss, test_loss=test_loss,
+                     weight_norms=weight_norms)
+
+
+@dataclass
+class PairedComparison:
+    """Paired comparison of two conditions measured on the same seeds (b − a)."""
+
+    n: int
+    mean_a: float
+    std_a: float
+    mean_b: float
+    std_b: float
+    mean_diff: float
+    std_diff: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    confidence: float
+
+    @property
+    def significant(self) -> bool:
+        """True when the confidence interval of the mean difference excludes 0."""
+        return bool(self.ci_low > 0 or self.ci_high < 0)
+
+    def __str__(self):
+        verdict = "significant" if self.significant else "not significant"
+        return (f"a = {self.mean_a:.3g} ± {self.std_a:.2g}, b = {self.mean_b:.3g} ± {self.std_b:.2g}; "
+                f"b − a = {self.mean_diff:+.2g} ± {self.std_diff:.2g} (n = {self.n}), "
+                f"{100 * self.confidence:.0f}% CI [{self.ci_low:+.2g}, {self.ci_high:+.2g}], "
+                f"paired t-test p = {self.p_value:.2g} → {verdict}")
+
+
+def paired_comparison(a, b, confidence: float = 0.95) -> PairedComparison:
+    """Mean ± std (ddof = 1) of ``a`` and ``b``, and a paired t-interval for ``mean(b − a)``.
+
+    ``a[i]`` and ``b[i]`` must come from the same seed (same initial weights and batch order), so the
+    seed-to-seed luck cancels in the difference. Identical samples give p = 1 and a zero-width interval.
+    """
+    where = "paired_comparison"
+    a = as_real_array(a, "a", where).astype(float).ravel()
+    b = as_real_array(b, "b", where).astype(float).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"{where}: a and b must have the same length (paired by seed), "
+                         f"got {a.size} and {b.size}")
+    if a.size < 2:
+        raise ValueError(f"{where}: need at least 2 pairs, got {a.size}")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError(f"{where}: a and b must be finite")
+    confidence = check_in_range(confidence, "confidence", where, 0.5, 0.999)
+    d = b - a
+    n = d.size
+    std_diff = float(d.std(ddof=1))
+    if std_diff == 0.0:
+        low = high = float(d.mean())
+        p = 1.0 if d.mean() == 0 else 0.0
+    else:
+        half = stats.t.ppf(0.5 + confidence / 2, n - 1) * std_diff / np.sqrt(n)
+        low, high = float(d.mean() - half), float(d.mean() + half)
+        p = float(stats.ttest_rel(b, a).pvalue)
+    return PairedComparison(n=n, mean_a=float(a.mean()), std_a=float(a.std(ddof=1)), mean_b=float(b.mean()),
+                            std_b=float(b.std(ddof=1)), mean_diff=float(d.mean()), std_diff=std_diff,
+                            ci_low=low, ci_high=high, p_value=p, confidence=confidence)
+
+
+@dataclass
+class ScaleInvarianceRow:
+    """What scaling one BatchNorm-ed layer's weights by ``a`` changes (see :func:`scale_invariance_check`)."""
+
+    factor: float
+    output_change: float      # max |BN(x·aW) − BN(x·W)| over the batch (layer after the Linear)
+    loss_change: float        # |L(aW) − L(W)|
+    grad_ratio: float         # ‖∇_{aW} L‖ / ‖∇_W L‖   (theory: 1/a)
+    grad_error: float         # max relative error between a·∇_{aW} L and ∇_W L (theory: 0)
+    update_ratio: float       # relative update ‖ΔW‖/‖W‖ of one SGD step, scaled / original (theory: 1/a²)
+    cosine_w_grad: float      # ⟨W, ∇_W L⟩ / (‖W‖‖∇_W L‖) (theory: 0)
+
+
+def scale_invariance_check(model, X, y, layer: int = 0, factors=(0.1, 10.0)) -> list[ScaleInvarianceRow]:
+    """Scale the weights (and bias) of Linear layer ``layer`` by each factor and measure the effect.
+
+    For a Linear layer followed by BatchNorm, ``BN(x·aW + ab) = BN(x·W + b)`` up to the ε inside the
+    square root, so the loss is unchanged, the gradient w.r.t. the scaled weights is ``1/a`` times
+    the original one, and one SGD step changes the weights *relatively* ``1/a²`` as much: scaling
+    the weights by ``a`` acts like dividing the learning rate by ``a²``.
+
+    Parameters
+    ----------
+    model : MLP
+        Usually with ``normalization="batch"``, ``placement="before"`` (the statement is false
+        without normalization — try it).
+    X, y : one batch, evaluated in training mode on copies of the model.
+    layer : int
+        Index into ``model.linears`` (not the last one: the logits are not normalized).
+    factors : sequence of float > 0
+
+    Returns
+    -------
+    list of ScaleInvarianceRow
+    """
+    where = "scale_invariance_check"
+    if not isinstance(model, MLP):
+        raise TypeError(f"{where}: model must be a course_utils.training.MLP, got {type(model).__name__}")
+    if isinstance(layer, bool) or not isinstance(layer, int | np.integer) \
+            or not 0 <= layer < len(model.linear_indices) - 1:
+        raise ValueError(f"{where}: layer must be an index in [0, {len(model.linear_indices) - 2}] "
+                         f"(a hidden Linear layer), got {layer!r}")
+    factors = [check_positive(a, "factors[i]", where) for a in factors]
+    X = as_real_array(X, "X", where)
+    y = np.asarray(y)
+    position = model.linear_indices[layer]
+
+    def evaluate(a):
+        twin = copy.deepcopy(model)
+        lin = twin.layers[position]
+        lin.params["W"] *= a
+        lin.params["b"] *= a
+        logits = twin.forward(X, training=True)
+        out = twin.layer_inputs[position + 2]  # output of the layer after the Linear (BN if "before")
+        loss, dlogits = softmax_cross_entropy(logits, y)
+        twin.backward(dlogits)
+        return out.copy(), loss, lin.grads["W"].copy(), lin.params["W"].copy()
+
+    out1, loss1, g1, W1 = evaluate(1.0)
+    rows = []
+    for a in factors:
+        out_a, loss_a, g_a, W_a = evaluate(a)
+        rel_update_1 = np.linalg.norm(g1) / np.linalg.norm(W1)
+        rel_update_a = np.linalg.norm(g_a) / np.linalg.norm(W_a)
+        scale = np.maximum(np.abs(a * g_a), np.abs(g1)).max()
+        rows.append(ScaleInvarianceRow(
+            factor=a, output_change=float(np.abs(out_a - out1).max()), loss_change=float(abs(loss_a - loss1)),
+            grad_ratio=float(np.linalg.norm(g_a) / np.linalg.norm(g1)),
+            grad_error=float(np.abs(a * g_a - g1).max() / scale),
+            update_ratio=float(rel_update_a / rel_update_1),
+            cosine_w_grad=float(np.sum(W1 * g1) / (np.linalg.norm(W1) * np.linalg.norm(g1)))))
+    return rows
