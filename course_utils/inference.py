@@ -206,7 +206,8 @@ def _check_statistics(model, statistics, where):
         return statistics
     statistics = list(statistics)
     if len(statistics) != len(layers) or not all(isinstance(s, BNStatistics) for s in statistics):
-        raise ValueError(f"{where}: statistics must be a list of {len(layers)} BNStatistics (one per BN layer)")
+        raise ValueError(f"{where}: statistics must be a list of {len(layers)} BNStatistics "
+                         "(one per BN layer)")
     return statistics
 
 
@@ -280,7 +281,8 @@ def batch_statistics_logits(model, X, batch_size: int, order=None):
     return logits
 
 
-def batch_statistics_accuracy(model, X, y, batch_size: int, seed: int | None = 0, sort_by_label=False) -> float:
+def batch_statistics_accuracy(model, X, y, batch_size: int, seed: int | None = 0,
+                              sort_by_label: bool = False) -> float:
     """Test accuracy with test-time batch statistics (the eval-mode bug).
 
     ``seed`` shuffles the test set before it is cut into batches; ``sort_by_label=True`` instead sorts it
@@ -404,7 +406,9 @@ def algorithm2_statistics(model, X, batch_size: int, seed: int = 0, n_batches: i
     if batch_size < 2:
         raise ValueError(f"{where}: batch_size must be >= 2, got {batch_size}")
     layers = bn_layers(model)
-    n_batches = len(X) // batch_size if n_batches is None else check_positive_int(n_batches, "n_batches", where)
+    if n_batches is None:
+        n_batches = len(X) // batch_size
+    n_batches = check_positive_int(n_batches, "n_batches", where)
     norm_set = set(model.norm_indices)
     sum_mean = [np.zeros(layer.num_features) for layer in layers]
     sum_var = [np.zeros(layer.num_features) for layer in layers]

@@ -51,7 +51,8 @@ def check_fold_batchnorm(fn) -> bool:
         if not np.array_equal(W_in, W) or not np.array_equal(b_in, b) or not (
                 np.array_equal(bn.running_mean, mean_in) and np.array_equal(bn.running_var, var_in)):
             print(f"FAIL ✗ {name}: your function changed its inputs in place (W, b or bn's statistics)")
-            print("   hint: build new arrays (W * scale, not W *= scale): the unfolded model must keep working")
+            print("   hint: build new arrays (W * scale, not W *= scale): the unfolded model must keep "
+                  "working")
             return False
         if not isinstance(result, tuple) or len(result) != 2:
             print(f"FAIL ✗ {name}: return a pair (W_folded, b_folded), got {type(result).__name__}")
@@ -88,8 +89,8 @@ def _diagnose_fold(W_f, b_f, W, b, bn) -> str:
         return "W′ = W * s scales column j (output unit j) by s_j = gamma_j / sqrt(running_var_j + eps)"
     b_candidates = {
         "b′ must subtract the running mean before scaling: b′ = (b − running_mean)·s + beta": b * s + beta,
-        "b′ must keep the Linear layer's own bias: b′ = (b − running_mean)·s + beta, not beta − running_mean·s "
-        "(the source blog's formula, right only when b = 0)": beta - mu * s,
+        "b′ must keep the Linear layer's own bias: b′ = (b − running_mean)·s + beta, not "
+        "beta − running_mean·s (the source blog's formula, right only when b = 0)": beta - mu * s,
         "the shift (b − running_mean) is scaled by s too: b′ = (b − running_mean)·s + beta": b - mu + beta,
         "add beta at the end: b′ = (b − running_mean)·s + beta": (b - mu) * s,
         "the bias is shifted by the *running* mean and scaled by s = gamma/sqrt(running_var + eps)":

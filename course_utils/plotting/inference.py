@@ -36,7 +36,8 @@ def plot_accuracy_by_statistics(labels, accuracies, colors=None, title=None):
     ax.set_yticks(y, labels)
     ax.set_xlim(0, 100)
     ax.set_xlabel(f"test accuracy (%), mean ± std over {acc.shape[0]} seeds (dots: each seed)")
-    ax.set_title(title or "Fixed statistics at test time; batch statistics only work for large random batches")
+    ax.set_title(title or "Fixed statistics at test time; batch statistics only work for large "
+                 "random batches")
     ax.grid(axis="y", visible=False)
     return fig
 
