@@ -1,0 +1,234 @@
+"""Tests for the batchnorm topic modules (notebooks 05–06): plotting, widgets, exercises, image script."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.special import expit
+
+import course_utils as cu
+from course_utils.plotting.batchnorm import NEAR_LINEAR_Z, GammaBetaPlot, activation_stats
+
+
+@pytest.fixture
+def channel():
+    rng = np.random.default_rng(7)
+    return rng.normal(-2.0, 1.5, size=500)
+
+
+# ---------------------------------------------------------------------------- activation_stats
+def test_near_linear_band_is_sigmoid_between_0p2_and_0p8():
+    assert expit(NEAR_LINEAR_Z) == pytest.approx(0.8)
+    assert expit(-NEAR_LINEAR_Z) == pytest.approx(0.2)
+
+
+def test_activation_stats_known_values():
+    y = np.array([-5.0, -1.0, 0.0, 1.0, 5.0])
+    s = activation_stats(y)
+    assert s["near_linear"] == pytest.approx(3 / 5)
+    assert s["relu_active"] == pytest.approx(2 / 5)  # 0 is not active
+    assert s["saturated"] == pytest.approx(2 / 5)
+    sig = expit(y)
+    assert s["mean_sigmoid_grad"] == pytest.approx(np.mean(sig * (1 - sig)))
+
+
+def test_activation_stats_standard_normal_matches_theory():
+    y = np.random.default_rng(0).standard_normal(200_000)
+    s = activation_stats(y)
+    assert s["relu_active"] == pytest.approx(0.5, abs=0.01)
+    assert s["near_linear"] == pytest.approx(0.834, abs=0.01)  # P(|Z| <= ln 4)
+    assert s["mean_sigmoid_grad"] == pytest.approx(0.2066, abs=0.003)
+
+
+@pytest.mark.parametrize("bad", [np.array([]), np.array(["a", "b"])])
+def test_activation_stats_rejects_bad_input(bad):
+    with pytest.raises((ValueError, TypeError), match="y"):
+        activation_stats(bad)
+
+
+# ---------------------------------------------------------------------------- GammaBetaPlot
+def test_plot_update_matches_batchnorm_forward(channel):
+    fig, axes = cu.plotting.new_figure(1, 2)
+    plot = GammaBetaPlot(axes, channel)
+    plot.update(2.0, 0.5)
+    ref, _ = cu.batchnorm_forward(channel.reshape(-1, 1), np.array([2.0]), np.array([0.5]))
+    np.testing.assert_allclose(plot.values, ref.ravel())
+    heights = plot.stairs[0].get_data().values
+    assert heights.sum() == pytest.approx(1.0)  # every value is counted (edge bars collect the tails)
+
+
+def test_plot_identity_values_recover_input(channel):
+    fig, axes = cu.plotting.new_figure(1, 2)
+    plot = GammaBetaPlot(axes, channel)
+    assert plot.mu_B == pytest.approx(channel.mean())
+    assert plot.sigma_B == pytest.approx(np.sqrt(channel.var() + 1e-5))
+    assert plot.identity_error(plot.sigma_B, plot.mu_B) < 1e-12
+    # the plain standard deviation (without eps) is NOT exact: the error is of order eps / var
+    assert plot.identity_error(channel.std(), plot.mu_B) > 1e-8
+
+
+def test_plot_rejects_constant_or_tiny_input():
+    fig, axes = cu.plotting.new_figure(1, 2)
+    with pytest.raises(ValueError, match="x"):
+        GammaBetaPlot(axes, np.ones(10))
+    with pytest.raises(ValueError, match="x"):
+        GammaBetaPlot(axes, np.array([1.0]))
+    with pytest.raises(ValueError, match="axes"):
+        GammaBetaPlot([axes[0]], np.arange(5.0))
+
+
+def test_static_settings_figure(channel):
+    fig = cu.plotting.plot_gamma_beta_settings(channel, [(1, 0), (4, 0), (1, 1.5)])
+    assert len(fig.axes) == 12  # 3 rows × (2 axes + 2 twins)
+    with pytest.raises(ValueError, match="settings"):
+        cu.plotting.plot_gamma_beta_settings(channel, [])
+
+
+# ---------------------------------------------------------------------------- widget demo
+def _panel(channel):
+    widgets = pytest.importorskip("ipywidgets")
+    demo = cu.widgets.GammaBetaDemo(channel)
+    controls = {"gamma": widgets.FloatSlider(value=1, min=0, max=5, step=0.05, description="γ"),
+                "beta": widgets.FloatSlider(value=0, min=-5, max=5, step=0.05, description="β")}
+    panel = cu.widgets.slider_panel(demo.fig, demo.update, controls,
+                                    buttons={"identity: γ=σ_B, β=μ_B": demo.set_identity})
+    return demo, panel
+
+
+def test_demo_updates_in_place_and_changes_pixels(channel):
+    demo, panel = _panel(channel)
+    stairs_before = list(demo.plot.stairs)
+    png0 = panel.view.image.value
+    panel.controls["gamma"].value = 3.0
+    assert panel.view.image.value != png0
+    assert demo.plot.stairs == stairs_before  # same artists, moved in place
+    assert all(s in demo.plot.axes[i].patches or s in demo.plot.axes[i].get_children()
+               for i, s in enumerate(demo.plot.stairs))
+
+
+def test_frozen_figure_renders_like_a_full_redraw(channel):
+    """The frozen-background redraw must show the same picture as drawing everything again."""
+    demo, panel = _panel(channel)
+    panel.controls["gamma"].value = 2.5
+    panel.controls["beta"].value = -1.0
+    fast = np.asarray(demo.fig.canvas.buffer_rgba()).astype(int)
+    fig, axes = cu.plotting.new_figure(1, 2, figsize=(10.0, 3.4), dpi=80)
+    full = GammaBetaPlot(axes, channel, dynamic_titles=False)
+    full.update(2.5, -1.0)
+    fig.canvas.draw()
+    slow = np.asarray(fig.canvas.buffer_rgba()).astype(int)
+    assert fast.shape == slow.shape
+    # curves are drawn twice in the fast path (once frozen, once on top): allow antialiasing differences
+    assert np.mean(np.abs(fast - slow) > 40) < 0.01
+
+
+def test_demo_extremes_give_no_warning_or_nan(channel):
+    demo, panel = _panel(channel)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for gamma in (0.0, 5.0):
+            for beta in (-5.0, 5.0, 0.0):
+                panel.controls["gamma"].value = gamma
+                panel.controls["beta"].value = beta
+                assert np.all(np.isfinite(demo.plot.values))
+                assert "nan" not in panel.readout.value.lower()
+    panel.controls["gamma"].value = 0.0
+    panel.controls["beta"].value = 5.0
+    assert np.all(demo.plot.values == 5.0)  # γ = 0: the channel collapses to β
+
+
+def test_identity_button_recovers_input_exactly(channel):
+    demo, panel = _panel(channel)
+    err = demo.set_identity(panel)
+    assert err < 1e-12
+    assert panel.controls["gamma"].value == demo.plot.sigma_B
+    assert "identity recovered" in panel.readout.value
+
+
+def test_demo_callback_is_fast(channel):
+    demo, panel = _panel(channel)
+    times = cu.widgets.time_callback(panel, "gamma", np.linspace(0, 5, 11))
+    assert np.median(times) < 100  # generous: CI machines are shared; the notebook reports the real number
+
+
+def test_freeze_rejects_foreign_artists(channel):
+    fig, axes = cu.plotting.new_figure(1, 2)
+    other, ax = cu.plotting.new_figure()
+    (line,) = ax.plot([0, 1])
+    with pytest.raises(ValueError, match="dynamic"):
+        cu.widgets.freeze_static_background(fig, [line])
+    with pytest.raises(ValueError, match="dynamic"):
+        cu.widgets.freeze_static_background(fig, [])
+
+
+# ---------------------------------------------------------------------------- exercise check
+def _compact(dout, cache):
+    m = dout.shape[0]
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * cache.x_hat).sum(axis=0)
+    dx = (cache.gamma * cache.inv_std / m) * (
+        m * dout - dout.sum(axis=0) - cache.x_hat * (dout * cache.x_hat).sum(axis=0))
+    return dx, dgamma, dbeta
+
+
+def test_check_passes_reference_and_staged(capsys):
+    assert cu.exercises.check_batchnorm_backward(_compact)
+    assert cu.exercises.check_batchnorm_backward(cu.batchnorm_backward_staged)
+    assert "PASS" in capsys.readouterr().out
+
+
+def test_check_accepts_dx_only():
+    assert cu.exercises.check_batchnorm_backward(lambda dout, cache: _compact(dout, cache)[0])
+
+
+def test_check_not_implemented(capsys):
+    def student(dout, cache):
+        raise NotImplementedError
+
+    assert not cu.exercises.check_batchnorm_backward(student)
+    assert "not implemented" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mistake, hint", [
+    ("naive", "constants"),
+    ("no_mean", "mean term"),
+    ("no_var", "variance term"),
+    ("no_gamma", "γ is missing"),
+])
+def test_check_fails_typical_mistakes_with_hint(mistake, hint, capsys):
+    def student(dout, cache):
+        m = dout.shape[0]
+        g, s, xh = cache.gamma, cache.inv_std, cache.x_hat
+        sdy, sdyx = dout.sum(axis=0), (dout * xh).sum(axis=0)
+        dx = {
+            "naive": g * s * dout,
+            "no_mean": (g * s / m) * (m * dout - xh * sdyx),
+            "no_var": (g * s / m) * (m * dout - sdy),
+            "no_gamma": (s / m) * (m * dout - sdy - xh * sdyx),
+        }[mistake]
+        return dx, sdyx, sdy
+
+    assert not cu.exercises.check_batchnorm_backward(student)
+    out = capsys.readouterr().out
+    assert "FAIL" in out and hint in out
+
+
+# ---------------------------------------------------------------------------- graph figure + image script
+def test_graph_figure_has_every_node_and_rule():
+    fig = cu.plotting.draw_batchnorm_graph()
+    texts = " ".join(t.get_text() for t in fig.axes[0].texts)
+    for needed in ("μ = mean(x)", "σ² = mean(xμ²)", "x̂ = xμ · inv_std", "dμ = −Σ dxμ", "dβ = Σ dy"):
+        assert needed in texts
+
+
+def test_image_script_writes_png(tmp_path, monkeypatch):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "images" / "make_batchnorm.py"
+    spec = importlib.util.spec_from_file_location("make_batchnorm", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "HERE", tmp_path)
+    (written,) = module.main()
+    assert written.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
