@@ -1,3 +1,93 @@
-"""widgets helpers for the alternatives topic (see the notebook of that topic)."""
+"""Interactive demo of notebook 08: Batch Renorm's clip limits r_max and d_max.
 
-__all__: list[str] = []
+``renorm_clip_view(trace)`` returns a figure and a pure ``update(r_max, d_max) -> str`` that moves the
+clip limits over the r and d recorded during a real training run and re-clips them in place
+(``set_ydata``); the notebook wires it to two sliders with :func:`course_utils.widgets.slider_panel`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import alternatives as alt
+from ..plotting.style import COLORS, new_figure
+
+__all__ = ["renorm_clip_view"]
+
+
+def renorm_clip_view(trace, unit: int = 0, r_range=(1.0, 5.0), d_range=(0.0, 3.0)):
+    """Figure + update function for the r_max / d_max sliders.
+
+    The raw corrections ``r = σ_B/σ`` and ``d = (μ_B − μ)/σ`` recorded by a
+    :class:`course_utils.alternatives.RenormTraceHook` are drawn in grey; the coloured curves are the same
+    values clipped with the slider's limits, which is what Batch Renorm would feed forward. The readout
+    gives, over all units of the layer, the share of (step, unit) pairs where each clip is active —
+    r_max = 1, d_max = 0 is plain batch norm (always clipped to r = 1, d = 0); large limits give the
+    full correction, i.e. the inference-time normalization.
+
+    (The raw values come from one training run; other limits would have changed that run a little. The
+    demo shows what the clip does to the corrections, not a re-training.)
+
+    Parameters
+    ----------
+    trace : RenormTraceHook
+        After training.
+    unit : int
+        Which feature to draw.
+    r_range, d_range : tuple
+        Slider ranges, used to fix the y-limits so the axes never jump.
+
+    Returns
+    -------
+    fig : Figure
+    update : callable ``update(r_max, d_max) -> str``
+    """
+    r_raw, d_raw = trace.r_raw, trace.d_raw
+    if r_raw.size == 0:
+        raise ValueError("renorm_clip_view: the trace is empty (train with the hook first)")
+    if not 0 <= unit < r_raw.shape[1]:
+        raise ValueError(f"renorm_clip_view: unit must be in [0, {r_raw.shape[1]}), got {unit}")
+    steps = np.array(trace.steps)
+    fig, (ax_r, ax_d) = new_figure(1, 2, figsize=(8.4, 3.2), dpi=80)
+    ax_r.plot(steps, r_raw[:, unit], color=COLORS["grey"], lw=0.6, label="raw σ_B/σ")
+    (line_r,) = ax_r.plot(steps, r_raw[:, unit], color=COLORS["renorm"], lw=1.1, label="clipped r")
+    upper_r = ax_r.axhline(1.0, color="k", ls="--", lw=1)
+    lower_r = ax_r.axhline(1.0, color="k", ls="--", lw=1)
+    ax_r.set_yscale("log")
+    low = min(1 / r_range[1], np.percentile(r_raw[:, unit], 1)) / 1.2
+    high = max(r_range[1], np.percentile(r_raw[:, unit], 99)) * 1.2
+    ax_r.set_ylim(low, high)
+    ax_r.set_xlabel("training step")
+    ax_r.set_ylabel("r (log scale)")
+    ax_r.legend(fontsize=7, loc="lower right")
+    ax_d.plot(steps, d_raw[:, unit], color=COLORS["grey"], lw=0.6, label="raw (μ_B − μ)/σ")
+    (line_d,) = ax_d.plot(steps, d_raw[:, unit], color=COLORS["blue"], lw=1.1, label="clipped d")
+    upper_d = ax_d.axhline(0.0, color="k", ls="--", lw=1)
+    lower_d = ax_d.axhline(0.0, color="k", ls="--", lw=1)
+    span = max(d_range[1], np.percentile(np.abs(d_raw[:, unit]), 99)) * 1.15
+    ax_d.set_ylim(-span, span)
+    ax_d.set_xlabel("training step")
+    ax_d.set_ylabel("d")
+    ax_d.legend(fontsize=7, loc="lower right")
+    title_r = ax_r.set_title("")
+    title_d = ax_d.set_title("")
+
+    def update(r_max: float = 3.0, d_max: float = 5.0) -> str:
+        r_max = float(max(r_max, 1.0))
+        d_max = float(max(d_max, 0.0))
+        r_all, d_all = alt.clip_renorm(r_raw, d_raw, r_max, d_max)
+        line_r.set_ydata(r_all[:, unit])
+        line_d.set_ydata(d_all[:, unit])
+        upper_r.set_ydata([r_max, r_max])
+        lower_r.set_ydata([1 / r_max, 1 / r_max])
+        upper_d.set_ydata([d_max, d_max])
+        lower_d.set_ydata([-d_max, -d_max])
+        r_clipped = float(np.mean(r_all != r_raw))
+        d_clipped = float(np.mean(d_all != d_raw))
+        title_r.set_text(f"r clipped to [{1 / r_max:.2f}, {r_max:.2f}]: {100 * r_clipped:.0f}% clipped")
+        title_d.set_text(f"d clipped to ±{d_max:.2f}: {100 * d_clipped:.0f}% clipped")
+        return (f"r_max = {r_max:.2f}, d_max = {d_max:.2f}: r is clipped in {100 * r_clipped:.0f}% and d in "
+                f"{100 * d_clipped:.0f}% of the (step, unit) pairs of this layer")
+
+    update()
+    return fig, update

@@ -1,0 +1,661 @@
+r"""Normalizations that do not depend on the batch, and the experiments of notebook 08.
+
+* :func:`rmsnorm_forward` / :func:`rmsnorm_backward` — RMSNorm (Zhang & Sennrich 2019), the variant of
+  LayerNorm without mean subtraction and without β that LLaMA-style language models use.
+* :func:`instancenorm_forward` / :func:`instancenorm_backward` — InstanceNorm (Ulyanov et al. 2016),
+  written independently of GroupNorm so the notebook can *show* that GroupNorm with ``G = C`` equals it.
+* :func:`shared_statistics_mask` — which cells of an ``(N, C, H·W)`` block share one mean and variance
+  for BN, LN, IN and GN (the "axes cube" of Wu & He 2018, Fig. 2).
+* :func:`invariance_table` — Ba, Kiros & Hinton (2016) Table 1 computed numerically for BN, WN, LN
+  (and RMSNorm).
+* :func:`run_batch_size_experiment` — BN, LN, GN and Batch Renorm trained on digits at several batch
+  sizes and seeds; :func:`accuracy_with_batch_statistics` measures BN's train/inference gap.
+* :class:`RenormSchedule` and :class:`RenormTraceHook` — the r_max/d_max warm-up of Ioffe (2017) and a
+  recorder of r and d over training; :func:`clip_renorm` is the clip the slider of notebook 08 shows.
+
+Conventions are those of :mod:`course_utils.normalization` (``(out, cache)`` forward, biased two-pass
+variance, ε inside the square root, float32 stays float32).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import layers as L
+from ._validate import (
+    as_real_array,
+    check_cache,
+    check_in_range,
+    check_positive,
+    check_positive_int,
+)
+from .normalization import (
+    _check_dout,
+    _check_param,
+    _check_x,
+    _standardize,
+    _standardize_backward,
+    batchnorm_forward,
+    layernorm_forward,
+    weightnorm_forward,
+)
+from .training import MLP, Hook, train
+
+__all__ = [
+    "rmsnorm_forward", "rmsnorm_backward", "instancenorm_forward", "instancenorm_backward",
+    "NORM_METHODS", "shared_statistics_mask", "statistics_count",
+    "INVARIANCE_TRANSFORMS", "BA2016_TABLE1", "InvarianceTable", "invariance_table",
+    "accuracy_with_batch_statistics", "BatchSizeResult", "run_batch_size_experiment",
+    "renorm_limits", "RenormSchedule", "RenormTraceHook", "clip_renorm",
+]
+
+
+# ----------------------------------------------------------------------------------------------
+# RMSNorm
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RMSNormCache:
+    """Intermediates of :func:`rmsnorm_forward`."""
+
+    x: np.ndarray
+    gamma: np.ndarray  # shape x.shape[1:]
+    inv_rms: np.ndarray  # shape (N, 1, ...)
+    x_hat: np.ndarray  # x * inv_rms
+    axes: tuple
+
+
+def rmsnorm_forward(x, gamma, eps: float = 1e-6):
+    r"""RMSNorm (Zhang & Sennrich 2019): divide each sample by the root mean square of its features.
+
+    .. math::
+        \mathrm{rms}_n = \sqrt{\tfrac1H\textstyle\sum_h x_{nh}^2 + \epsilon},\qquad
+        y_{nh} = \gamma_h\, \frac{x_{nh}}{\mathrm{rms}_n}
+
+    No mean is subtracted and there is no β: it is LayerNorm without re-centering. When a sample's
+    features already have mean 0 it equals LayerNorm (with β = 0). Same as PyTorch's
+    ``torch.nn.functional.rms_norm(x, x.shape[1:], gamma, eps)``; ``eps=1e-6`` is LLaMA's value.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, *features)
+    gamma : ndarray, shape x.shape[1:]
+        One gain per feature.
+    eps : float > 0, default 1e-6
+
+    Returns
+    -------
+    out : ndarray, shape of x, dtype of x
+    cache : RMSNormCache
+    """
+    where = "rmsnorm_forward"
+    x = _check_x(x, where)
+    eps = check_positive(eps, "eps", where)
+    gamma = _check_param(gamma, "gamma", x.shape[1:], x, where, "x.shape[1:]")
+    axes = tuple(range(1, x.ndim))
+    mean_square = (x * x).mean(axis=axes, keepdims=True)
+    inv_rms = 1.0 / np.sqrt(mean_square + x.dtype.type(eps))
+    x_hat = x * inv_rms
+    return gamma * x_hat, RMSNormCache(x=x, gamma=gamma, inv_rms=inv_rms, x_hat=x_hat, axes=axes)
+
+
+def rmsnorm_backward(dout, cache: RMSNormCache):
+    r"""Backward pass of :func:`rmsnorm_forward`.
+
+    With :math:`\hat x = x/\mathrm{rms}` and :math:`d\hat x = \gamma\,dy`,
+
+    .. math:: \frac{\partial L}{\partial x} = \frac{1}{\mathrm{rms}}
+        \Big(d\hat x - \hat x\,\tfrac1H\textstyle\sum_h d\hat x_h\,\hat x_h\Big)
+
+    — the LayerNorm formula without the "minus the mean of the gradient" term.
+
+    Returns
+    -------
+    dx : ndarray, shape of x
+    dgamma : ndarray, shape x.shape[1:]
+    """
+    where = "rmsnorm_backward"
+    check_cache(cache, RMSNormCache, where, "rmsnorm_forward")
+    dout = _check_dout(dout, cache.x.shape, where)
+    dgamma = (dout * cache.x_hat).sum(axis=0)
+    dx_hat = dout * cache.gamma
+    proj = (dx_hat * cache.x_hat).mean(axis=cache.axes, keepdims=True)
+    dx = cache.inv_rms * (dx_hat - cache.x_hat * proj)
+    return dx, dgamma
+
+
+# ----------------------------------------------------------------------------------------------
+# InstanceNorm (written on its own, so that GroupNorm(G=C) == InstanceNorm is a real check)
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InstanceNormCache:
+    x: np.ndarray
+    gamma: np.ndarray  # broadcast shape (1, C, 1, ...)
+    inv_std: np.ndarray  # shape (N, C, 1, ...)
+    x_hat: np.ndarray
+    axes: tuple
+
+
+def instancenorm_forward(x, gamma, beta, eps: float = 1e-5):
+    r"""Instance normalization (Ulyanov et al. 2016): each sample and channel over its spatial positions.
+
+    Statistics over axes ``2, 3, …`` only, so ``x`` needs spatial axes: for an ``(N, C)`` input each
+    statistic would cover one value and the output would be β. Same as PyTorch's
+    ``F.instance_norm(x, weight=gamma, bias=beta, eps=eps)`` (no running statistics).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, *spatial) with at least one spatial axis
+    gamma, beta : ndarray, shape (C,)
+    eps : float, default 1e-5
+
+    Returns
+    -------
+    out : ndarray, shape of x
+    cache : InstanceNormCache
+    """
+    where = "instancenorm_forward"
+    x = _check_x(x, where)
+    if x.ndim < 3:
+        raise ValueError(f"{where}: x must have shape (N, C, *spatial) with a spatial axis, got {x.shape}")
+    eps = check_positive(eps, "eps", where)
+    C = x.shape[1]
+    gamma = _check_param(gamma, "gamma", (C,), x, where, "one per channel")
+    beta = _check_param(beta, "beta", (C,), x, where, "one per channel")
+    axes = tuple(range(2, x.ndim))
+    _, _, _, inv_std, x_hat = _standardize(x, axes, eps)
+    bshape = (1, C) + (1,) * (x.ndim - 2)
+    g = gamma.reshape(bshape)
+    out = g * x_hat + beta.reshape(bshape)
+    return out, InstanceNormCache(x=x, gamma=g, inv_std=inv_std, x_hat=x_hat, axes=axes)
+
+
+def instancenorm_backward(dout, cache: InstanceNormCache):
+    """Backward pass of :func:`instancenorm_forward`; returns ``dx, dgamma, dbeta``."""
+    where = "instancenorm_backward"
+    check_cache(cache, InstanceNormCache, where, "instancenorm_forward")
+    dout = _check_dout(dout, cache.x.shape, where)
+    param_axes = (0,) + cache.axes
+    dbeta = dout.sum(axis=param_axes)
+    dgamma = (dout * cache.x_hat).sum(axis=param_axes)
+    dx = _standardize_backward(dout * cache.gamma, cache.x_hat, cache.inv_std, cache.axes)
+    return dx, dgamma, dbeta
+
+
+# ----------------------------------------------------------------------------------------------
+# Which cells share one mean and variance (the axes cube)
+# ----------------------------------------------------------------------------------------------
+NORM_METHODS = ("batch", "layer", "instance", "group")
+
+
+def _check_method(method: str, where: str) -> str:
+    if method not in NORM_METHODS:
+        raise ValueError(f"{where}: method must be one of {NORM_METHODS}, got {method!r}")
+    return method
+
+
+def _check_block_shape(shape, where: str) -> tuple:
+    if not isinstance(shape, tuple | list) or len(shape) != 3:
+        raise ValueError(f"{where}: shape must be (N, C, S) with S = H·W, got {shape!r}")
+    return tuple(check_positive_int(s, "shape[i]", where) for s in shape)
+
+
+def shared_statistics_mask(method: str, shape, sample: int = 0, channel: int = 0, num_groups: int = 2):
+    """Boolean mask of the cells that share one mean and variance with cell ``(sample, channel, ·)``.
+
+    Parameters
+    ----------
+    method : {"batch", "layer", "instance", "group"}
+    shape : tuple (N, C, S)
+        Batch size, channels and the number of spatial positions S = H·W.
+    sample, channel : int
+        The cell whose statistic is highlighted (its spatial position does not matter: every method
+        pools over all of H·W).
+    num_groups : int
+        For "group": G, which must divide C; channels ``[k·C/G, (k+1)·C/G)`` form group k.
+
+    Returns
+    -------
+    mask : ndarray of bool, shape (N, C, S)
+    """
+    where = "shared_statistics_mask"
+    _check_method(method, where)
+    N, C, S = _check_block_shape(shape, where)
+    if not (0 <= sample < N and 0 <= channel < C):
+        raise ValueError(f"{where}: sample must be in [0, {N}) and channel in [0, {C}), "
+                         f"got {sample}, {channel}")
+    num_groups = check_positive_int(num_groups, "num_groups", where)
+    if C % num_groups:
+        raise ValueError(f"{where}: num_groups={num_groups} must divide C={C}")
+    mask = np.zeros((N, C, S), dtype=bool)
+    if method == "batch":
+        mask[:, channel, :] = True
+    elif method == "layer":
+        mask[sample, :, :] = True
+    elif method == "instance":
+        mask[sample, channel, :] = True
+    else:
+        size = C // num_groups
+        start = (channel // size) * size
+        mask[sample, start:start + size, :] = True
+    return mask
+
+
+def statistics_count(method: str, shape, num_groups: int = 2) -> tuple[int, int]:
+    """``(number of means, values per mean)`` for ``method`` on an ``(N, C, S)`` block.
+
+    BN: ``(C, N·S)``; LN: ``(N, C·S)``; IN: ``(N·C, S)``; GN: ``(N·G, C/G·S)``.
+    """
+    where = "statistics_count"
+    _check_method(method, where)
+    N, C, S = _check_block_shape(shape, where)
+    num_groups = check_positive_int(num_groups, "num_groups", where)
+    if C % num_groups:
+        raise ValueError(f"{where}: num_groups={num_groups} must divide C={C}")
+    return {"batch": (C, N * S), "layer": (N, C * S), "instance": (N * C, S),
+            "group": (N * num_groups, C // num_groups * S)}[method]
+
+
+# ----------------------------------------------------------------------------------------------
+# Invariance table of Ba, Kiros & Hinton (2016), Table 1
+# ----------------------------------------------------------------------------------------------
+INVARIANCE_TRANSFORMS = (
+    "weight matrix re-scaling",
+    "weight matrix re-centering",
+    "weight vector re-scaling",
+    "dataset re-scaling",
+    "dataset re-centering",
+    "single case re-scaling",
+)
+
+#: Table 1 of Ba et al. (2016): True = "Invariant", False = "No".
+BA2016_TABLE1 = {
+    "batch norm": (True, False, True, True, True, False),
+    "weight norm": (True, False, True, False, False, False),
+    "layer norm": (True, True, False, True, False, True),
+}
+
+
+def _normalized_units(method: str, x, W, eps: float):
+    """Summed inputs ``a = x @ W`` (no bias, as in the paper) normalized by ``method``, γ = 1, β = 0.
+
+    ``W`` has shape (D, H): column i is the incoming weight vector of unit i.
+    """
+    H = W.shape[1]
+    if method == "weight norm":
+        v, _ = weightnorm_forward(W, np.ones(H))
+        return x @ v
+    a = x @ W
+    if method == "batch norm":
+        return batchnorm_forward(a, np.ones(H), np.zeros(H), eps)[0]
+    if method == "layer norm":
+        return layernorm_forward(a, np.ones(H), np.zeros(H), eps)[0]
+    if method == "rms norm":
+        return rmsnorm_forward(a, np.ones(H), eps)[0]
+    raise ValueError(f"invariance_table: unknown method {method!r}")
+
+
+def _transforms(x, W, rng):
+    """The six perturbations of Table 1, each as ``(x', W')``."""
+    n, D = x.shape
+    H = W.shape[1]
+    delta = 2.5
+    shift_w = rng.normal(size=(D, 1))  # the same vector added to every unit's weight vector
+    scale_one_unit = np.ones(H)
+    scale_one_unit[0] = 3.0
+    shift_x = rng.normal(size=D)  # the same shift for every case
+    scale_one_case = np.ones((n, 1))
+    scale_one_case[0] = 3.0
+    return {
+        "weight matrix re-scaling": (x, delta * W),
+        "weight matrix re-centering": (x, W + shift_w),
+        "weight vector re-scaling": (x, W * scale_one_unit),
+        "dataset re-scaling": (delta * x, W),
+        "dataset re-centering": (x + shift_x, W),
+        "single case re-scaling": (x * scale_one_case, W),
+    }
+
+
+@dataclass
+class InvarianceTable:
+    """Relative change of the normalized summed inputs under each transformation.
+
+    ``changes[method][transform] = max|h' − h| / max|h|``; ``tol`` separates "invariant" (rounding
+    and ε only) from "no".
+    """
+
+    changes: dict
+    tol: float
+
+    def invariant(self, method: str) -> tuple:
+        return tuple(bool(self.changes[method][t] < self.tol) for t in INVARIANCE_TRANSFORMS)
+
+    def agreement_with_paper(self) -> tuple[int, int]:
+        """``(cells that agree with Ba et al. Table 1, cells compared)``."""
+        agree = total = 0
+        for method, paper in BA2016_TABLE1.items():
+            if method in self.changes:
+                ours = self.invariant(method)
+                agree += sum(a == b for a, b in zip(ours, paper, strict=True))
+                total += len(paper)
+        return agree, total
+
+    def to_text(self) -> str:
+        """Fixed-width table: "invariant" or "no (Δ=…)" with the change to 2 significant digits."""
+        short = ("W re-scale", "W re-center", "w_i re-scale", "x re-scale", "x re-center", "x_n re-scale")
+        width = 13
+        lines = [f"{'':12s}" + "".join(f"{s:>{width}s}" for s in short)]
+        for method, row in self.changes.items():
+            cells = []
+            for t in INVARIANCE_TRANSFORMS:
+                change = row[t]
+                cells.append("invariant" if change < self.tol else f"no ({change:.2f})")
+            lines.append(f"{method:12s}" + "".join(f"{c:>{width}s}" for c in cells))
+        return "\n".join(lines)
+
+
+def invariance_table(methods=("batch norm", "weight norm", "layer norm"), n: int = 16, d_in: int = 10,
+                     n_units: int = 8, seed: int = 0, eps: float = 1e-12,
+                     tol: float = 1e-6) -> InvarianceTable:
+    """Compute Ba et al. (2016) Table 1 numerically.
+
+    For a seeded batch ``x`` (n, d_in) and weights ``W`` (d_in, n_units), each transformation of
+    :data:`INVARIANCE_TRANSFORMS` is applied and the normalized summed inputs (γ = 1, β = 0, no bias,
+    as in the paper's analysis) are compared with the untransformed ones. Weight norm normalizes the
+    weight vectors (``w = v/‖v‖``), the others the summed inputs ``a = x @ W``.
+
+    Parameters
+    ----------
+    methods : sequence of {"batch norm", "weight norm", "layer norm", "rms norm"}
+    n, d_in, n_units : int
+        Batch size, input size, number of units (each ≥ 2).
+    seed : int
+    eps : float
+        ε of the normalizations; tiny, so that "invariant" means invariant up to rounding.
+    tol : float
+        Relative change below which a transformation counts as "invariant".
+
+    Returns
+    -------
+    InvarianceTable
+    """
+    where = "invariance_table"
+    for name, value in (("n", n), ("d_in", d_in), ("n_units", n_units)):
+        if check_positive_int(value, name, where) < 2:
+            raise ValueError(f"{where}: {name} must be >= 2, got {value}")
+    eps = check_positive(eps, "eps", where)
+    tol = check_positive(tol, "tol", where)
+    known = ("batch norm", "weight norm", "layer norm", "rms norm")
+    for method in methods:
+        if method not in known:
+            raise ValueError(f"{where}: methods must be among {known}, got {method!r}")
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d_in))
+    W = rng.normal(size=(d_in, n_units))
+    transformed = _transforms(x, W, rng)
+    changes = {}
+    for method in methods:
+        base = _normalized_units(method, x, W, eps)
+        scale = np.abs(base).max()
+        changes[method] = {t: float(np.abs(_normalized_units(method, x2, W2, eps) - base).max() / scale)
+                           for t, (x2, W2) in transformed.items()}
+    return InvarianceTable(changes=changes, tol=tol)
+
+
+# ----------------------------------------------------------------------------------------------
+# Batch-size experiment
+# ----------------------------------------------------------------------------------------------
+def _norm_layers(model: MLP):
+    return [model.layers[i] for i in model.norm_indices]
+
+
+def accuracy_with_batch_statistics(model: MLP, X, y, batch_size: int, seed: int = 0) -> float:
+    """Accuracy of ``model`` in *training* mode, i.e. normalizing with the statistics of mini-batches
+    of ``batch_size`` examples (the way it saw its inputs during training).
+
+    The running statistics (and Batch Renorm's last r, d) are saved and restored, so the model is
+    unchanged afterwards. For LayerNorm/GroupNorm nets this equals the eval-mode accuracy. The last
+    ``len(X) % batch_size`` examples are dropped, as in training.
+    """
+    where = "accuracy_with_batch_statistics"
+    if not isinstance(model, MLP):
+        raise TypeError(f"{where}: model must be an MLP, got {type(model).__name__}")
+    X = as_real_array(X, "X", where)
+    y = np.asarray(y)
+    batch_size = check_positive_int(batch_size, "batch_size", where)
+    if X.ndim != 2 or y.shape != (X.shape[0],):
+        raise ValueError(f"{where}: X must be (n, D) and y (n,), got {X.shape} and {y.shape}")
+    if batch_size > X.shape[0]:
+        raise ValueError(f"{where}: batch_size={batch_size} exceeds the {X.shape[0]} examples")
+    saved = []
+    for layer in _norm_layers(model):
+        state = {k: getattr(layer, k) for k in ("running_mean", "running_var", "num_batches_tracked",
+                                                 "last_r", "last_d") if hasattr(layer, k)}
+        saved.append((layer, state, layer._cache))
+    order = np.random.default_rng(seed).permutation(X.shape[0])
+    n_used = (X.shape[0] // batch_size) * batch_size
+    correct = 0
+    try:
+        for start in range(0, n_used, batch_size):
+            idx = order[start:start + batch_size]
+            correct += int(np.sum(model.forward(X[idx], training=True).argmax(axis=1) == y[idx]))
+    finally:
+        for layer, state, cache in saved:
+            for k, v in state.items():
+                setattr(layer, k, v)
+            layer._cache = cache
+    return correct / n_used
+
+
+def renorm_limits(step: int, total_steps: int, warmup: float = 0.1, ramp: float = 0.4,
+                  r_max: float = 3.0, d_max: float = 5.0) -> tuple[float, float]:
+    """The r_max/d_max schedule of Ioffe (2017), scaled to ``total_steps``.
+
+    Plain batch norm (r_max = 1, d_max = 0) for the first ``warmup`` fraction of the steps, then both
+    limits grow linearly to ``r_max`` and ``d_max`` over the next ``ramp`` fraction, and stay there.
+    """
+    where = "renorm_limits"
+    total_steps = check_positive_int(total_steps, "total_steps", where)
+    warmup = check_in_range(warmup, "warmup", where, 0.0, 1.0)
+    ramp = check_in_range(ramp, "ramp", where, 0.0, 1.0)
+    r_max = check_in_range(r_max, "r_max", where, 1.0, np.inf)
+    d_max = check_in_range(d_max, "d_max", where, 0.0, np.inf)
+    t = step / total_steps
+    if t < warmup:
+        frac = 0.0
+    elif ramp == 0 or t >= warmup + ramp:
+        frac = 1.0
+    else:
+        frac = (t - warmup) / ramp
+    return 1.0 + frac * (r_max - 1.0), frac * d_max
+
+
+class RenormSchedule(Hook):
+    """Hook that sets every BatchRenorm layer's ``r_max`` and ``d_max`` for the *next* step from
+    :func:`renorm_limits` (hooks run after the backward pass of step ``t``, before step ``t + 1``).
+    Build the model with the step-0 limits (``renorm_limits(0, …)``)."""
+
+    def __init__(self, total_steps: int, warmup: float = 0.1, ramp: float = 0.4, r_max: float = 3.0,
+                 d_max: float = 5.0):
+        super().__init__(every=1)
+        self.kwargs = dict(total_steps=total_steps, warmup=warmup, ramp=ramp, r_max=r_max, d_max=d_max)
+        renorm_limits(0, **self.kwargs)  # validate now
+
+    def record(self, step, model):
+        r_max, d_max = renorm_limits(step + 1, **self.kwargs)
+        for layer in _norm_layers(model):
+            if isinstance(layer, L.BatchRenorm):
+                layer.r_max, layer.d_max = r_max, d_max
+
+
+class RenormTraceHook(Hook):
+    """Record, at every step, Batch Renorm's r and d of one layer — both the clipped values used and the
+    raw ones :math:`\\sigma_B/\\sigma` and :math:`(\\mu_B-\\mu)/\\sigma` before clipping — and the limits.
+
+    Attributes (after training; arrays of shape (steps, C) or (steps,))
+    ----------
+    r, d : clipped corrections used in the forward pass
+    r_raw, d_raw : the same before clipping (computed from the running statistics *before* the step's update)
+    r_max, d_max : limits in force at each step
+
+    Put this hook *before* a :class:`RenormSchedule` in ``hooks``: it reads the layer's current limits,
+    which a schedule that has already run would have moved on to the next step's.
+    """
+
+    def __init__(self, layer_index: int):
+        super().__init__(every=1)
+        self.layer_index = int(layer_index)
+        self._rows: list = []
+        self._running = None  # running statistics in force for the coming step
+
+    def record(self, step, model):
+        layer = model.layers[self.layer_index]
+        if not isinstance(layer, L.BatchRenorm):
+            raise TypeError(f"RenormTraceHook: layer {self.layer_index} is {type(layer).__name__}, "
+                            "not BatchRenorm")
+        mode, cache = layer._cache
+        if self._running is None:  # step 0 used the initial statistics
+            self._running = (np.zeros(layer.num_features), np.ones(layer.num_features))
+        run_mean, run_var = self._running
+        sigma = np.sqrt(run_var + layer.eps)
+        r_raw = np.sqrt(cache.batch_var + layer.eps) / sigma
+        d_raw = (cache.batch_mean - run_mean) / sigma
+        self._rows.append((cache.r.copy(), cache.d.copy(), r_raw, d_raw, layer.r_max, layer.d_max))
+        self._running = (layer.running_mean.copy(), layer.running_var.copy())
+
+    def _stack(self, k):
+        return np.array([row[k] for row in self._rows])
+
+    r = property(lambda self: self._stack(0))
+    d = property(lambda self: self._stack(1))
+    r_raw = property(lambda self: self._stack(2))
+    d_raw = property(lambda self: self._stack(3))
+    r_max = property(lambda self: self._stack(4))
+    d_max = property(lambda self: self._stack(5))
+
+
+def clip_renorm(r_raw, d_raw, r_max: float, d_max: float):
+    """Batch Renorm's clip: ``r`` into ``[1/r_max, r_max]``, ``d`` into ``[−d_max, d_max]``."""
+    where = "clip_renorm"
+    r_raw = as_real_array(r_raw, "r_raw", where)
+    d_raw = as_real_array(d_raw, "d_raw", where)
+    r_max = check_in_range(r_max, "r_max", where, 1.0, np.inf)
+    d_max = check_in_range(d_max, "d_max", where, 0.0, np.inf)
+    return np.clip(r_raw, 1.0 / r_max, r_max), np.clip(d_raw, -d_max, d_max)
+
+
+@dataclass
+class BatchSizeResult:
+    """Output of :func:`run_batch_size_experiment`; arrays have shape (methods, batch sizes, seeds)."""
+
+    methods: tuple
+    batch_sizes: tuple
+    seeds: tuple
+    test_accuracy: np.ndarray  # eval mode (running statistics for BN / Batch Renorm)
+    batch_stat_accuracy: np.ndarray  # same test images, normalized with mini-batch statistics
+    steps: dict  # batch size -> SGD steps
+    lrs: dict  # batch size -> learning rate
+    seconds: float
+    settings: dict = field(default_factory=dict)
+
+    def mean_std(self, which: str = "test_accuracy"):
+        values = getattr(self, which)
+        return values.mean(axis=2), values.std(axis=2)
+
+    def to_text(self, which: str = "test_accuracy") -> str:
+        """Table of mean ± std (over seeds) in percent, one row per method."""
+        mean, std = self.mean_std(which)
+        head = f"{'batch size':12s}" + "".join(f"{b:>14d}" for b in self.batch_sizes)
+        lines = [head]
+        for i, method in enumerate(self.methods):
+            cells = "".join(f"{100 * mean[i, j]:>8.0f} ± {100 * std[i, j]:<3.0f}"
+                            for j in range(len(self.batch_sizes)))
+            lines.append(f"{method:12s}{cells}")
+        return "\n".join(lines)
+
+
+def run_batch_size_experiment(X, y, X_test, y_test, methods=("batch", "layer", "group", "renorm"),
+                              batch_sizes=(2, 4, 8, 32), seeds=(0, 1, 2), hidden=(32, 32),
+                              examples: int = 1344, lr_per_example: float = 0.0125,
+                              activation: str = "relu", num_groups: int = 4, renorm_warmup: float = 0.1,
+                              renorm_ramp: float = 0.4, r_max: float = 3.0, d_max: float = 5.0,
+                              momentum: float = 0.1) -> BatchSizeResult:
+    """Train one MLP per (method, batch size, seed) on the same number of examples and test it.
+
+    Follows the protocol of Wu & He (2018, Fig. 1) at toy scale: every run sees ``examples`` training
+    examples (so a smaller batch takes more steps), with the learning rate scaled linearly with the batch
+    size (``lr = lr_per_example · batch_size``). Batch Renorm uses :class:`RenormSchedule`.
+
+    Parameters
+    ----------
+    X, y, X_test, y_test : training and test data (digits)
+    methods : sequence of {"batch", "layer", "group", "renorm", "none"}
+    batch_sizes, seeds : sequences of int
+    hidden : sequence of int
+        Hidden widths; the net is ``[D, *hidden, n_classes]``.
+    examples : int
+        Training examples seen by every run (``examples // batch_size`` steps).
+    lr_per_example : float
+    activation : str
+    num_groups : int
+        GroupNorm groups (must divide every hidden width).
+    renorm_warmup, renorm_ramp, r_max, d_max : Batch Renorm schedule (see :func:`renorm_limits`).
+    momentum : float
+        PyTorch-convention momentum of the running statistics (BN and Batch Renorm).
+
+    Returns
+    -------
+    BatchSizeResult
+    """
+    where = "run_batch_size_experiment"
+    X = as_real_array(X, "X", where)
+    X_test = as_real_array(X_test, "X_test", where)
+    y, y_test = np.asarray(y), np.asarray(y_test)
+    examples = check_positive_int(examples, "examples", where)
+    lr_per_example = check_positive(lr_per_example, "lr_per_example", where)
+    batch_sizes = tuple(check_positive_int(b, "batch_sizes[i]", where) for b in batch_sizes)
+    seeds = tuple(int(s) for s in seeds)
+    methods = tuple(methods)
+    if not methods or not batch_sizes or not seeds:
+        raise ValueError(f"{where}: methods, batch_sizes and seeds must not be empty")
+    for b in batch_sizes:
+        if b < 2 or b > X.shape[0] or examples // b < 1:
+            raise ValueError(f"{where}: each batch size must be in [2, {X.shape[0]}] and <= examples, "
+                             f"got {b}")
+    n_classes = int(max(y.max(), y_test.max())) + 1
+    sizes = [X.shape[1], *[int(h) for h in hidden], n_classes]
+    shape = (len(methods), len(batch_sizes), len(seeds))
+    test_acc = np.empty(shape)
+    batch_acc = np.empty(shape)
+    steps = {b: examples // b for b in batch_sizes}
+    lrs = {b: lr_per_example * b for b in batch_sizes}
+    start = time.perf_counter()
+    for i, method in enumerate(methods):
+        for j, b in enumerate(batch_sizes):
+            for k, seed in enumerate(seeds):
+                hooks = []
+                r0, d0 = r_max, d_max
+                if method == "renorm":
+                    schedule = RenormSchedule(steps[b], renorm_warmup, renorm_ramp, r_max, d_max)
+                    hooks.append(schedule)
+                    r0, d0 = renorm_limits(0, **schedule.kwargs)
+                model = MLP(sizes, activation=activation, normalization=method, seed=seed,
+                            num_groups=num_groups, r_max=r0, d_max=d0, momentum=momentum)
+                history = train(model, X, y, steps=steps[b], batch_size=b, lr=lrs[b], seed=seed,
+                                hooks=hooks, X_test=X_test, y_test=y_test)
+                test_acc[i, j, k] = history.final_test_accuracy
+                if history.diverged:
+                    batch_acc[i, j, k] = 1.0 / n_classes
+                elif method in ("batch", "renorm"):
+                    batch_acc[i, j, k] = accuracy_with_batch_statistics(model, X_test, y_test, b, seed)
+                else:
+                    batch_acc[i, j, k] = test_acc[i, j, k]
+    seconds = time.perf_counter() - start
+    settings = dict(layer_sizes=sizes, examples=examples, lr_per_example=lr_per_example,
+                    activation=activation, num_groups=num_groups, renorm_warmup=renorm_warmup,
+                    renorm_ramp=renorm_ramp, r_max=r_max, d_max=d_max, momentum=momentum)
+    return BatchSizeResult(methods=methods, batch_sizes=batch_sizes, seeds=seeds, test_accuracy=test_acc,
+                           batch_stat_accuracy=batch_acc, steps=steps, lrs=lrs, seconds=seconds,
+                           settings=settings)
