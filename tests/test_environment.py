@@ -13,7 +13,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import tomllib
 from importlib import metadata
 from pathlib import Path
 
@@ -21,6 +20,11 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    tomllib = pytest.importorskip("tomli")
 
 REPO = Path(__file__).resolve().parent.parent
 PINS_FILE = REPO / "requirements-pinned.txt"
@@ -108,7 +112,7 @@ def test_every_conda_package_is_pinned_to_the_same_version():
         elif name not in pins:
             mismatches.append(f"{conda_name}: missing from requirements-pinned.txt")
         elif pins[name] != version:
-            mismatches.append(f"{conda_name}: environment.yml {version} != requirements-pinned.txt {pins[name]}")
+            mismatches.append(f"{conda_name}: environment.yml {version} != pinned {pins[name]}")
     assert not mismatches, "\n".join(mismatches)
 
 
