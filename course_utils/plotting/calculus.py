@@ -1,3 +1,231 @@
-"""plotting helpers for the calculus topic (see the notebook of that topic)."""
+"""Static figures of notebooks 01 and 02 (directional derivatives; feature scaling and contours).
 
-__all__: list[str] = []
+Every function returns the Figure it drew (created with pyplot, so it shows inline).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import calculus as C
+from .style import COLORS
+
+__all__ = [
+    "plot_directional_derivative_overview", "plot_increment_vs_differential",
+    "plot_gradient_and_contours", "plot_quadratic_paths", "plot_loss_curves",
+    "plot_split_fractions", "plot_whitening_cost",
+]
+
+
+def _pyplot():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _example_contours(ax, extent=3.0, levels=14):
+    xs = np.linspace(-extent, extent, 161)
+    X, Y = np.meshgrid(xs, xs)
+    Z = C.example_f(np.stack([X, Y], axis=-1))
+    ax.contour(X, Y, Z, levels=levels, cmap="viridis", linewidths=0.9)
+    ax.set(xlim=(-extent, extent), ylim=(-extent, extent), xlabel="x", ylabel="y", aspect="equal")
+
+
+def plot_directional_derivative_overview(p=(1.0, 0.5), n_directions: int = 12):
+    """Unit directions around p coloured by the sign of D_u f, next to D_u f(θ) with the same θs.
+
+    Marks the three special directions: along ∇f (maximum ‖∇f‖), along the contour (zero) and
+    against ∇f (minimum −‖∇f‖).
+    """
+    plt = _pyplot()
+    p = np.asarray(p, float)
+    g = C.example_grad(p)
+    g_norm = float(np.linalg.norm(g))
+    theta_g = math.atan2(g[1], g[0])
+    thetas = theta_g + np.linspace(0, 2 * np.pi, n_directions, endpoint=False)
+    U = C.unit_vector(thetas)
+    d = U @ g
+    fig, (ax_c, ax_d) = plt.subplots(1, 2, figsize=(9.0, 4.0), layout="constrained")
+    _example_contours(ax_c)
+    colors = [COLORS["blue"] if v > 1e-9 else COLORS["vermillion"] if v < -1e-9 else COLORS["black"]
+              for v in d]
+    ax_c.quiver(np.full(len(U), p[0]), np.full(len(U), p[1]), U[:, 0], U[:, 1], color=colors, angles="xy",
+                scale_units="xy", scale=1, width=0.007)
+    ax_c.quiver([p[0]], [p[1]], [g[0]], [g[1]], color=COLORS["green"], angles="xy", scale_units="xy",
+                scale=1, width=0.014, label="∇f(p)")
+    ax_c.plot(*p, "o", color=COLORS["black"], ms=5)
+    ax_c.legend(loc="lower left")
+    ax_c.set_title("unit directions u at p: blue uphill, red downhill")
+    th = np.linspace(0, 360, 361)
+    ax_d.plot(th, g_norm * np.cos(np.radians(th) - theta_g), color=COLORS["green"], lw=2, label="∇f·u")
+    ax_d.scatter(np.degrees(thetas) % 360, d, c=colors, zorder=3, label="the arrows on the left")
+    for value, text in ((g_norm, "max = ‖∇f‖: u along ∇f"), (-g_norm, "min = −‖∇f‖: u against ∇f")):
+        ax_d.axhline(value, ls=":", color=COLORS["grey"])
+        ax_d.annotate(text, (5, value), xytext=(0, 4 if value > 0 else -12), textcoords="offset points",
+                      fontsize=8)
+    ax_d.axhline(0, color=COLORS["grey"], lw=0.8)
+    ax_d.set(xlim=(0, 360), xticks=range(0, 361, 90), ylim=(-1.5 * g_norm, 1.5 * g_norm),
+             xlabel="direction θ of u (degrees)", ylabel="D_u f at p",
+             title=f"D_u f = ‖∇f‖ cos(angle to ∇f); zero at θ = "
+                   f"{math.degrees(theta_g + np.pi / 2) % 360:.0f}° and "
+                   f"{math.degrees(theta_g - np.pi / 2) % 360:.0f}° (tangents)")
+    ax_d.legend(loc="lower right")
+    return fig
+
+
+def plot_increment_vs_differential(p=(1.0, 0.5), theta_deg: float = 200.0, t_show=(1.5, 0.75),
+                                   ts=None):
+    """The o(t) argument: Δf versus df = ∇f·u t along a line, and |Δf − df| against t (log-log)."""
+    plt = _pyplot()
+    p = np.asarray(p, float)
+    u = C.unit_vector(math.radians(theta_deg))
+    ts = np.logspace(-4, 0.3, 40) if ts is None else np.asarray(ts, float)
+    fig, (ax_s, ax_e) = plt.subplots(1, 2, figsize=(9.0, 3.8), layout="constrained")
+    t_line = np.linspace(0, max(t_show) * 1.15, 200)
+    delta_line, df_line = C.increment_and_differential(C.example_f, C.example_grad, p, u, t_line)
+    f0 = float(C.example_f(p))
+    ax_s.plot(t_line, f0 + delta_line, color=COLORS["blue"], lw=2, label="f(p + t u)")
+    ax_s.plot(t_line, f0 + df_line, "--", color=COLORS["orange"], lw=1.5, label="tangent: f(p) + ∇f·u t")
+    for t in t_show:
+        dlt, dfv = C.increment_and_differential(C.example_f, C.example_grad, p, u, np.array([t]))
+        ax_s.plot([t, t], [f0 + dfv[0], f0 + dlt[0]], color=COLORS["vermillion"], lw=3)
+        ax_s.annotate(f"error at t={t:g}: {dlt[0] - dfv[0]:.3f}", (t, f0 + 0.5 * (dlt[0] + dfv[0])),
+                      xytext=(-6, 0), textcoords="offset points", ha="right", fontsize=8,
+                      color=COLORS["vermillion"])
+    ax_s.set(xlabel="distance t along u", ylabel="f", title="Δf − df (red) shrinks faster than t")
+    ax_s.legend(loc="best")
+    delta, df = C.increment_and_differential(C.example_f, C.example_grad, p, u, ts)
+    err = np.abs(delta - df)
+    ax_e.loglog(ts, np.abs(df), color=COLORS["orange"], label="|df| = |∇f·u| t  (slope 1)")
+    ax_e.loglog(ts, err, color=COLORS["vermillion"], lw=2, label="|Δf − df|  (the o(t) term)")
+    ax_e.loglog(ts, err[-1] * (ts / ts[-1]) ** 2, ":", color=COLORS["grey"], label="slope 2 guide")
+    ax_e.set(xlabel="t", ylabel="size of the term", title="the error term falls like t², df like t")
+    ax_e.legend(loc="upper left")
+    return fig
+
+
+def plot_gradient_and_contours(p0=(2.4, 2.2), lr: float = 0.4, steps: int = 12, levels=(0.3, 1.0, 2.0, 3.5)):
+    """Left: unit gradients on a few contours of f, each at right angles to its contour.
+    Right: gradient descent from ``p0`` — each step walks along −∇f, across the contours."""
+    plt = _pyplot()
+    fig, (ax_g, ax_w) = plt.subplots(1, 2, figsize=(9.0, 4.0), layout="constrained")
+    _example_contours(ax_g)
+    for level in levels:
+        for line in C.contour_lines(C.example_f, level):
+            idx = np.linspace(0, len(line) - 2, 10).astype(int)
+            pts = line[idx]
+            g = C.example_grad(pts)
+            g = g / np.linalg.norm(g, axis=1, keepdims=True) * 0.45
+            ax_g.quiver(pts[:, 0], pts[:, 1], g[:, 0], g[:, 1], color=COLORS["vermillion"], angles="xy",
+                        scale_units="xy", scale=1, width=0.006)
+    ax_g.set_title("∇f (red, unit length) is perpendicular to the contours")
+    _example_contours(ax_w)
+    path = C.gradient_descent(C.example_grad, p0, lr, steps)
+    g = -C.example_grad(path[:-1])
+    ax_w.quiver(path[:-1, 0], path[:-1, 1], lr * g[:, 0], lr * g[:, 1], color=COLORS["vermillion"],
+                angles="xy", scale_units="xy", scale=1, width=0.008, label=f"steps −η∇f (η = {lr:g})")
+    ax_w.plot(path[0, 0], path[0, 1], "s", color=COLORS["black"], label="start")
+    ax_w.legend(loc="lower left")
+    ax_w.set_title(f"{steps} gradient-descent steps walk downhill")
+    return fig
+
+
+def _ellipses(ax, H, w_star, levels, color):
+    for level in levels:
+        e = C.quadratic_ellipse(H, w_star, level, 200)
+        ax.plot(e[:, 0], e[:, 1], color=color, lw=1.0)
+
+
+def plot_quadratic_paths(panels, levels=(0.02, 0.1, 0.4, 1.5, 5.0, 15.0)):
+    """One panel per problem: exact contour ellipses of a quadratic loss and a GD path on it.
+
+    Parameters
+    ----------
+    panels : list of dict
+        Keys ``H``, ``w_star``, ``path`` (k, 2), ``title``, and optionally ``xlim``, ``ylim``,
+        ``xlabel``, ``ylabel``, ``note`` (a text box) and ``diverged`` (bool; the path is then
+        drawn up to where it leaves the axes and the note is shown in red).
+    levels : excess-loss values L − L* of the contours
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.0), layout="constrained",
+                             squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        _ellipses(ax, panel["H"], panel["w_star"], levels, COLORS["sky"])
+        path = np.asarray(panel["path"])
+        ax.plot(path[:, 0], path[:, 1], "-o", color=COLORS["vermillion"], lw=1.2, ms=2.5, label="GD path")
+        ax.plot(path[0, 0], path[0, 1], "s", color=COLORS["black"], ms=5, label="start")
+        ax.plot(*panel["w_star"], "*", color=COLORS["black"], ms=11, label="minimum")
+        ax.set(xlim=panel.get("xlim"), ylim=panel.get("ylim"), xlabel=panel.get("xlabel", "w₁"),
+               ylabel=panel.get("ylabel", "w₂"), title=panel["title"], aspect="equal")
+        if panel.get("note"):
+            ax.text(0.03, 0.97, panel["note"], transform=ax.transAxes, va="top", fontsize=8.5,
+                    color=COLORS["vermillion"] if panel.get("diverged") else COLORS["black"],
+                    bbox=dict(boxstyle="round", fc="white", ec="none", alpha=0.85))
+    axes[0][0].legend(loc="lower right")
+    return fig
+
+
+def plot_loss_curves(curves, title: str, ylabel: str = "loss L(w) − L*"):
+    """Loss against step on a log scale; a run that blew up ends with an ✕ and a note.
+
+    Parameters
+    ----------
+    curves : dict of label -> (losses, diverged)
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.0, 3.6), layout="constrained")
+    for (label, (losses, diverged)), color in zip(curves.items(), (COLORS["blue"], COLORS["vermillion"],
+                                                                   COLORS["green"], COLORS["purple"])):
+        losses = np.asarray(losses, float)
+        steps = np.arange(len(losses))
+        ax.semilogy(steps, losses, color=color, lw=1.8, label=label)
+        if diverged:
+            ax.plot(steps[-1], losses[-1], "x", color=color, ms=10, mew=2.5)
+            ax.annotate(f"stopped at step {steps[-1]}: diverged", (steps[-1], losses[-1]), xytext=(-8, -4),
+                        textcoords="offset points", ha="right", va="top", fontsize=8.5, color=color)
+    ax.set(xlabel="gradient-descent step", ylabel=ylabel, title=title)
+    ax.legend(loc="center left")
+    return fig
+
+
+def plot_split_fractions(ns, results, title: str):
+    """Fraction of random hyperplanes that split the data against the dimension n.
+
+    Parameters
+    ----------
+    ns : sequence of int
+    results : dict of label -> (mean, std) arrays over seeds
+    """
+    plt = _pyplot()
+    ns = np.asarray(ns)
+    fig, ax = plt.subplots(figsize=(7.0, 3.8), layout="constrained")
+    colors = (COLORS["blue"], COLORS["vermillion"], COLORS["green"], COLORS["purple"])
+    styles = ("-o", "-s", "--o", "--s")
+    for (label, (mean, std)), color, style in zip(results.items(), colors, styles):
+        ax.errorbar(ns, mean, yerr=std, fmt=style, color=color, capsize=3, label=label, ms=4)
+    ax.semilogy(ns, 2.0 ** -ns, ":", color=COLORS["black"], label="2⁻ⁿ (the blog's scaling)")
+    ax.set_yscale("log")
+    ax.set(xlabel="dimension n", ylabel="fraction of random hyperplanes\nthat split the data",
+           xticks=ns, ylim=(5e-4, 1.5), title=title)
+    ax.legend(loc="lower left", fontsize=8)
+    return fig
+
+
+def plot_whitening_cost(dims, timings, batch: int):
+    """Measured time of z-scoring vs the covariance and its eigendecomposition, against D (log-log)."""
+    plt = _pyplot()
+    dims = np.asarray(dims, float)
+    fig, ax = plt.subplots(figsize=(7.0, 3.8), layout="constrained")
+    labels = {"standardize": f"z-score a batch of {batch} (BN's way)",
+              "covariance": f"covariance of a batch of {batch}", "eigh": "eigendecomposition (eigh)"}
+    for (key, label), color in zip(labels.items(), (COLORS["blue"], COLORS["orange"], COLORS["vermillion"])):
+        ax.loglog(dims, np.asarray(timings[key]) * 1e3, "-o", color=color, label=label, ms=4)
+    ref = np.asarray(timings["eigh"])[-1] * 1e3 * (dims / dims[-1]) ** 3
+    ax.loglog(dims, ref, ":", color=COLORS["grey"], label="∝ D³ guide")
+    ax.set(xlabel="number of features D", ylabel="time (ms, best of 3)",
+           title="whitening's eigendecomposition grows much faster than z-scoring")
+    ax.legend(loc="upper left", fontsize=8)
+    return fig

@@ -1,0 +1,523 @@
+"""The mathematics behind notebooks 01 and 02: directional derivatives, quadratic bowls and gradient
+descent on them, the random-hyperplane argument for centring, and the cost of whitening.
+
+Notebook 01 uses a smooth, non-quadratic example function of two variables
+(:func:`example_f`, :func:`example_grad`), the difference quotient that defines the directional
+derivative and its central-difference approximation. Notebook 02 studies least squares
+``L(w) = ||X w - y||^2 / (2 n)``, a quadratic bowl whose Hessian ``H = X^T X / n`` does not depend on
+``w``: its eigenvalues decide the largest stable learning rate (``2 / lambda_max``) and how many
+steps gradient descent needs (through the condition number ``kappa = lambda_max / lambda_min``).
+
+Points are arrays whose *last* axis holds the coordinates, so every function of a point also
+accepts a grid of points (shape ``(..., d)``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from ._validate import as_real_array, check_positive, check_positive_int
+
+__all__ = [
+    "example_f", "example_grad", "example_hessian", "unit_vector", "difference_quotient",
+    "directional_derivative", "increment_and_differential", "gradient_descent", "contour_lines",
+    "gradient_contour_cosines",
+    "make_scaled_regression", "least_squares_loss", "least_squares_gradient", "least_squares_hessian",
+    "least_squares_solution", "condition_number", "max_stable_lr", "gd_least_squares",
+    "steps_to_tolerance", "best_steps_to_tolerance", "empirical_max_stable_lr", "quadratic_ellipse",
+    "hyperplane_split_fraction", "time_whitening",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 01: a smooth non-quadratic function, directional derivatives
+# ---------------------------------------------------------------------------------------------
+
+def _point(p, where, d=None):
+    p = as_real_array(p, "p", where).astype(np.float64, copy=False)
+    if p.ndim == 0 or (d is not None and p.shape[-1] != d):
+        raise ValueError(f"{where}: p must have shape (..., {d or 'd'}) (coordinates on the last axis), "
+                         f"got {p.shape}")
+    return p
+
+
+def example_f(p):
+    r"""The course's example surface :math:`f(x, y) = x^2/4 + y^2/2 + \tfrac12\sin(x + y)`.
+
+    Smooth, with one minimum near (-0.66, -0.23) and contours that are visibly not ellipses,
+    so the directional derivative is not a property of quadratics only.
+
+    Parameters
+    ----------
+    p : array_like, shape (..., 2)
+        Points (x, y) on the last axis.
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    p = _point(p, "example_f", 2)
+    x, y = p[..., 0], p[..., 1]
+    return x**2 / 4 + y**2 / 2 + 0.5 * np.sin(x + y)
+
+
+def example_grad(p):
+    r"""Gradient of :func:`example_f`: :math:`(x/2 + \tfrac12\cos(x+y),\; y + \tfrac12\cos(x+y))`.
+
+    Returns
+    -------
+    ndarray, shape (..., 2)
+    """
+    p = _point(p, "example_grad", 2)
+    x, y = p[..., 0], p[..., 1]
+    c = 0.5 * np.cos(x + y)
+    return np.stack([x / 2 + c, y + c], axis=-1)
+
+
+def example_hessian(p):
+    """Hessian of :func:`example_f` at the points ``p`` (shape (..., 2)); returns shape (..., 2, 2)."""
+    p = _point(p, "example_hessian", 2)
+    s = 0.5 * np.sin(p[..., 0] + p[..., 1])
+    return np.stack([np.stack([0.5 - s, -s], -1), np.stack([-s, 1.0 - s], -1)], -2)
+
+
+def unit_vector(theta):
+    """The unit vector ``u = (cos theta, sin theta)`` (theta in radians; arrays give shape (..., 2))."""
+    theta = as_real_array(theta, "theta", "unit_vector").astype(np.float64, copy=False)
+    return np.stack([np.cos(theta), np.sin(theta)], axis=-1)
+
+
+def _unit(u, d, where):
+    u = as_real_array(u, "u", where).astype(np.float64, copy=False)
+    if u.shape != (d,):
+        raise ValueError(f"{where}: u must have shape ({d},) like p, got {u.shape}")
+    norm = float(np.linalg.norm(u))
+    if not math.isclose(norm, 1.0, rel_tol=1e-9):
+        raise ValueError(f"{where}: u must be a unit vector (|u| = 1), got |u| = {norm:.6g}")
+    return u
+
+
+def difference_quotient(f, p, u, t):
+    """The quotient ``[f(p + t u) - f(p)] / t`` whose limit as t -> 0 defines ``D_u f(p)``.
+
+    Parameters
+    ----------
+    f : callable taking points of shape (..., d)
+    p : array_like, shape (d,)
+    u : array_like, shape (d,), unit length
+    t : float or array of nonzero floats
+
+    Returns
+    -------
+    float or ndarray shaped like ``t``
+    """
+    p = _point(p, "difference_quotient")
+    u = _unit(u, p.shape[-1], "difference_quotient")
+    t = as_real_array(t, "t", "difference_quotient").astype(np.float64, copy=False)
+    if np.any(t == 0):
+        raise ValueError("difference_quotient: t must be nonzero (the quotient is a limit as t -> 0)")
+    points = p + t[..., None] * u
+    return (np.asarray(f(points)) - f(p)) / t
+
+
+def directional_derivative(f, p, u, h: float = 1e-5):
+    """Central-difference estimate of ``D_u f(p)``: ``[f(p + h u) - f(p - h u)] / (2 h)``.
+
+    The symmetric quotient cancels the second-order term, so its error is O(h^2) instead of the
+    one-sided quotient's O(h); ``h = 1e-5`` balances that against rounding error (about eps / h).
+
+    Parameters
+    ----------
+    f : callable taking a point of shape (d,) and returning a float
+    p : array_like, shape (d,)
+    u : array_like, shape (d,), unit length
+    h : float > 0
+
+    Returns
+    -------
+    float
+    """
+    p = _point(p, "directional_derivative")
+    u = _unit(u, p.shape[-1], "directional_derivative")
+    h = check_positive(h, "h", "directional_derivative")
+    return float((f(p + h * u) - f(p - h * u)) / (2 * h))
+
+
+def increment_and_differential(f, grad, p, u, t):
+    """The increment ``Δf = f(p + t u) - f(p)`` and the differential ``df = ∇f(p)·u t`` for each t.
+
+    Their difference is the o(t) term of the source's argument: it vanishes faster than t.
+
+    Returns
+    -------
+    delta_f, df : ndarrays shaped like ``t``
+    """
+    p = _point(p, "increment_and_differential")
+    u = _unit(u, p.shape[-1], "increment_and_differential")
+    t = as_real_array(t, "t", "increment_and_differential").astype(np.float64, copy=False)
+    delta_f = np.asarray(f(p + t[..., None] * u)) - f(p)
+    df = float(np.dot(grad(p), u)) * t
+    return delta_f, df
+
+
+def gradient_descent(grad, p0, lr: float, steps: int):
+    """Plain gradient descent ``p <- p - lr * grad(p)``; returns the path, shape (steps + 1, d)."""
+    p = _point(p0, "gradient_descent").copy()
+    lr = check_positive(lr, "lr", "gradient_descent")
+    steps = check_positive_int(steps, "steps", "gradient_descent")
+    path = np.empty((steps + 1, p.shape[-1]))
+    path[0] = p
+    for k in range(steps):
+        p = p - lr * np.asarray(grad(p))
+        path[k + 1] = p
+    return path
+
+
+def contour_lines(f, level: float, extent: float = 3.0, n_grid: int = 301):
+    """The contour ``f = level`` of a function of two variables, as a list of polylines (k_i, 2).
+
+    Traced by ``contourpy`` (matplotlib's own contouring engine) on an ``n_grid`` x ``n_grid`` grid
+    over ``[-extent, extent]^2``.
+    """
+    import contourpy
+
+    xs = np.linspace(-extent, extent, n_grid)
+    X, Y = np.meshgrid(xs, xs)
+    Z = np.asarray(f(np.stack([X, Y], axis=-1)))
+    return [np.asarray(line) for line in contourpy.contour_generator(X, Y, Z).lines(level)]
+
+
+def gradient_contour_cosines(grad, line):
+    """``|cos|`` of the angle between ``∇f`` and the contour's direction, at each segment of ``line``.
+
+    0 means perpendicular. ``line`` is a polyline (k, 2) along a contour of ``f``; the gradient is
+    evaluated at the midpoints of its segments.
+    """
+    line = np.asarray(line, float)
+    seg = np.diff(line, axis=0)
+    keep = np.linalg.norm(seg, axis=1) > 0
+    seg, mid = seg[keep], 0.5 * (line[1:] + line[:-1])[keep]
+    g = np.asarray(grad(mid))
+    return np.abs(np.sum(g * seg, axis=1)) / (np.linalg.norm(g, axis=1) * np.linalg.norm(seg, axis=1))
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 02: least squares, conditioning, gradient descent on a quadratic bowl
+# ---------------------------------------------------------------------------------------------
+
+def make_scaled_regression(n: int = 200, scale: float = 100.0, weights=(2.0, 1.5), noise: float = 0.1,
+                           seed: int = 0):
+    """Two-feature regression data whose second feature is ``scale`` times larger than the first.
+
+    ``x1 ~ U[1, 3]`` and ``x2 = scale * v`` with ``v ~ U[1, 3]`` independent of ``x1``, so
+    ``scale = 100`` gives the source's "x1 in {1, 2, 3}, x2 in {100, 200, 300}". The target is
+    ``y = weights[0] * x1 + weights[1] * v + noise``: the relation is fixed in units of ``v``, so the
+    best raw weight on ``x2`` is about ``weights[1] / scale`` and the fitted curve is the same for
+    every scale. The same seed gives the same ``x1``, ``v`` and noise for every scale.
+
+    Returns
+    -------
+    X : ndarray, shape (n, 2)
+    y : ndarray, shape (n,)
+    """
+    n = check_positive_int(n, "n", "make_scaled_regression")
+    scale = check_positive(scale, "scale", "make_scaled_regression")
+    rng = np.random.default_rng(seed)
+    x1 = rng.uniform(1.0, 3.0, n)
+    v = rng.uniform(1.0, 3.0, n)
+    y = weights[0] * x1 + weights[1] * v + noise * rng.normal(size=n)
+    return np.column_stack([x1, scale * v]), y
+
+
+def _design(X, y, where):
+    X = as_real_array(X, "X", where).astype(np.float64, copy=False)
+    if X.ndim != 2:
+        raise ValueError(f"{where}: X must have shape (n, d), got {X.shape}")
+    if y is None:
+        return X, None
+    y = as_real_array(y, "y", where).astype(np.float64, copy=False)
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"{where}: y must have shape ({X.shape[0]},) to match X {X.shape}, got {y.shape}")
+    return X, y
+
+
+def least_squares_loss(w, X, y):
+    """``L(w) = ||X w - y||^2 / (2 n)``; ``w`` may hold many weight vectors, shape (..., d)."""
+    X, y = _design(X, y, "least_squares_loss")
+    w = as_real_array(w, "w", "least_squares_loss")
+    if w.shape[-1:] != (X.shape[1],):
+        raise ValueError(f"least_squares_loss: w must have shape (..., {X.shape[1]}), got {w.shape}")
+    residual = w @ X.T - y
+    return 0.5 * np.mean(residual**2, axis=-1)
+
+
+def least_squares_gradient(w, X, y):
+    """``∇L(w) = X^T (X w - y) / n`` for ``w`` of shape (d,) or (..., d)."""
+    X, y = _design(X, y, "least_squares_gradient")
+    w = as_real_array(w, "w", "least_squares_gradient")
+    return (w @ X.T - y) @ X / X.shape[0]
+
+
+def least_squares_hessian(X):
+    """``H = X^T X / n`` — the Hessian of :func:`least_squares_loss`, the same at every ``w``."""
+    X, _ = _design(X, None, "least_squares_hessian")
+    return X.T @ X / X.shape[0]
+
+
+def least_squares_solution(X, y):
+    """The minimiser ``w*`` (by :func:`numpy.linalg.lstsq`) and the minimum loss ``L(w*)``."""
+    X, y = _design(X, y, "least_squares_solution")
+    w_star = np.linalg.lstsq(X, y, rcond=None)[0]
+    return w_star, float(least_squares_loss(w_star, X, y))
+
+
+def condition_number(H):
+    """``kappa = lambda_max / lambda_min`` of a symmetric positive-definite matrix (by ``eigvalsh``)."""
+    H = as_real_array(H, "H", "condition_number")
+    if H.ndim != 2 or H.shape[0] != H.shape[1]:
+        raise ValueError(f"condition_number: H must be a square matrix, got shape {H.shape}")
+    eig = np.linalg.eigvalsh(H)
+    if eig[0] <= 0:
+        return math.inf
+    return float(eig[-1] / eig[0])
+
+
+def max_stable_lr(X):
+    """Largest learning rate for which gradient descent on ``||X w - y||^2 / (2 n)`` converges.
+
+    Each eigen-direction of ``H = X^T X / n`` is multiplied by ``1 - lr * lambda`` per step, so the
+    iteration converges iff ``|1 - lr * lambda_max| < 1``, i.e. ``lr < 2 / lambda_max``.
+    """
+    eig = np.linalg.eigvalsh(least_squares_hessian(X))
+    return float(2.0 / eig[-1])
+
+
+def gd_least_squares(X, y, lr, steps: int, w0=None, blowup: float = 1e6):
+    """Gradient descent on :func:`least_squares_loss`, stopped early if it blows up.
+
+    Parameters
+    ----------
+    X, y : data, shapes (n, d) and (n,)
+    lr : float > 0
+    steps : int
+    w0 : array_like, shape (d,), default zeros
+    blowup : float
+        Stop when the loss exceeds ``blowup`` times its starting value (plus one), so a divergent
+        run ends with finite numbers instead of overflow warnings.
+
+    Returns
+    -------
+    path : ndarray, shape (k + 1, d)
+        The iterates actually computed (``k = steps`` unless the run blew up).
+    losses : ndarray, shape (k + 1,)
+    diverged : bool
+    """
+    X, y = _design(X, y, "gd_least_squares")
+    lr = check_positive(lr, "lr", "gd_least_squares")
+    steps = check_positive_int(steps, "steps", "gd_least_squares")
+    d = X.shape[1]
+    w = np.zeros(d) if w0 is None else as_real_array(w0, "w0", "gd_least_squares").astype(float).copy()
+    if w.shape != (d,):
+        raise ValueError(f"gd_least_squares: w0 must have shape ({d},), got {w.shape}")
+    # the loss is quadratic: L(w) = w^T H w / 2 - b^T w + c, so each step costs O(d^2), not O(n d)
+    H, b, c = X.T @ X / len(y), X.T @ y / len(y), 0.5 * float(y @ y) / len(y)
+    path, losses = [w.copy()], [float(0.5 * w @ H @ w - b @ w + c)]
+    limit = blowup * (losses[0] + 1.0)
+    diverged = False
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps):
+            w = w - lr * (H @ w - b)
+            loss = float(0.5 * w @ H @ w - b @ w + c)
+            path.append(w.copy())
+            losses.append(loss)
+            if not (loss <= limit):
+                diverged = True
+                break
+    return np.array(path), np.array(losses), diverged
+
+
+def _excess_terms(H, w0, w_star):
+    eig, U = np.linalg.eigh(H)
+    coef = U.T @ (np.asarray(w0, float) - w_star)
+    return eig, 0.5 * eig * coef**2
+
+
+def steps_to_tolerance(H, w0, w_star, lr: float, rel_tol: float = 1e-6, max_steps: float = 1e15):
+    """Exact number of gradient-descent steps until ``L - L*`` falls to ``rel_tol * (L(w0) - L*)``.
+
+    On a quadratic the excess loss after k steps is ``sum_i a_i (1 - lr*lambda_i)^(2k)`` with
+    ``a_i = lambda_i c_i^2 / 2`` (``c`` = start offset in the eigenbasis of ``H``), which decreases
+    with k, so the first k below the target is found by bisection — the same count as iterating,
+    without running millions of steps. Returns ``math.inf`` if the run diverges or stalls
+    (``|1 - lr*lambda| >= 1`` in a direction the start actually has a component along) or if the
+    count exceeds ``max_steps``.
+    """
+    lr = check_positive(lr, "lr", "steps_to_tolerance")
+    rel_tol = check_positive(rel_tol, "rel_tol", "steps_to_tolerance")
+    eig, a = _excess_terms(np.asarray(H, float), w0, np.asarray(w_star, float))
+    keep = a > a.sum() * 1e-300
+    if not keep.any():
+        return 0
+    eig, a = eig[keep], a[keep]
+    r = np.abs(1.0 - lr * eig)
+    if np.any(r >= 1.0):
+        return math.inf
+    log_a, log_r2 = np.log(a), 2.0 * np.log(np.maximum(r, 1e-300))
+    log_target = math.log(rel_tol) + math.log(a.sum())
+
+    def log_excess(k):
+        z = log_a + k * log_r2
+        zmax = z.max()
+        return zmax + math.log(np.exp(z - zmax).sum())
+
+    if log_excess(0) <= log_target:
+        return 0
+    hi = 1
+    while log_excess(hi) > log_target:
+        hi *= 2
+        if hi > max_steps:
+            return math.inf
+    lo = hi // 2  # log_excess(lo) > target
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if log_excess(mid) > log_target:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def best_steps_to_tolerance(H, w0, w_star, rel_tol: float = 1e-6, n_grid: int = 400):
+    """Fewest steps to tolerance over a grid of learning rates in (0, 2/lambda_max).
+
+    Returns
+    -------
+    steps : int
+    lr : float
+        The learning rate that achieved it.
+    """
+    lam_max = float(np.linalg.eigvalsh(np.asarray(H, float))[-1])
+    best = (math.inf, math.nan)
+    for frac in np.linspace(0.0, 1.0, n_grid + 2)[1:-1]:
+        lr = 2.0 * frac / lam_max
+        k = steps_to_tolerance(H, w0, w_star, lr, rel_tol)
+        if k < best[0]:
+            best = (k, lr)
+    return best
+
+
+def empirical_max_stable_lr(X, y, lrs, steps: int = 2000):
+    """Measure the stability edge by running gradient descent at every learning rate in ``lrs``.
+
+    A run counts as stable if its loss after ``steps`` steps is below the starting loss (from
+    ``w = 0``). All learning rates are iterated together, so a few thousand steps cost milliseconds.
+
+    Returns
+    -------
+    stable : ndarray of bool, shape (len(lrs),)
+    largest_stable : float
+        The largest learning rate in ``lrs`` that was stable (nan if none).
+    """
+    X, y = _design(X, y, "empirical_max_stable_lr")
+    lrs = as_real_array(lrs, "lrs", "empirical_max_stable_lr").astype(float).ravel()
+    H, b, c = X.T @ X / len(y), X.T @ y / len(y), 0.5 * float(y @ y) / len(y)
+    W = np.zeros((lrs.size, X.shape[1]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps):
+            W = W - lrs[:, None] * (W @ H - b)
+            W = np.clip(W, -1e100, 1e100)  # a divergent run stays finite (and clearly unstable)
+        losses = 0.5 * np.einsum("ki,ij,kj->k", W, H, W) - W @ b + c
+    stable = np.isfinite(losses) & (losses < c)
+    largest = float(lrs[stable].max()) if stable.any() else math.nan
+    return stable, largest
+
+
+def quadratic_ellipse(H, w_star, excess: float, n_points: int = 120):
+    """Points of the contour ``{w : (w - w*)^T H (w - w*) / 2 = excess}`` — an ellipse.
+
+    Every contour of a quadratic bowl is an ellipse with semi-axes ``sqrt(2 excess / lambda_i)``
+    along the eigenvectors of ``H``, so contours can be redrawn as plain lines in microseconds.
+
+    Returns
+    -------
+    ndarray, shape (n_points, 2), closed (first point repeated at the end)
+    """
+    H = np.asarray(H, float)
+    eig, U = np.linalg.eigh(H)
+    phi = np.linspace(0.0, 2 * np.pi, n_points)
+    circle = np.stack([np.cos(phi), np.sin(phi)], axis=-1)
+    radii = np.sqrt(2.0 * excess / np.maximum(eig, 1e-300))
+    return np.asarray(w_star, float) + (circle * radii) @ U.T
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 02: why centre? random hyperplanes; the cost of whitening
+# ---------------------------------------------------------------------------------------------
+
+def hyperplane_split_fraction(X, n_planes: int = 2000, bias_scale: float = 0.1, seed: int = 0):
+    """Fraction of random hyperplanes ``w·x + b = 0`` that have data points on both sides.
+
+    ``w`` is standard normal (a uniformly random direction), ``b ~ N(0, (bias_scale |w|)^2)``, so the
+    plane passes within about ``bias_scale`` of the origin — what a freshly initialised unit
+    ``relu(w·x + b)`` with a small bias looks like.
+
+    Parameters
+    ----------
+    X : ndarray, shape (m, n)
+    n_planes : int
+    bias_scale : float >= 0
+    seed : int
+
+    Returns
+    -------
+    float in [0, 1]
+    """
+    X, _ = _design(X, None, "hyperplane_split_fraction")
+    n_planes = check_positive_int(n_planes, "n_planes", "hyperplane_split_fraction")
+    if not bias_scale >= 0:
+        raise ValueError(f"hyperplane_split_fraction: bias_scale must be >= 0, got {bias_scale}")
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(n_planes, X.shape[1]))
+    b = bias_scale * np.linalg.norm(W, axis=1) * rng.normal(size=n_planes)
+    side = (W @ X.T + b[:, None]) > 0
+    split = side.any(axis=1) & ~side.all(axis=1)
+    return float(split.mean())
+
+
+def time_whitening(dims, n_samples: int = 2048, repeats: int = 3, seed: int = 0):
+    """Wall-clock cost of z-scoring vs whitening a batch of ``n_samples`` vectors of each dimension.
+
+    For each D, times (best of ``repeats``) :func:`course_utils.data.standardize` (O(n D)), the
+    covariance ``X^T X / n`` (O(n D^2)) and its eigendecomposition by ``numpy.linalg.eigh``
+    (O(D^3)), the step whitening needs and BN avoids.
+
+    Returns
+    -------
+    dict of str -> ndarray (seconds), keys "standardize", "covariance", "eigh"
+    """
+    from .data import standardize
+
+    rng = np.random.default_rng(seed)
+    out = {"standardize": [], "covariance": [], "eigh": []}
+    for D in dims:
+        D = check_positive_int(int(D), "dims", "time_whitening")
+        X = rng.normal(size=(n_samples, D))
+        best = {key: math.inf for key in out}
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            standardize(X)
+            t1 = time.perf_counter()
+            Xc = X - X.mean(axis=0)
+            cov = Xc.T @ Xc / n_samples
+            t2 = time.perf_counter()
+            np.linalg.eigh(cov)
+            t3 = time.perf_counter()
+            best["standardize"] = min(best["standardize"], t1 - t0)
+            best["covariance"] = min(best["covariance"], t2 - t1)
+            best["eigh"] = min(best["eigh"], t3 - t2)
+        for key in out:
+            out[key].append(best[key])
+    return {key: np.array(val) for key, val in out.items()}

@@ -1,0 +1,299 @@
+"""Tests for course_utils.calculus and the calculus topic's plots, widgets and exercise checks."""
+
+import math
+import warnings
+
+import matplotlib
+import numpy as np
+import pytest
+
+import course_utils as cu
+from course_utils import calculus as C
+
+matplotlib.use("Agg")
+
+
+# --------------------------------------------------------------------------- notebook 01 maths
+
+def test_example_grad_matches_central_differences():
+    rng = np.random.default_rng(0)
+    for p in rng.uniform(-3, 3, size=(20, 2)):
+        num = cu.numerical_gradient_array(lambda q: C.example_f(q), p.copy(), np.array(1.0))
+        assert np.allclose(num, C.example_grad(p), atol=1e-7)
+
+
+def test_example_hessian_matches_gradient_differences():
+    p, h = np.array([0.7, -1.3]), 1e-6
+    H = C.example_hessian(p)
+    for j in range(2):
+        e = np.zeros(2)
+        e[j] = h
+        assert np.allclose((C.example_grad(p + e) - C.example_grad(p - e)) / (2 * h), H[:, j], atol=1e-6)
+    assert np.allclose(H, H.T)
+
+
+def test_example_functions_accept_grids():
+    grid = np.zeros((4, 5, 2))
+    assert C.example_f(grid).shape == (4, 5)
+    assert C.example_grad(grid).shape == (4, 5, 2)
+    with pytest.raises(ValueError, match="p must have shape"):
+        C.example_f(np.zeros(3))
+
+
+def test_difference_quotient_converges_linearly_to_gradient_dot_u():
+    p, u = np.array([1.0, 0.5]), C.unit_vector(0.4)
+    exact = C.example_grad(p) @ u
+    errors = np.abs(C.difference_quotient(C.example_f, p, u, np.array([1e-1, 1e-2, 1e-3])) - exact)
+    assert errors[2] < errors[1] < errors[0]
+    # first-order method: error shrinks ~10x per decade of t
+    assert 5 < errors[0] / errors[1] < 20 and 5 < errors[1] / errors[2] < 20
+
+
+def test_directional_derivative_is_gradient_dot_u_everywhere():
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        p = rng.uniform(-2, 2, 2)
+        u = C.unit_vector(rng.uniform(0, 2 * np.pi))
+        assert abs(C.directional_derivative(C.example_f, p, u) - C.example_grad(p) @ u) < 1e-9
+
+
+def test_directional_derivative_extremes_along_gradient():
+    p = np.array([1.0, 0.5])
+    g = C.example_grad(p)
+    thetas = np.linspace(0, 2 * np.pi, 3601)
+    values = C.unit_vector(thetas) @ g
+    assert np.isclose(values.max(), np.linalg.norm(g), rtol=1e-6)
+    assert np.isclose(values.min(), -np.linalg.norm(g), rtol=1e-6)
+    tangent = np.array([-g[1], g[0]]) / np.linalg.norm(g)
+    assert abs(C.directional_derivative(C.example_f, p, tangent)) < 1e-9
+
+
+def test_directional_derivative_rejects_bad_inputs():
+    with pytest.raises(ValueError, match="unit vector"):
+        C.directional_derivative(C.example_f, [0.0, 0.0], [1.0, 1.0])
+    with pytest.raises(ValueError, match="u must have shape"):
+        C.directional_derivative(C.example_f, [0.0, 0.0], [1.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="h must be"):
+        C.directional_derivative(C.example_f, [0.0, 0.0], [1.0, 0.0], h=0.0)
+    with pytest.raises(ValueError, match="t must be nonzero"):
+        C.difference_quotient(C.example_f, [0.0, 0.0], [1.0, 0.0], [0.1, 0.0])
+
+
+def test_increment_minus_differential_is_second_order():
+    p, u = np.array([1.0, 0.5]), C.unit_vector(3.5)
+    ts = np.array([1e-2, 1e-3])
+    delta, df = C.increment_and_differential(C.example_f, C.example_grad, p, u, ts)
+    ratio = (delta - df) / ts**2
+    expected = 0.5 * u @ C.example_hessian(p) @ u
+    assert np.allclose(ratio, expected, rtol=2e-2)
+
+
+def test_gradient_descent_decreases_f_and_contours_are_perpendicular():
+    path = C.gradient_descent(C.example_grad, [2.4, 2.2], 0.4, 30)
+    values = C.example_f(path)
+    assert np.all(np.diff(values) < 0)
+    assert np.linalg.norm(C.example_grad(path[-1])) < 1e-3
+    lines = C.contour_lines(C.example_f, 1.0)
+    assert lines and np.all(np.abs(C.example_f(lines[0]) - 1.0) < 1e-3)
+    assert C.gradient_contour_cosines(C.example_grad, lines[0]).max() < 0.02
+
+
+# --------------------------------------------------------------------------- notebook 02 maths
+
+def test_least_squares_gradient_and_hessian_are_correct():
+    X, y = C.make_scaled_regression(n=30, scale=5.0, seed=3)
+    w = np.array([0.3, -0.2])
+    num = cu.numerical_gradient_array(lambda v: C.least_squares_loss(v, X, y), w.copy(), np.array(1.0))
+    assert np.allclose(num, C.least_squares_gradient(w, X, y), rtol=1e-6)
+    H = C.least_squares_hessian(X)
+    g1, g0 = C.least_squares_gradient(w + np.array([1.0, 0.0]), X, y), C.least_squares_gradient(w, X, y)
+    assert np.allclose(g1 - g0, H[:, 0])  # quadratic: the gradient is exactly affine
+    w_star, L_star = C.least_squares_solution(X, y)
+    assert np.allclose(C.least_squares_gradient(w_star, X, y), 0, atol=1e-9)
+    assert L_star <= C.least_squares_loss(w_star + 1e-3, X, y)
+
+
+def test_scaled_regression_is_the_same_problem_at_every_scale():
+    X1, y1 = C.make_scaled_regression(scale=1.0)
+    X2, y2 = C.make_scaled_regression(scale=100.0)
+    assert np.array_equal(y1, y2) and np.allclose(X2[:, 1], 100 * X1[:, 1])
+    assert np.allclose(C.least_squares_solution(X2, y2)[0][1] * 100, C.least_squares_solution(X1, y1)[0][1])
+    assert 100 <= X2[:, 1].min() and X2[:, 1].max() <= 300
+
+
+def test_condition_number_and_max_stable_lr():
+    H = np.diag([2.0, 0.5])
+    assert C.condition_number(H) == pytest.approx(4.0)
+    assert C.condition_number(np.diag([1.0, 0.0])) == math.inf
+    X = np.array([[2.0, 0.0], [0.0, 1.0]])  # H = diag(2, 0.5)
+    assert C.max_stable_lr(X) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="square"):
+        C.condition_number(np.ones((2, 3)))
+
+
+def test_gd_converges_below_and_diverges_above_the_edge():
+    X, y = C.make_scaled_regression(scale=10.0)
+    edge = C.max_stable_lr(X)
+    w_star, L_star = C.least_squares_solution(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, below, div_below = C.gd_least_squares(X, y, 0.98 * edge, 3000)
+        _, above, div_above = C.gd_least_squares(X, y, 1.02 * edge, 3000)
+        _, huge, div_huge = C.gd_least_squares(X, y, 1e6 * edge, 3000)
+    assert not div_below and below[-1] < below[0]
+    assert div_above and div_huge and np.all(np.isfinite(huge))
+    stable, largest = C.empirical_max_stable_lr(X, y, edge * np.linspace(0.9, 1.1, 201), steps=3000)
+    assert largest == pytest.approx(edge, rel=2e-3)
+    assert stable[:50].all() and not stable[-50:].any()
+
+
+def test_steps_to_tolerance_matches_brute_force_iteration():
+    X, y = C.make_scaled_regression(scale=3.0)
+    H = C.least_squares_hessian(X)
+    w_star, L_star = C.least_squares_solution(X, y)
+    for frac in (0.3, 0.9, 0.99):
+        lr = frac * C.max_stable_lr(X)
+        k = C.steps_to_tolerance(H, np.zeros(2), w_star, lr, rel_tol=1e-4)
+        _, losses, _ = C.gd_least_squares(X, y, lr, int(k) + 5)
+        excess = (losses - L_star) / (losses[0] - L_star)
+        first = int(np.argmax(excess <= 1e-4))
+        assert abs(first - k) <= 1, (frac, first, k)  # ±1 for rounding in the loss difference
+    assert C.steps_to_tolerance(H, np.zeros(2), w_star, 1.01 * C.max_stable_lr(X)) == math.inf
+    assert C.steps_to_tolerance(H, w_star, w_star, 0.1) == 0
+
+
+def test_standardizing_fixes_the_conditioning():
+    X, y = C.make_scaled_regression(scale=100.0)
+    raw = C.condition_number(C.least_squares_hessian(X))
+    z = C.condition_number(C.least_squares_hessian(cu.data.standardize(X)))
+    white = C.condition_number(C.least_squares_hessian(cu.data.zca_whiten(X)))
+    assert raw > 1e4 and z < 1.5 and white == pytest.approx(1.0, abs=1e-8)
+    H = C.least_squares_hessian(cu.data.standardize(X))
+    w_s = C.least_squares_solution(cu.data.standardize(X), y - y.mean())[0]
+    steps, lr = C.best_steps_to_tolerance(H, np.zeros(2), w_s, n_grid=50)
+    assert steps <= 10 and 0 < lr < C.max_stable_lr(cu.data.standardize(X))
+
+
+def test_quadratic_ellipse_lies_on_its_level():
+    X, y = C.make_scaled_regression(scale=20.0)
+    H = C.least_squares_hessian(X)
+    w_star, L_star = C.least_squares_solution(X, y)
+    pts = C.quadratic_ellipse(H, w_star, 0.5, 50)
+    assert np.allclose(C.least_squares_loss(pts, X, y) - L_star, 0.5, rtol=1e-6)
+
+
+def test_hyperplane_split_fraction():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1.0, 2.0, size=(100, 3))
+    centred = C.hyperplane_split_fraction(X - X.mean(axis=0), seed=1)
+    raw = C.hyperplane_split_fraction(X, seed=1)
+    assert centred > 0.95 and raw < 0.5
+    # 1-D data on one side of the origin: a plane x = -b/w with small b never splits it
+    assert C.hyperplane_split_fraction(rng.uniform(1, 2, size=(50, 1)), bias_scale=0.1) == 0.0
+    with pytest.raises(ValueError, match="bias_scale"):
+        C.hyperplane_split_fraction(X, bias_scale=-1.0)
+
+
+def test_time_whitening_shapes():
+    out = C.time_whitening([4, 8], n_samples=16, repeats=1)
+    assert set(out) == {"standardize", "covariance", "eigh"}
+    assert all(v.shape == (2,) and np.all(v >= 0) for v in out.values())
+
+
+# --------------------------------------------------------------------------- widgets
+
+def _no_warnings(fn, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return fn(**kwargs)
+
+
+def test_directional_derivative_demo_updates_in_place():
+    fig, update = cu.widgets.directional_derivative_demo()
+    n_artists = sum(len(ax.get_children()) for ax in fig.axes)
+    for theta in (0.0, 90.0, 359.0):
+        for px, py in ((-2.5, -2.5), (2.5, 2.5), (-0.66, -0.23)):
+            text = _no_warnings(update, theta=theta, px=px, py=py)
+            assert "∇f·u" in text and "nan" not in text
+    assert sum(len(ax.get_children()) for ax in fig.axes) == n_artists  # nothing added
+    update(theta=45.0, px=1.0, py=0.5)
+    # the marker on the cosine panel sits at ∇f·u
+    current = fig.axes[1].lines[-1]
+    g = C.example_grad(np.array([1.0, 0.5]))
+    assert np.isclose(current.get_ydata()[0], g @ C.unit_vector(np.pi / 4))
+    cu.plotting.figure_to_png(fig)
+
+
+def test_feature_scaling_demo_extremes_show_divergence_without_warnings():
+    fig, update = cu.widgets.feature_scaling_demo()
+    for scale in (1.0, 1000.0):
+        for lr in (1e-7, 1.0):
+            text = _no_warnings(update, scale=scale, lr=lr)
+            assert "nan" not in text.lower()
+            cu.plotting.figure_to_png(fig)
+    text = update(scale=1000.0, lr=1.0)
+    assert "diverges" in text
+    status = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any("DIVERGES" in s for s in status)
+    text = update(scale=1.0, lr=0.1)
+    assert "diverges" not in text.split("\n")[1]
+
+
+# --------------------------------------------------------------------------- exercise checks
+
+def test_check_directional_derivative(capsys):
+    assert cu.exercises.check_directional_derivative(C.directional_derivative)
+
+    def forward(f, p, u, h=1e-5):
+        return (f(p + h * u) - f(p)) / h
+
+    def half(f, p, u, h=1e-5):
+        return (f(p + h * u) - f(p - h * u)) / h
+
+    def todo(f, p, u, h=1e-5):
+        raise NotImplementedError
+
+    assert not cu.exercises.check_directional_derivative(forward)
+    assert "one-sided" in capsys.readouterr().out
+    assert not cu.exercises.check_directional_derivative(half)
+    assert "2h" in capsys.readouterr().out
+    assert not cu.exercises.check_directional_derivative(todo)
+    assert "not implemented" in capsys.readouterr().out
+
+
+def test_check_standardize(capsys):
+    assert cu.exercises.check_standardize(lambda X: cu.data.standardize(X))
+    assert not cu.exercises.check_standardize(lambda X: (X - X.mean(0)) / X.std(0, ddof=1))
+    assert "ddof" in capsys.readouterr().out
+    assert not cu.exercises.check_standardize(lambda X: X / X.std(0))
+    assert "subtract the mean" in capsys.readouterr().out
+
+
+def test_check_max_stable_lr(capsys):
+    assert cu.exercises.check_max_stable_lr(C.max_stable_lr)
+    assert not cu.exercises.check_max_stable_lr(lambda X: 1 / np.linalg.eigvalsh(X.T @ X / len(X))[-1])
+    assert "not 1 / lambda_max" in capsys.readouterr().out
+    assert not cu.exercises.check_max_stable_lr(lambda X: 2 / np.linalg.eigvalsh(X.T @ X)[-1])
+    assert "divide by the number of samples" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- static plots
+
+def test_static_plots_return_figures():
+    import matplotlib.pyplot as plt
+
+    X, y = C.make_scaled_regression(scale=10.0)
+    H = C.least_squares_hessian(X)
+    w_star, _ = C.least_squares_solution(X, y)
+    path, losses, div = C.gd_least_squares(X, y, 0.5 * C.max_stable_lr(X), 20)
+    figs = [
+        cu.plotting.plot_directional_derivative_overview(),
+        cu.plotting.plot_increment_vs_differential(),
+        cu.plotting.plot_gradient_and_contours(),
+        cu.plotting.plot_quadratic_paths([dict(H=H, w_star=w_star, path=path, title="t", note="n")]),
+        cu.plotting.plot_loss_curves({"a": (losses, div)}, "t"),
+        cu.plotting.plot_split_fractions([1, 2], {"a": (np.array([0.5, 0.6]), np.array([0.0, 0.1]))}, "t"),
+        cu.plotting.plot_whitening_cost([4, 8], C.time_whitening([4, 8], 16, 1), 16),
+    ]
+    assert all(isinstance(f, matplotlib.figure.Figure) for f in figs)
+    plt.close("all")
