@@ -53,9 +53,11 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 def _standardize(x: np.ndarray, axes: tuple, eps: float):
     """Return ``mu, xmu, var, inv_std, x_hat`` with statistics over ``axes`` (kept as size 1)."""
-    mu = x.mean(axis=axes, keepdims=True)
+    total = x.sum(axis=axes, keepdims=True)
+    m = x.size // total.size  # values per group
+    mu = total / m  # the same rounding as x.mean, without its Python overhead
     xmu = x - mu
-    var = (xmu * xmu).mean(axis=axes, keepdims=True)  # two-pass, biased
+    var = (xmu * xmu).sum(axis=axes, keepdims=True) / m  # two-pass, biased
     inv_std = 1.0 / np.sqrt(var + x.dtype.type(eps))
     x_hat = xmu * inv_std
     return mu, xmu, var, inv_std, x_hat
@@ -69,9 +71,15 @@ def _standardize_backward(dx_hat: np.ndarray, x_hat: np.ndarray, inv_std: np.nda
     the gradient minus its mean, minus its component along :math:`\hat x` (both sums over ``axes``).
     """
     m = x_hat.size // inv_std.size
-    sum_dx_hat = dx_hat.sum(axis=axes, keepdims=True)
-    sum_dx_hat_x_hat = (dx_hat * x_hat).sum(axis=axes, keepdims=True)
-    return (inv_std / m) * (m * dx_hat - sum_dx_hat - x_hat * sum_dx_hat_x_hat)
+    mean_dx_hat = dx_hat.sum(axis=axes, keepdims=True) / m
+    buf = dx_hat * x_hat  # the one full-size temporary; reused below for speed
+    mean_dx_hat_x_hat = buf.sum(axis=axes, keepdims=True) / m
+    # inv_std * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)), computed in place in buf
+    np.multiply(x_hat, mean_dx_hat_x_hat, out=buf)
+    np.subtract(dx_hat, buf, out=buf)
+    buf -= mean_dx_hat
+    buf *= inv_std
+    return buf
 
 
 def _channel_axes(ndim: int) -> tuple:
@@ -196,10 +204,18 @@ def batchnorm_backward(dout, cache: BatchNormCache):
     where = "batchnorm_backward"
     check_cache(cache, BatchNormCache, where, "batchnorm_forward")
     dout = _check_dout(dout, cache.x.shape, where)
-    dbeta = dout.sum(axis=cache.axes)
-    dgamma = (dout * cache.x_hat).sum(axis=cache.axes)
-    dx = _standardize_backward(dout * cache.gamma, cache.x_hat, cache.inv_std, cache.axes)
-    return dx, dgamma, dbeta
+    axes, x_hat, gamma = cache.axes, cache.x_hat, cache.gamma
+    m = x_hat.size // gamma.size
+    # The two sums the formula needs are dbeta and dgamma themselves (dy = dout), so compute them
+    # once and build dx in a single buffer: (gamma * inv_std) * (dy - mean(dy) - x_hat * mean(dy * x_hat)).
+    dbeta = dout.sum(axis=axes)
+    buf = dout * x_hat
+    dgamma = buf.sum(axis=axes)
+    np.multiply(x_hat, dgamma.reshape(gamma.shape) / m, out=buf)
+    np.subtract(dout, buf, out=buf)
+    buf -= dbeta.reshape(gamma.shape) / m
+    buf *= gamma * cache.inv_std
+    return buf, dgamma, dbeta
 
 
 def batchnorm_backward_staged(dout, cache: BatchNormCache):
