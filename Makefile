@@ -43,7 +43,8 @@ $(VPY): | check-python
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml $(PINS) | $(VPY)
-	$(VPY) -m pip install --disable-pip-version-check -c $(PINS) -e ".[dev]"
+	@echo "Installing the pinned stack (versions from $(PINS)) and course_utils into $(VENV)/ ..."
+	$(VPY) -m pip install --quiet --disable-pip-version-check -c $(PINS) -e ".[dev]"
 	@touch $@
 
 setup: check-python $(STAMP)

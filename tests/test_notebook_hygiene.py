@@ -36,6 +36,7 @@ FORBIDDEN_CODE = {
                                  re.MULTILINE),
     "downloading data (sklearn fetch_*)": re.compile(r"\bfetch_\w+\s*\("),
 }
+THINK = re.compile(r"^\s*(#+\s*Think!|\*\*Think!\*\*)", re.MULTILINE)  # a Think! heading or bold lead
 WARNING_TEXT = re.compile(r"\b\w*Warning\b:|\bwarnings\.warn\b|Traceback \(most recent call last\)")
 
 
@@ -199,7 +200,7 @@ def check_exercises_have_tagged_solutions(nb, path):
 def check_think_answers_are_tagged_and_collapsed(nb, path):
     problems = []
     think_cells = [i for i, c in enumerate(nb.cells)
-                   if c.cell_type == "markdown" and "answer" not in tags(c) and "Think!" in c.source]
+                   if c.cell_type == "markdown" and "answer" not in tags(c) and THINK.search(c.source)]
     answer_cells = [i for i, c in enumerate(nb.cells) if "answer" in tags(c)]
     for index in answer_cells:
         cell = nb.cells[index]
