@@ -38,6 +38,21 @@ class Layer:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
         return self._cache
 
+    def _check_dout(self, dout, shape: tuple) -> np.ndarray:
+        """``dout`` as a real array of the forward output's ``shape``, else a ValueError/TypeError.
+
+        Without this, a (N, 1) or (1, D) ``dout`` would broadcast silently in the element-wise layers.
+        The common case (a float ndarray of the right shape) costs two comparisons.
+        """
+        if type(dout) is np.ndarray and dout.dtype.kind == "f" and dout.shape == shape:
+            return dout
+        where = f"{type(self).__name__}.backward"
+        dout = as_real_array(dout, "dout", where)
+        if dout.shape != shape:
+            raise ValueError(f"{where}: dout must have the shape of the forward output {shape}, "
+                             f"got {dout.shape}")
+        return dout
+
     def __repr__(self):
         return f"{type(self).__name__}()"
 
@@ -83,6 +98,7 @@ class Linear(Layer):
 
     def backward(self, dout):
         x = self._need_cache()
+        dout = self._check_dout(dout, (x.shape[0], self.W.shape[1]))
         self.grads["W"] = x.T @ dout
         self.grads["b"] = dout.sum(axis=0)
         return dout @ self.W.T
@@ -95,39 +111,39 @@ class Sigmoid(Layer):
     """Logistic sigmoid, computed stably with :func:`scipy.special.expit`; σ' = σ(1 − σ)."""
 
     def forward(self, x, training: bool = True):
-        out = expit(x)
+        out = expit(as_real_array(x, "x", "Sigmoid.forward"))
         self._cache = out
         return out
 
     def backward(self, dout):
         out = self._need_cache()
-        return dout * out * (1.0 - out)
+        return self._check_dout(dout, out.shape) * out * (1.0 - out)
 
 
 class Tanh(Layer):
     """Hyperbolic tangent; tanh' = 1 − tanh²."""
 
     def forward(self, x, training: bool = True):
-        out = np.tanh(x)
+        out = np.tanh(as_real_array(x, "x", "Tanh.forward"))
         self._cache = out
         return out
 
     def backward(self, dout):
         out = self._need_cache()
-        return dout * (1.0 - out * out)
+        return self._check_dout(dout, out.shape) * (1.0 - out * out)
 
 
 class ReLU(Layer):
     """max(0, x); the gradient passes where x > 0."""
 
     def forward(self, x, training: bool = True):
-        x = np.asarray(x)
+        x = as_real_array(x, "x", "ReLU.forward")
         self._cache = x > 0
         return np.where(self._cache, x, 0.0)
 
     def backward(self, dout):
         mask = self._need_cache()
-        return np.where(mask, dout, 0.0)
+        return np.where(mask, self._check_dout(dout, mask.shape), 0.0)
 
 
 class _RunningStats(Layer):
@@ -159,22 +175,32 @@ class _RunningStats(Layer):
         self.running_var = (1 - self.momentum) * self.running_var + self.momentum * unbiased
         self.num_batches_tracked += 1
 
+    def _check_x(self, x):
+        """x as a real array with ``num_features`` channels on axis 1 (the error names the layer's size)."""
+        where = f"{type(self).__name__}.forward"
+        x = as_real_array(x, "x", where)
+        if x.ndim < 2 or x.shape[1] != self.num_features:
+            raise ValueError(f"{where}: x must have shape (N, {self.num_features}, ...) with the layer's "
+                             f"num_features={self.num_features} channels on axis 1, got {x.shape}")
+        return x
+
     def _eval_forward(self, x):
-        x = as_real_array(x, "x", f"{type(self).__name__}.forward")
         out = F.batchnorm_inference(x, self.gamma, self.beta, self.running_mean, self.running_var, self.eps)
         self._cache = ("eval", x)
         return out
 
     def _eval_backward(self, dout, x):
         """Eval mode is a fixed per-channel affine map, so its gradient is one too."""
+        dout = self._check_dout(dout, x.shape)
         C = self.num_features
         shape = (1, C) + (1,) * (x.ndim - 2)
         axes = (0,) + tuple(range(2, x.ndim))
-        inv_std = (1.0 / np.sqrt(self.running_var + self.eps)).reshape(shape)
-        x_hat = (x - self.running_mean.reshape(shape)) * inv_std
+        dtype = np.result_type(x, dout)  # float32 in, float32 out (the statistics are float64)
+        inv_std = (1.0 / np.sqrt(self.running_var + self.eps)).astype(dtype, copy=False).reshape(shape)
+        x_hat = (x - self.running_mean.astype(dtype, copy=False).reshape(shape)) * inv_std
         self.grads["gamma"] = (dout * x_hat).sum(axis=axes)
         self.grads["beta"] = dout.sum(axis=axes)
-        return dout * self.gamma.reshape(shape) * inv_std
+        return dout * (self.gamma.astype(dtype, copy=False).reshape(shape) * inv_std)
 
     def __repr__(self):
         return f"{type(self).__name__}({self.num_features}, momentum={self.momentum}, eps={self.eps})"
@@ -201,6 +227,7 @@ class BatchNorm(_RunningStats):
         super().__init__(num_features, momentum, eps, "BatchNorm")
 
     def forward(self, x, training: bool = True):
+        x = self._check_x(x)
         if not training:
             return self._eval_forward(x)
         out, cache = F.batchnorm_forward(x, self.gamma, self.beta, self.eps)
@@ -234,6 +261,7 @@ class BatchRenorm(_RunningStats):
         self.last_d = np.zeros(num_features)
 
     def forward(self, x, training: bool = True):
+        x = self._check_x(x)
         if not training:
             return self._eval_forward(x)
         out, cache = F.batch_renorm_forward(x, self.gamma, self.beta, self.running_mean,
