@@ -47,7 +47,7 @@ def _point(p, where, d=None):
 def example_f(p):
     r"""The course's example surface :math:`f(x, y) = x^2/4 + y^2/2 + \tfrac12\sin(x + y)`.
 
-    Smooth, with one minimum near (-0.66, -0.23) and contours that are visibly not ellipses,
+    Smooth, with one minimum near (-0.61, -0.30) and contours that are visibly not ellipses,
     so the directional derivative is not a property of quadratics only.
 
     Parameters

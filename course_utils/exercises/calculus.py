@@ -12,7 +12,7 @@ from ..data import standardize
 from ..gradcheck import rel_error
 from .core import _call, report
 
-__all__ = ["check_directional_derivative", "check_standardize", "check_max_stable_lr"]
+__all__ = ["check_directional_derivative", "check_standardize_features", "check_max_stable_lr"]
 
 
 def _cubic_3d(p):
@@ -69,18 +69,18 @@ def check_directional_derivative(fn, n_trials: int = 50) -> bool:
     return report("directional_derivative", worst, tol=1e-6, hint=hint)
 
 
-def check_standardize(fn) -> bool:
+def check_standardize_features(fn) -> bool:
     """Grade ``fn(X)`` (z-score each column of X, shape (n, D)) against
     :func:`course_utils.data.standardize` on data with very different column scales and means."""
     rng = np.random.default_rng(1998)
     X = rng.normal(size=(40, 4)) * np.array([1.0, 100.0, 0.01, 7.0]) + np.array([2.0, 300.0, -1.0, 0.0])
     result = _call(fn, X.copy())
     if result is None:
-        return report("standardize", None)
+        return report("standardize_features", None)
     out = np.asarray(result, dtype=float)
     expected = standardize(X)
     if out.shape != expected.shape:
-        print(f"FAIL ✗ standardize: output shape {out.shape}, expected {expected.shape} (same as X)")
+        print(f"FAIL ✗ standardize_features: output shape {out.shape}, expected {expected.shape} (same as X)")
         return False
     err = rel_error(out, expected)
     hint = ""
@@ -98,7 +98,7 @@ def check_standardize(fn) -> bool:
             if wrong.shape == out.shape and np.allclose(out, wrong, rtol=1e-6, atol=1e-9):
                 hint = message
                 break
-    return report("standardize", err, hint=hint)
+    return report("standardize_features", err, hint=hint)
 
 
 def check_max_stable_lr(fn) -> bool:

@@ -33,7 +33,7 @@ def _example_contours(ax, extent=3.0, levels=14):
     ax.set(xlim=(-extent, extent), ylim=(-extent, extent), xlabel="x", ylabel="y", aspect="equal")
 
 
-def plot_directional_derivative_overview(p=(1.0, 0.5), n_directions: int = 12):
+def plot_directional_derivative_overview(p=(1.2, 0.3), n_directions: int = 12):
     """Unit directions around p coloured by the sign of D_u f, next to D_u f(θ) with the same θs.
 
     Marks the three special directions: along ∇f (maximum ‖∇f‖), along the contour (zero) and
@@ -75,15 +75,15 @@ def plot_directional_derivative_overview(p=(1.0, 0.5), n_directions: int = 12):
     return fig
 
 
-def plot_increment_vs_differential(p=(1.0, 0.5), theta_deg: float = 200.0, t_show=(1.5, 0.75),
+def plot_increment_vs_differential(p=(1.2, 0.3), theta_deg: float = 200.0, t_show=(1.0, 0.5),
                                    ts=None):
     """The o(t) argument: Δf versus df = ∇f·u t along a line, and |Δf − df| against t (log-log)."""
     plt = _pyplot()
     p = np.asarray(p, float)
     u = C.unit_vector(math.radians(theta_deg))
-    ts = np.logspace(-4, 0.3, 40) if ts is None else np.asarray(ts, float)
+    ts = np.logspace(-4, 0, 41) if ts is None else np.asarray(ts, float)
     fig, (ax_s, ax_e) = plt.subplots(1, 2, figsize=(9.0, 3.8), layout="constrained")
-    t_line = np.linspace(0, max(t_show) * 1.15, 200)
+    t_line = np.linspace(0, max(t_show) * 1.2, 200)
     delta_line, df_line = C.increment_and_differential(C.example_f, C.example_grad, p, u, t_line)
     f0 = float(C.example_f(p))
     ax_s.plot(t_line, f0 + delta_line, color=COLORS["blue"], lw=2, label="f(p + t u)")
@@ -91,8 +91,8 @@ def plot_increment_vs_differential(p=(1.0, 0.5), theta_deg: float = 200.0, t_sho
     for t in t_show:
         dlt, dfv = C.increment_and_differential(C.example_f, C.example_grad, p, u, np.array([t]))
         ax_s.plot([t, t], [f0 + dfv[0], f0 + dlt[0]], color=COLORS["vermillion"], lw=3)
-        ax_s.annotate(f"error at t={t:g}: {dlt[0] - dfv[0]:.3f}", (t, f0 + 0.5 * (dlt[0] + dfv[0])),
-                      xytext=(-6, 0), textcoords="offset points", ha="right", fontsize=8,
+        ax_s.annotate(f"Δf − df = {dlt[0] - dfv[0]:.4f} at t = {t:g}", (t, f0 + 0.5 * (dlt[0] + dfv[0])),
+                      xytext=(6, 0), textcoords="offset points", ha="left", va="center", fontsize=8,
                       color=COLORS["vermillion"])
     ax_s.set(xlabel="distance t along u", ylabel="f", title="Δf − df (red) shrinks faster than t")
     ax_s.legend(loc="best")

@@ -90,7 +90,7 @@ def directional_derivative_demo(extent: float = 3.0, slider_extent: float = 2.5)
     ax_d.legend(loc="lower left", fontsize=7.5)
     _freeze_background(fig, [tangent, drop, projection, arrows, point, curve, bounds, special, current])
 
-    def update(theta=30.0, px=1.0, py=0.5):
+    def update(theta=60.0, px=1.2, py=0.3):
         p = np.array([float(px), float(py)])
         u = C.unit_vector(math.radians(float(theta)))
         g = C.example_grad(p)
