@@ -8,10 +8,16 @@ Everything is deterministic for a given seed.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import logsumexp
+from scipy.special import log_softmax
+
+try:  # a dependency of scikit-learn, so normally present
+    from threadpoolctl import ThreadpoolController
+except ImportError:  # pragma: no cover
+    ThreadpoolController = None
 
 from . import layers as L
 from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
@@ -22,6 +28,31 @@ __all__ = ["MLP", "softmax_cross_entropy", "SGD", "train", "History", "Hook", "G
 
 ACTIVATIONS = {"sigmoid": L.Sigmoid, "tanh": L.Tanh, "relu": L.ReLU}
 NORMALIZATIONS = ("none", "batch", "layer", "group", "renorm")
+
+_blas_controller = None
+_blas_depth = 0
+
+
+@contextlib.contextmanager
+def _single_blas_thread():
+    """Run the block with BLAS limited to one thread (restored afterwards).
+
+    The course's matrices are tiny (60 x 100): a multi-threaded BLAS gains nothing there, and on a
+    shared, busy machine its spinning threads made a 3000-step run 5-10x slower (2.6 s vs 13-30 s).
+    One thread also makes results independent of the machine's core count. Nested uses cost nothing.
+    """
+    global _blas_controller, _blas_depth
+    if _blas_depth or ThreadpoolController is None:
+        yield
+        return
+    if _blas_controller is None:
+        _blas_controller = ThreadpoolController()
+    _blas_depth += 1
+    try:
+        with _blas_controller.limit(limits=1, user_api="blas"):
+            yield
+    finally:
+        _blas_depth -= 1
 
 
 class MLP:
@@ -104,15 +135,17 @@ class MLP:
 
     def forward(self, x, training: bool = True):
         """Logits of shape (N, n_classes) for x of shape (N, D_in)."""
-        for i, layer in enumerate(self.layers):
-            self.layer_inputs[i] = x
-            x = layer.forward(x, training=training)
+        with _single_blas_thread():
+            for i, layer in enumerate(self.layers):
+                self.layer_inputs[i] = x
+                x = layer.forward(x, training=training)
         return x
 
     def backward(self, dlogits):
         """Backpropagate ``dL/dlogits``; fills every layer's ``grads`` and returns dL/dx."""
-        for layer in reversed(self.layers):
-            dlogits = layer.backward(dlogits)
+        with _single_blas_thread():
+            for layer in reversed(self.layers):
+                dlogits = layer.backward(dlogits)
         return dlogits
 
     def predict(self, x):
@@ -153,11 +186,15 @@ def softmax_cross_entropy(logits, y):
     if y.dtype.kind not in "iu" or y.min(initial=0) < 0 or y.max(initial=0) >= logits.shape[1]:
         raise ValueError(f"{where}: y must hold integer classes in [0, {logits.shape[1]})")
     N = logits.shape[0]
-    log_probs = logits - logsumexp(logits, axis=1, keepdims=True)
-    loss = -log_probs[np.arange(N), y].mean()
+    rows = np.arange(N)
+    # scipy's log_softmax subtracts the row max first (stable); it is ~3x cheaper per call than
+    # logits - logsumexp(logits), which matters in a 3000-step loop.
+    log_probs = log_softmax(logits, axis=1)
+    loss = -log_probs[rows, y].mean()
     dlogits = np.exp(log_probs)
-    dlogits[np.arange(N), y] -= 1.0
-    return float(loss), dlogits / N
+    dlogits[rows, y] -= 1.0
+    dlogits /= N
+    return float(loss), dlogits
 
 
 class SGD:
@@ -311,7 +348,7 @@ def train(model: MLP, X, y, *, steps: int, batch_size: int, lr: float, momentum:
     test_steps, test_acc = [], []
     diverged = False
     taken = 0
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), _single_blas_thread():
         for step in range(steps):
             idx = next(batches)
             xb, yb = X[idx], y[idx]
