@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgb
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from .. import alternatives as alt
 from .style import COLORS, new_figure
@@ -128,7 +129,7 @@ def plot_batch_size_results(result):
     -------
     Figure
     """
-    fig, (ax0, ax1) = new_figure(1, 2, figsize=(9.0, 3.6), dpi=90)
+    fig, (ax0, ax1) = new_figure(1, 2, figsize=(9.0, 3.9), dpi=90)
     b = np.array(result.batch_sizes)
     mean, std = result.mean_std("test_accuracy")
     for i, method in enumerate(result.methods):
@@ -138,8 +139,8 @@ def plot_batch_size_results(result):
     ax0.set_xticks(b, [str(v) for v in b])
     ax0.invert_xaxis()
     ax0.set_xlabel("batch size (examples per step)")
-    ax0.set_ylabel("test error (%)")
-    ax0.set_title("BN's error grows as the batch shrinks; LN/GN stay flat")
+    ax0.set_ylabel("test error (%), mean ± std")
+    ax0.set_title("BN's error grows as the batch shrinks;\nLN and GN stay flat")
     ax0.legend()
     bmean, bstd = result.mean_std("batch_stat_accuracy")
     for i, method in enumerate(result.methods):
@@ -154,13 +155,13 @@ def plot_batch_size_results(result):
     ax1.set_xticks(b, [str(v) for v in b])
     ax1.invert_xaxis()
     ax1.set_xlabel("batch size (examples per step)")
-    ax1.set_ylabel("test accuracy (%)")
-    ax1.set_title("Same images, two modes: BN's gap opens at small batches")
+    ax1.set_ylabel("test accuracy (%), mean ± std")
+    ax1.set_title("Same test images, two modes:\nBN's gap opens at small batches")
     ax1.legend(fontsize=7)
     return fig
 
 
-def plot_renorm_trace(trace, units=(0, 1, 2)):
+def plot_renorm_trace(trace, units=(0, 1)):
     """r and d of Batch Renorm over training for a few units: raw values (thin, grey), clipped values
     used in the forward pass (coloured) and the limits ±d_max, r_max, 1/r_max (dashed).
 
@@ -191,6 +192,13 @@ def plot_renorm_trace(trace, units=(0, 1, 2)):
         ax.plot(steps, lower, "k--", lw=1)
         ax.set_xlabel("training step")
     ax0.set_yscale("log")
+    low = min(np.percentile(r_raw[:, list(units)], 0.5), 1 / r_max.max()) / 1.2
+    high = max(np.percentile(r_raw[:, list(units)], 99.5), r_max.max()) * 1.2
+    ax0.set_ylim(low, high)
+    ticks = [t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20) if low <= t <= high]
+    ax0.yaxis.set_major_locator(FixedLocator(ticks))
+    ax0.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    ax0.yaxis.set_minor_locator(NullLocator())
     ax0.set_ylabel("r = σ_B / σ  (log scale)")
     ax0.set_title("r: raw (grey) vs clipped (colour)")
     ax1.set_ylabel("d = (μ_B − μ) / σ")
