@@ -89,7 +89,7 @@ EMA_CONVENTIONS = {
         "PyTorch nn.BatchNorm1d/2d", 0.1, "batch", "unbiased, m/(m−1)", 1.0, 1e-5,
         "running = (1 − momentum)·running + momentum·batch"),
     "keras": EmaConvention(
-        "Keras BatchNormalization", 0.99, "old", "biased or unbiased, depends on the code path", 1.0,
+        "Keras BatchNormalization", 0.99, "old", "fused: unbiased, else biased", 1.0,
         1e-3, "moving = momentum·moving + (1 − momentum)·batch"),
     "cs231n": EmaConvention(
         "CS231n assignment 2", 0.9, "old", "biased (np.var)", 0.0, 1e-5,

@@ -254,6 +254,20 @@ def test_ema_chase_demo_updates_in_place():
     np.testing.assert_array_equal(line.get_ydata(), batch)  # momentum 1: running = last batch
 
 
+def test_blit_canvas_matches_a_full_redraw():
+    true, batch = inf.drifting_batch_means(120, 16)
+    fig, update = cu.widgets.ema_chase_demo(true, batch, 0.1)
+    assert isinstance(fig.canvas, cu.widgets.BlitCanvasAgg)
+    first = cu.plotting.figure_to_png(fig)
+    fig.set_layout_engine("none")  # as FigureView does after the first draw
+    update(0.02)
+    assert cu.plotting.figure_to_png(fig) != first  # the line moved
+    blitted = np.asarray(fig.canvas.buffer_rgba()).copy()
+    fig.canvas.invalidate()
+    fig.canvas.draw()
+    np.testing.assert_array_equal(np.asarray(fig.canvas.buffer_rgba()), blitted)
+
+
 def test_figures(trained, data):
     model, hook = trained
     X, _ = data
