@@ -124,3 +124,25 @@ def test_check_gradient_predictiveness(capsys):
     assert "θ − η·g" in capsys.readouterr().out
     assert not cu.exercises.check_gradient_predictiveness(todo)
     assert "not implemented" in capsys.readouterr().out
+
+
+def test_loss_curves_in_a_constrained_layout_draw_without_warnings(runs):
+    lrs, data, steps = runs
+    fig, axes = plt.subplots(1, 2, sharey=True, layout="constrained")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for ax, k in zip(axes, (0, 1), strict=True):
+            per_label = {label: per_lr[k] for label, per_lr in data.items()}
+            cu.plotting.draw_loss_curves(ax, per_label, steps=steps)
+        fig.canvas.draw()
+    plt.close(fig)
+
+
+def test_plot_paired_labels_and_colors():
+    fig = cu.plotting.plot_paired({"g1": ([1, 2], [2, 3]), "g2": ([1, 1], [0, 1])}, ("plain", "BN"),
+                                  ylabel=("acc", "gap"), sharey=False,
+                                  colors=(cu.plotting.COLORS["plain"], cu.plotting.COLORS["bn"]))
+    assert [ax.get_ylabel() for ax in fig.axes] == ["acc", "gap"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="ylabel"):
+        cu.plotting.plot_paired({"g1": ([1, 2], [2, 3])}, ylabel=("a", "b"))

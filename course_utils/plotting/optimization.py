@@ -58,7 +58,7 @@ def plot_landscape_probes(traces: dict, title: str | None = None, figsize=(11.0,
     axes[2].set(xlabel="training step", ylabel="max over η of ‖Δ∇L‖ / ‖ηg‖",
                 title="(c) effective β-smoothness")
     axes[1].set_yscale("log")
-    axes[2].set_yscale("log")
+    axes[2].set_ylim(bottom=0)
     axes[0].legend(loc="upper right")
     if title:
         fig.suptitle(title)
@@ -104,17 +104,18 @@ def plot_accuracy_sweep(x, accuracies: dict, diverged: dict | None = None, *, xl
     if diverged is not None and any(np.asarray(d).any() for d in diverged.values()):
         ax.plot([], [], "x", color=COLORS["grey"], ms=8, mew=2, label="diverged run (loss → ∞)")
     ax.axhline(chance, color=COLORS["grey"], ls=":", lw=1)
-    ax.text(x.min(), chance + 0.02, "chance", color=COLORS["grey"], fontsize=8)
+    ax.text(1.005, chance, "chance", color=COLORS["grey"], fontsize=8, va="center",
+            transform=ax.get_yaxis_transform())
     ax.set_xscale(xscale)
-    ax.set(xlabel=xlabel, ylabel="final test accuracy", ylim=(0, 1.02))
-    ax.legend(loc="lower left" if xscale == "log" else "best")
+    ax.set(xlabel=xlabel, ylabel="final test accuracy", ylim=(0, 1.2), yticks=np.linspace(0, 1, 6))
+    ax.legend(loc="upper center", ncol=3, handletextpad=0.4, columnspacing=1.2)
     if title:
         ax.set_title(title)
     return fig
 
 
-def plot_paired(groups: dict, labels=("a", "b"), *, ylabel: str, title: str | None = None,
-                sharey: bool = True, figsize=None):
+def plot_paired(groups: dict, labels=("a", "b"), *, ylabel, title: str | None = None,
+                sharey: bool = True, figsize=None, colors=None):
     """One panel per group: the two conditions of each seed joined by a grey line, means ± std on top.
 
     Parameters
@@ -123,14 +124,23 @@ def plot_paired(groups: dict, labels=("a", "b"), *, ylabel: str, title: str | No
         Paired by seed: ``values_a[i]`` and ``values_b[i]`` come from the same seed.
     labels : (str, str)
         Names of the two conditions (x tick labels).
+    ylabel : str or sequence of str
+        One label for all panels, or one per group.
+    colors : (color, color), optional
+        Of the two conditions' means; default two neutral colours (pass ``COLORS["plain"], COLORS["bn"]``
+        when the conditions are "without / with BN").
     """
     if not groups:
         raise ValueError("plot_paired: groups must not be empty")
     n = len(groups)
     figsize = figsize or (2.6 * n + 0.6, 3.6)
+    ylabels = [ylabel] * n if isinstance(ylabel, str) else list(ylabel)
+    if len(ylabels) != n:
+        raise ValueError(f"plot_paired: ylabel must be a string or one label per group ({n}), "
+                         f"got {len(ylabels)}")
     fig, axes = plt.subplots(1, n, figsize=figsize, sharey=sharey, layout="constrained", squeeze=False)
-    colors = (COLORS["vermillion"], COLORS["blue"])
-    for ax, (name, (a, b)) in zip(axes[0], groups.items(), strict=True):
+    colors = colors or (COLORS["orange"], COLORS["sky"])
+    for k, (ax, (name, (a, b))) in enumerate(zip(axes[0], groups.items(), strict=True)):
         a, b = np.asarray(a, float), np.asarray(b, float)
         for va, vb in zip(a, b, strict=True):
             ax.plot([0, 1], [va, vb], color=COLORS["grey"], lw=1, alpha=0.7, marker=".", ms=5)
@@ -140,7 +150,8 @@ def plot_paired(groups: dict, labels=("a", "b"), *, ylabel: str, title: str | No
         ax.set_xticks([0, 1], labels)
         ax.set_xlim(-0.4, 1.4)
         ax.set_title(name, fontsize=10)
-    axes[0][0].set_ylabel(ylabel)
+        if k == 0 or not sharey:
+            ax.set_ylabel(ylabels[k])
     if title:
         fig.suptitle(title)
     return fig
@@ -179,6 +190,7 @@ def draw_loss_curves(ax, runs: dict, *, steps: int, window: int = 10, ylim=LOSS_
             (line,) = ax.plot([], [], color=color, lw=1.3, alpha=0.85, label=label if i == 0 else None)
             lines.append(line)
         (marks,) = ax.plot([], [], "x", color=color, ms=10, mew=2.5, clip_on=False)
+        marks.set_in_layout(False)  # an empty unclipped line would break the constrained layout
         artists[label] = (lines, marks)
         set_loss_curves(artists[label], results, window=window, ylim=ylim)
     ax.set_yscale("log")
