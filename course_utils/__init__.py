@@ -3,10 +3,27 @@
 Import it as ``import course_utils as cu``. The normalization functions are re-exported at the top
 level (``cu.batchnorm_forward`` …); everything else lives in its submodule:
 ``cu.layers``, ``cu.training``, ``cu.gradcheck``, ``cu.data``, ``cu.plotting``, ``cu.widgets``,
-``cu.exercises``. Importing has no side effects (no style change, no data loading).
+``cu.exercises``, and one module of maths/experiments per topic: ``cu.calculus`` (notebooks 01–02),
+``cu.saturation`` (03), ``cu.covariate_shift`` (04), ``cu.inference`` (07), ``cu.alternatives`` (08),
+``cu.landscape`` (09). Importing has no side effects (no style change, no data loading).
 """
 
-from . import data, exercises, gradcheck, layers, normalization, plotting, training, widgets
+from . import (
+    alternatives,
+    calculus,
+    covariate_shift,
+    data,
+    exercises,
+    gradcheck,
+    inference,
+    landscape,
+    layers,
+    normalization,
+    plotting,
+    saturation,
+    training,
+    widgets,
+)
 from .gradcheck import numerical_gradient_array, rel_error
 from .normalization import (
     batch_renorm_backward,
@@ -27,7 +44,8 @@ from .normalization import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "data", "exercises", "gradcheck", "layers", "normalization", "plotting", "training", "widgets",
+    "alternatives", "calculus", "covariate_shift", "data", "exercises", "gradcheck", "inference", "landscape",
+    "layers", "normalization", "plotting", "saturation", "training", "widgets",
     "numerical_gradient_array", "rel_error",
     "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_staged", "batchnorm_inference",
     "layernorm_forward", "layernorm_backward", "groupnorm_forward", "groupnorm_backward",
