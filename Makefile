@@ -57,10 +57,16 @@ lab: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
+# All three steps always run (a lint error does not hide test results); any failure fails the target.
+# pytest's exit code 5 (no test collected) counts as a failure.
 test: setup
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest tests/
-	$(VENV)/bin/pytest --nbval-lax --nbval-current-env notebooks/
+	@failed=""; \
+	echo "$(VENV)/bin/ruff check ."; $(VENV)/bin/ruff check . || failed="$$failed ruff"; \
+	echo "$(VENV)/bin/pytest tests/"; $(VENV)/bin/pytest tests/ || failed="$$failed tests/"; \
+	echo "$(VENV)/bin/pytest --nbval-lax --nbval-current-env notebooks/"; \
+	$(VENV)/bin/pytest --nbval-lax --nbval-current-env notebooks/ || failed="$$failed notebooks/"; \
+	if [ -n "$$failed" ]; then echo "make test: FAILED in:$$failed"; exit 1; fi; \
+	echo "make test: all passed"
 
 notebooks: setup
 	$(OFFLINE_ENV) $(VPY) scripts/nbtool.py execute $(NB)

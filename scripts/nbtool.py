@@ -130,14 +130,23 @@ STUDENT_COPY = ("course_utils", "images", "pyproject.toml", "requirements-pinned
                 "postBuild", "README.md", "Makefile", "scripts")
 
 
+STUDENT_MARKER = ".normlab-student-copy"
+
+
 def make_student_copy(out: Path, drop_answers: bool = False) -> list[Path]:
-    """Write a runnable course tree to ``out``: solution cells removed, outputs cleared, no tests."""
+    """Write a runnable course tree to ``out``: solution cells removed, outputs cleared, no tests.
+
+    ``out`` must be a new or empty folder, or an earlier student copy (which is replaced).
+    """
     out = out.resolve()
     if out == REPO or out in REPO.parents or (REPO in out.parents and not out.is_relative_to(REPO / "build")):
         raise SystemExit(f"refusing to write the student copy to {out}: use a folder under build/")
     if out.exists():
+        if not out.is_dir() or (any(out.iterdir()) and not (out / STUDENT_MARKER).exists()):
+            raise SystemExit(f"refusing to overwrite {out}: it exists and is not an earlier student copy")
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    (out / STUDENT_MARKER).write_text("written by scripts/nbtool.py student; replaced on the next run\n")
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "*.egg-info")
     for name in STUDENT_COPY:
         source = REPO / name
