@@ -157,8 +157,13 @@ def ema_trajectory(batch_values, momentum: float, convention: str = "pytorch", i
     momentum = check_in_range(momentum, "momentum", "ema_trajectory", 0.0, 1.0)
     out = np.empty_like(values)
     running = np.broadcast_to(np.asarray(init, dtype=values.dtype), values.shape[1:]).copy()
+    # the same arithmetic as ema_update, written out so the loop does no argument checking
+    if EMA_CONVENTIONS[convention].weights == "batch":
+        keep, take = 1 - momentum, momentum
+    else:
+        keep, take = momentum, 1 - momentum
     for t in range(values.shape[0]):
-        running = ema_update(running, values[t], momentum, convention)
+        running = keep * running + take * values[t]
         out[t] = running
     return out
 
