@@ -79,6 +79,8 @@ class GammaBetaPlot:
     dynamic_titles : bool, default True
         Write the readout numbers into the two titles on every update (a full redraw; the slider demo
         turns this off and shows the numbers in its text readout, which is cheaper than drawing text).
+    legend : bool, default True
+        Draw a legend in each panel.
 
     Attributes
     ----------
@@ -87,7 +89,7 @@ class GammaBetaPlot:
     """
 
     def __init__(self, axes, x, eps: float = 1e-5, bins: int = 60, z_lim: float = 12.0, y_max: float = 0.3,
-                 dynamic_titles: bool = True):
+                 dynamic_titles: bool = True, legend: bool = True):
         where = "GammaBetaPlot"
         x = as_real_array(x, "x", where).ravel()
         if x.size < 2 or not np.all(np.isfinite(x)):
@@ -134,7 +136,7 @@ class GammaBetaPlot:
         twin_relu.set_ylim(0, self.z_lim * 1.05)
         twin_relu.set_ylabel("ReLU(y)")
         twin_relu.grid(False)
-        for ax, twin in ((ax_sig, twin_sig), (ax_relu, twin_relu)):
+        for ax, twin in ((ax_sig, twin_sig), (ax_relu, twin_relu)) if legend else ():
             handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
             twin.legend(handles=handles, loc="upper left", fontsize=7)
         self.twins = (twin_sig, twin_relu)
@@ -200,7 +202,7 @@ def plot_gamma_beta_settings(x, settings, eps: float = 1e-5, titles=None):
     fig, axes = new_figure(len(settings), 2, figsize=(10.0, 3.1 * len(settings)), dpi=80)
     axes = np.atleast_2d(axes)
     for row, (gamma, beta) in enumerate(settings):
-        plot = GammaBetaPlot(axes[row], x, eps=eps)
+        plot = GammaBetaPlot(axes[row], x, eps=eps, legend=(row == 0))  # one legend is enough
         plot.update(gamma, beta)
         head = f"γ = {gamma:g}, β = {beta:g}"
         if titles is not None:
