@@ -492,16 +492,24 @@ def time_whitening(dims, n_samples: int = 2048, repeats: int = 3, seed: int = 0)
 
     For each D, times (best of ``repeats``) :func:`course_utils.data.standardize` (O(n D)), the
     covariance ``X^T X / n`` (O(n D^2)) and its eigendecomposition by ``numpy.linalg.eigh``
-    (O(D^3)), the step whitening needs and BN avoids.
+    (O(D^3)), the step whitening needs and BN avoids. BLAS runs on one thread while timing, so the
+    numbers do not depend on how busy the other cores are.
 
     Returns
     -------
     dict of str -> ndarray (seconds), keys "standardize", "covariance", "eigh"
     """
+    from threadpoolctl import threadpool_limits
+
     from .data import standardize
 
     rng = np.random.default_rng(seed)
     out = {"standardize": [], "covariance": [], "eigh": []}
+    with threadpool_limits(limits=1):  # one BLAS thread: comparable numbers on a shared machine
+        return _time_whitening(dims, n_samples, repeats, rng, standardize, out)
+
+
+def _time_whitening(dims, n_samples, repeats, rng, standardize, out):
     for D in dims:
         D = check_positive_int(int(D), "dims", "time_whitening")
         X = rng.normal(size=(n_samples, D))

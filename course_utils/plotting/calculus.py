@@ -145,8 +145,8 @@ def plot_quadratic_paths(panels, levels=(0.02, 0.1, 0.4, 1.5, 5.0, 15.0)):
     ----------
     panels : list of dict
         Keys ``H``, ``w_star``, ``path`` (k, 2), ``title``, and optionally ``xlim``, ``ylim``,
-        ``xlabel``, ``ylabel``, ``note`` (a text box) and ``diverged`` (bool; the path is then
-        drawn up to where it leaves the axes and the note is shown in red).
+        ``xlabel``, ``ylabel``, ``aspect`` ("equal" unless given), ``note`` (a text box) and
+        ``diverged`` (bool; the note is then shown in red).
     levels : excess-loss values L − L* of the contours
     """
     plt = _pyplot()
@@ -159,12 +159,12 @@ def plot_quadratic_paths(panels, levels=(0.02, 0.1, 0.4, 1.5, 5.0, 15.0)):
         ax.plot(path[0, 0], path[0, 1], "s", color=COLORS["black"], ms=5, label="start")
         ax.plot(*panel["w_star"], "*", color=COLORS["black"], ms=11, label="minimum")
         ax.set(xlim=panel.get("xlim"), ylim=panel.get("ylim"), xlabel=panel.get("xlabel", "w₁"),
-               ylabel=panel.get("ylabel", "w₂"), title=panel["title"], aspect="equal")
+               ylabel=panel.get("ylabel", "w₂"), title=panel["title"], aspect=panel.get("aspect", "equal"))
         if panel.get("note"):
             ax.text(0.03, 0.97, panel["note"], transform=ax.transAxes, va="top", fontsize=8.5,
                     color=COLORS["vermillion"] if panel.get("diverged") else COLORS["black"],
                     bbox=dict(boxstyle="round", fc="white", ec="none", alpha=0.85))
-    axes[0][0].legend(loc="lower right")
+    axes[0][-1].legend(loc="lower right")
     return fig
 
 
@@ -184,10 +184,10 @@ def plot_loss_curves(curves, title: str, ylabel: str = "loss L(w) − L*"):
         ax.semilogy(steps, losses, color=color, lw=1.8, label=label)
         if diverged:
             ax.plot(steps[-1], losses[-1], "x", color=color, ms=10, mew=2.5)
-            ax.annotate(f"stopped at step {steps[-1]}: diverged", (steps[-1], losses[-1]), xytext=(-8, -4),
-                        textcoords="offset points", ha="right", va="top", fontsize=8.5, color=color)
+            ax.annotate(f"stopped at step {steps[-1]}: diverged", (steps[-1], losses[-1]), xytext=(10, -2),
+                        textcoords="offset points", ha="left", va="top", fontsize=8.5, color=color)
     ax.set(xlabel="gradient-descent step", ylabel=ylabel, title=title)
-    ax.legend(loc="center left")
+    ax.legend(loc="upper right")
     return fig
 
 
@@ -225,7 +225,7 @@ def plot_whitening_cost(dims, timings, batch: int):
         ax.loglog(dims, np.asarray(timings[key]) * 1e3, "-o", color=color, label=label, ms=4)
     ref = np.asarray(timings["eigh"])[-1] * 1e3 * (dims / dims[-1]) ** 3
     ax.loglog(dims, ref, ":", color=COLORS["grey"], label="∝ D³ guide")
-    ax.set(xlabel="number of features D", ylabel="time (ms, best of 3)",
+    ax.set(xlabel="number of features D", ylabel="time per batch (ms, best of repeats)",
            title="whitening's eigendecomposition grows much faster than z-scoring")
     ax.legend(loc="upper left", fontsize=8)
     return fig

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from matplotlib.artist import Artist
 
 from .. import calculus as C
 from ..data import standardize
@@ -19,13 +20,26 @@ from ..plotting.style import COLORS, new_figure
 __all__ = ["directional_derivative_demo", "feature_scaling_demo", "FEATURE_SCALING_LEVELS"]
 
 
+class _Background(Artist):
+    """A pre-rendered RGBA picture of the whole figure, blitted as is (no resampling)."""
+
+    def __init__(self, rgba):
+        super().__init__()
+        self._rgba = np.ascontiguousarray(rgba[::-1])  # Agg's draw_image counts rows from the bottom
+
+    def draw(self, renderer):
+        gc = renderer.new_gc()
+        renderer.draw_image(gc, 0, 0, self._rgba)
+        gc.restore()
+
+
 def _freeze_background(fig, dynamic):
     """Render everything but ``dynamic`` once and keep it as a picture behind the dynamic artists.
 
     Axes, tick labels, legends and contours never change in these demos, yet re-rendering their
     text is most of the cost of a redraw (about 45 of 55 ms here). After this call the figure draws
-    one background image plus the dynamic artists. The layout is frozen first (axes must not move
-    once their pixels are baked in), and the figure must be rendered at its own dpi, which
+    one background image (about 0.4 ms) plus the dynamic artists. The layout is frozen first (axes must
+    not move once their pixels are baked in), and the figure must be rendered at its own dpi, which
     :func:`course_utils.plotting.figure_to_png` does.
     """
     dynamic = list(dynamic)
@@ -38,7 +52,8 @@ def _freeze_background(fig, dynamic):
         for child in ax.get_children():
             if all(child is not artist for artist in dynamic):
                 child.set_visible(False)
-    fig.figimage(background, xo=0, yo=0, origin="upper", zorder=-10)
+    fig.patch.set_visible(False)
+    fig.add_artist(_Background(background)).set_zorder(-10)
     for artist in dynamic:
         artist.set_visible(True)
 
