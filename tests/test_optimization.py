@@ -146,3 +146,29 @@ def test_plot_paired_labels_and_colors():
     plt.close(fig)
     with pytest.raises(ValueError, match="ylabel"):
         cu.plotting.plot_paired({"g1": ([1, 2], [2, 3])}, ylabel=("a", "b"))
+
+
+def _full_redraw_pixels(fig):
+    fig.canvas.invalidate()
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba()).copy()
+
+
+def test_blitted_redraw_matches_a_full_redraw(runs, small_trace_pair):
+    lrs, data, steps = runs
+    demos = [(cu.widgets.lr_curves_demo(lrs, data, steps=steps), (1.0, 0.1)),
+             (cu.widgets.step_size_demo(small_trace_pair), (0.4, 0.05))]
+    for (fig, update), values in demos:
+        fig.canvas.draw()  # caches the background
+        for value in values:
+            update(value)
+            fig.canvas.draw()  # blitted
+            blitted = np.asarray(fig.canvas.buffer_rgba()).copy()
+            np.testing.assert_array_equal(blitted, _full_redraw_pixels(fig))
+        # the figure really changes between values
+        update(values[0])
+        fig.canvas.draw()
+        first = np.asarray(fig.canvas.buffer_rgba()).copy()
+        update(values[1])
+        fig.canvas.draw()
+        assert not np.array_equal(first, np.asarray(fig.canvas.buffer_rgba()))
