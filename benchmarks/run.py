@@ -88,7 +88,8 @@ print("@@BENCH@@" + _json.dumps({"sliders": _out,
 def bench_notebook(path: Path) -> dict:
     """Execute one notebook on a fresh kernel; time Run-All; probe its sliders and memory."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
     t0 = time.perf_counter()
     with client.setup_kernel():
         t_kernel = time.perf_counter() - t0
@@ -100,7 +101,10 @@ def bench_notebook(path: Path) -> dict:
         nb.cells.append(probe)
         client.execute_cell(probe, len(nb.cells) - 1)
     text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
-    payload = json.loads(text.split("@@BENCH@@", 1)[1]) if "@@BENCH@@" in text else {"sliders": [], "peak_rss_mb": None}
+    if "@@BENCH@@" in text:
+        payload = json.loads(text.split("@@BENCH@@", 1)[1])
+    else:
+        payload = {"sliders": [], "peak_rss_mb": None}
     return {"notebook": path.name, "run_all_s": run_all, "kernel_start_s": t_kernel, **payload}
 
 
@@ -127,7 +131,8 @@ def bench_browser(n_presses: int = 15) -> dict | None:
             samples.append(lab.key_to_pixels_ms(page, handle, "ArrowRight" if i % 2 == 0 else "ArrowLeft"))
             time.sleep(0.15)
     return {"notebook": notebook, "control": "gamma", "n": len(samples),
-            "median_ms": statistics.median(samples), "p95_ms": sorted(samples)[int(0.95 * (len(samples) - 1))],
+            "median_ms": statistics.median(samples),
+            "p95_ms": sorted(samples)[int(0.95 * (len(samples) - 1))],
             "samples_ms": samples, "page_errors": errors}
 
 
@@ -198,11 +203,12 @@ def print_table(results: dict):
                   f"{flag(s['median_ms'], TARGETS['slider_median_ms'])}")
     b = results.get("browser")
     if b:
-        print(f"\nbrowser key → pixels (05 γ, n={b['n']}): median {b['median_ms']:.0f} ms, p95 {b['p95_ms']:.0f} ms  "
-              f"{flag(b['median_ms'], TARGETS['browser_median_ms'])}")
+        print(f"\nbrowser key → pixels (05 γ, n={b['n']}): median {b['median_ms']:.0f} ms, "
+              f"p95 {b['p95_ms']:.0f} ms  {flag(b['median_ms'], TARGETS['browser_median_ms'])}")
     c = results.get("core")
     if c:
-        print("\ncore: " + ", ".join(f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}" for k, v in c.items()))
+        items = (f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}" for k, v in c.items())
+        print("\ncore: " + ", ".join(items))
 
 
 if __name__ == "__main__":

@@ -126,7 +126,8 @@ def open_notebook(page, base_url: str, token: str, relpath: str, timeout_ms: int
         page.locator(".jp-toast-button:has-text('No')").click(timeout=1000)
     page.wait_for_function(
         """() => {
-            const s = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
+            const PANEL = '.jp-NotebookPanel:not(.lm-mod-hidden)';
+            const s = document.querySelector(PANEL + ' .jp-Notebook-ExecutionIndicator');
             return s && s.getAttribute('data-status') === 'idle'
                    && document.querySelector('.jp-KernelStatus, .jp-StatusBar-TextItem') !== null;
         }""",
@@ -138,7 +139,8 @@ def wait_kernel_idle(page, timeout_ms: int = 90_000):
     """Wait until the notebook toolbar's kernel status says idle."""
     page.wait_for_function(
         """() => {
-            const s = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
+            const PANEL = '.jp-NotebookPanel:not(.lm-mod-hidden)';
+            const s = document.querySelector(PANEL + ' .jp-Notebook-ExecutionIndicator');
             return s && s.getAttribute('data-status') === 'idle';
         }""",
         timeout=timeout_ms,
@@ -151,8 +153,9 @@ def run_all_cells(page, timeout_ms: int = 120_000):
     page.click("li.lm-Menu-item[data-command='runmenu:run-all']")
     page.wait_for_function(
         """() => {
-            const prompts = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
-            const s = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
+            const PANEL = '.jp-NotebookPanel:not(.lm-mod-hidden)';
+            const prompts = [...document.querySelectorAll(PANEL + ' .jp-CodeCell .jp-InputPrompt')];
+            const s = document.querySelector(PANEL + ' .jp-Notebook-ExecutionIndicator');
             return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent))
                    && s && s.getAttribute('data-status') === 'idle';
         }""",
@@ -184,11 +187,13 @@ def install_latency_probe(page, img_handle):
     page.evaluate(
         """(img) => {
             const st = window.__normlab = {key: null, paint: null};
-            document.addEventListener('keydown', () => { st.key = performance.now(); st.paint = null; }, true);
+            const onKey = () => { st.key = performance.now(); st.paint = null; };
+            document.addEventListener('keydown', onKey, true);
             new MutationObserver(() => {
                 if (st.key !== null && st.paint === null) {
                     const done = () => { st.paint = performance.now(); };
-                    if (img.complete) requestAnimationFrame(done); else img.addEventListener('load', () => requestAnimationFrame(done), {once: true});
+                    if (img.complete) requestAnimationFrame(done);
+                    else img.addEventListener('load', () => requestAnimationFrame(done), {once: true});
                 }
             }).observe(img, {attributes: true, attributeFilter: ['src']});
         }""",

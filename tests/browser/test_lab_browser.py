@@ -14,9 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import pytest
-
 import lab_driver as lab
+import pytest
 
 NOTEBOOK = "notebooks/05_batchnorm_forward_gamma_beta.ipynb"
 pytestmark = pytest.mark.browser
