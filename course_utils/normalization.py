@@ -104,9 +104,9 @@ def _check_param(p, name: str, shape: tuple, x: np.ndarray, where: str, hint: st
     return p.astype(x.dtype, copy=False)
 
 
-def _check_dout(dout, shape: tuple, where: str) -> np.ndarray:
-    dout = as_real_array(dout, "dout", where)
-    check_same_shape(dout, shape, where)
+def _check_dout(dout, shape: tuple, where: str, name: str = "dout") -> np.ndarray:
+    dout = as_real_array(dout, name, where)
+    check_same_shape(dout, shape, where, name=name)
     return dout
 
 
@@ -480,7 +480,7 @@ def weightnorm_backward(dw, cache: WeightNormCache):
     """
     where = "weightnorm_backward"
     check_cache(cache, WeightNormCache, where, "weightnorm_forward")
-    dw = _check_dout(dw, cache.v.shape, where)
+    dw = _check_dout(dw, cache.v.shape, where, name="dw")
     v, g, norm = cache.v, cache.g, cache.norm
     v_dot_dw = (v * dw).sum(axis=0)
     dg = v_dot_dw / norm
