@@ -49,10 +49,12 @@ $(STAMP): pyproject.toml $(PINS) | $(VPY)
 
 setup: check-python $(STAMP)
 
+# Offline-friendly: no news feed or update check (they would reach out to the internet).
 lab: setup
 	@if [ "$$(id -u)" = 0 ]; then allow_root=--allow-root; else allow_root=; fi; \
 	set -x; exec $(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) $$allow_root \
-	  --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/$(START_NOTEBOOK)
+	  --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/$(START_NOTEBOOK) \
+	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 
 lint: setup
 	$(VENV)/bin/ruff check .
