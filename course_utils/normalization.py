@@ -469,7 +469,8 @@ def weightnorm_backward(dw, cache: WeightNormCache):
 
     .. math::
         \frac{\partial L}{\partial g} = \frac{v\cdot dw}{\lVert v\rVert},\qquad
-        \frac{\partial L}{\partial v} = \frac{g}{\lVert v\rVert}\Big(dw - \frac{v\cdot dw}{\lVert v\rVert^2}\,v\Big)
+        \frac{\partial L}{\partial v} = \frac{g}{\lVert v\rVert}
+        \Big(dw - \frac{v\cdot dw}{\lVert v\rVert^2}\,v\Big)
 
     so :math:`\partial L/\partial v` is ``dw`` with its component along ``v`` (hence along ``w``) removed.
 
