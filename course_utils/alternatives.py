@@ -42,7 +42,7 @@ from .normalization import (
     layernorm_forward,
     weightnorm_forward,
 )
-from .training import MLP, Hook, train
+from .training import MLP, GradNormHook, Hook, _single_blas_thread, train
 
 __all__ = [
     "rmsnorm_forward", "rmsnorm_backward", "instancenorm_forward", "instancenorm_backward",
@@ -438,9 +438,11 @@ def accuracy_with_batch_statistics(model: MLP, X, y, batch_size: int, seed: int 
     n_used = (X.shape[0] // batch_size) * batch_size
     correct = 0
     try:
-        for start in range(0, n_used, batch_size):
-            idx = order[start:start + batch_size]
-            correct += int(np.sum(model.forward(X[idx], training=True).argmax(axis=1) == y[idx]))
+        # one BLAS thread for the whole loop, not set up again for each of the many tiny forward passes
+        with _single_blas_thread():
+            for start in range(0, n_used, batch_size):
+                idx = order[start:start + batch_size]
+                correct += int(np.sum(model.forward(X[idx], training=True).argmax(axis=1) == y[idx]))
     finally:
         for layer, state, cache in saved:
             for k, v in state.items():
@@ -548,24 +550,63 @@ def clip_renorm(r_raw, d_raw, r_max: float, d_max: float):
 
 @dataclass
 class BatchSizeResult:
-    """Output of :func:`run_batch_size_experiment`; arrays have shape (methods, batch sizes, seeds)."""
+    """Output of :func:`run_batch_size_experiment`; arrays have shape (methods, batch sizes, seeds, ...).
+
+    ``weight_change[i, j, k, l]`` is ``‖W_end − W_start‖ / ‖W_start‖`` (Frobenius norms) of the l-th
+    Linear layer of that run: how far training moved its weights from their random initial values.
+    ``grad_norms[(method, batch_size, seed)]`` holds ‖∂L/∂W‖ of every Linear layer at every step,
+    shape (steps, Linear layers).
+    """
 
     methods: tuple
     batch_sizes: tuple
     seeds: tuple
     test_accuracy: np.ndarray  # eval mode (running statistics for BN / Batch Renorm)
     batch_stat_accuracy: np.ndarray  # same test images, normalized with mini-batch statistics
+    weight_change: np.ndarray  # shape (methods, batch sizes, seeds, Linear layers)
+    grad_norms: dict  # (method, batch size, seed) -> ndarray (steps, Linear layers)
     steps: dict  # batch size -> SGD steps
     lrs: dict  # batch size -> learning rate
     seconds: float
     settings: dict = field(default_factory=dict)
 
     def mean_std(self, which: str = "test_accuracy"):
+        """Mean and sample standard deviation (``ddof=1``; 0 for a single seed) over the seeds."""
         values = getattr(self, which)
-        return values.mean(axis=2), values.std(axis=2)
+        std = values.std(axis=2, ddof=1) if len(self.seeds) > 1 else np.zeros_like(values.mean(axis=2))
+        return values.mean(axis=2), std
+
+    def gradient_stats(self, method: str, batch_size: int, layer: int = 0, top: float = 0.01) -> dict:
+        """Per-seed statistics of ‖∂L/∂W‖ of Linear layer ``layer`` over the steps of each run.
+
+        Returns a dict of arrays of shape (seeds,): ``median`` and ``max`` of the per-step gradient norm,
+        ``top_share`` — the share of the summed squared gradient norm carried by the largest ``top``
+        fraction of the steps (at least one step; about ``top`` when the gradient is steady, close to 1
+        when a few spikes dominate) — and ``weight_change`` (see the class docstring).
+        """
+        where = "BatchSizeResult.gradient_stats"
+        if method not in self.methods:
+            raise ValueError(f"{where}: method must be one of {self.methods}, got {method!r}")
+        if batch_size not in self.batch_sizes:
+            raise ValueError(f"{where}: batch_size must be one of {self.batch_sizes}, got {batch_size!r}")
+        n_layers = self.weight_change.shape[-1]
+        if not (isinstance(layer, int | np.integer) and 0 <= layer < n_layers):
+            raise ValueError(f"{where}: layer must be an int in [0, {n_layers}), got {layer!r}")
+        top = check_in_range(top, "top", where, 0.0, 1.0)
+        median, largest, share = [], [], []
+        for seed in self.seeds:
+            g = self.grad_norms[(method, batch_size, seed)][:, layer]
+            squares = np.sort(g**2)[::-1]
+            k = max(1, int(round(top * len(g))))
+            median.append(np.median(g))
+            largest.append(g.max())
+            share.append(squares[:k].sum() / squares.sum())
+        i, j = self.methods.index(method), self.batch_sizes.index(batch_size)
+        return {"median": np.array(median), "max": np.array(largest), "top_share": np.array(share),
+                "weight_change": self.weight_change[i, j, :, layer].copy()}
 
     def to_text(self, which: str = "test_accuracy") -> str:
-        """Table of mean ± std (over seeds) in percent, one row per method."""
+        """Table of mean ± sample std (over seeds) in percent, one row per method."""
         mean, std = self.mean_std(which)
         head = f"{'batch size':12s}" + "".join(f"{b:>14d}" for b in self.batch_sizes)
         lines = [head]
@@ -587,6 +628,8 @@ def run_batch_size_experiment(X, y, X_test, y_test, methods=("batch", "layer", "
     Follows the protocol of Wu & He (2018, Fig. 1) at toy scale: every run sees ``examples`` training
     examples (so a smaller batch takes more steps), with the learning rate scaled linearly with the batch
     size (``lr = lr_per_example · batch_size``). Batch Renorm uses :class:`RenormSchedule`.
+    Besides the test accuracy (eval and training mode) it records, for every run, the gradient norm of
+    each Linear layer at every step and how far each layer's weights moved (see :class:`BatchSizeResult`).
 
     Parameters
     ----------
@@ -629,13 +672,16 @@ def run_batch_size_experiment(X, y, X_test, y_test, methods=("batch", "layer", "
     shape = (len(methods), len(batch_sizes), len(seeds))
     test_acc = np.empty(shape)
     batch_acc = np.empty(shape)
+    weight_change = np.empty(shape + (len(sizes) - 1,))
+    grad_norms = {}
     steps = {b: examples // b for b in batch_sizes}
     lrs = {b: lr_per_example * b for b in batch_sizes}
     start = time.perf_counter()
     for i, method in enumerate(methods):
         for j, b in enumerate(batch_sizes):
             for k, seed in enumerate(seeds):
-                hooks = []
+                grad_hook = GradNormHook()
+                hooks = [grad_hook]
                 r0, d0 = r_max, d_max
                 if method == "renorm":
                     schedule = RenormSchedule(steps[b], renorm_warmup, renorm_ramp, r_max, d_max)
@@ -643,9 +689,14 @@ def run_batch_size_experiment(X, y, X_test, y_test, methods=("batch", "layer", "
                     r0, d0 = renorm_limits(0, **schedule.kwargs)
                 model = MLP(sizes, activation=activation, normalization=method, seed=seed,
                             num_groups=num_groups, r_max=r0, d_max=d0, momentum=momentum)
+                linears = [model.layers[i] for i in model.linear_indices]
+                initial = [layer.W.copy() for layer in linears]
                 history = train(model, X, y, steps=steps[b], batch_size=b, lr=lrs[b], seed=seed,
                                 hooks=hooks, X_test=X_test, y_test=y_test)
                 test_acc[i, j, k] = history.final_test_accuracy
+                grad_norms[(method, b, seed)] = grad_hook.values
+                weight_change[i, j, k] = [np.linalg.norm(layer.W - w0) / np.linalg.norm(w0)
+                                          for layer, w0 in zip(linears, initial, strict=True)]
                 if history.diverged:
                     batch_acc[i, j, k] = 1.0 / n_classes
                 elif method in ("batch", "renorm"):
@@ -657,5 +708,6 @@ def run_batch_size_experiment(X, y, X_test, y_test, methods=("batch", "layer", "
                     activation=activation, num_groups=num_groups, renorm_warmup=renorm_warmup,
                     renorm_ramp=renorm_ramp, r_max=r_max, d_max=d_max, momentum=momentum)
     return BatchSizeResult(methods=methods, batch_sizes=batch_sizes, seeds=seeds, test_accuracy=test_acc,
-                           batch_stat_accuracy=batch_acc, steps=steps, lrs=lrs, seconds=seconds,
+                           batch_stat_accuracy=batch_acc, weight_change=weight_change,
+                           grad_norms=grad_norms, steps=steps, lrs=lrs, seconds=seconds,
                            settings=settings)

@@ -279,6 +279,54 @@ def test_run_batch_size_experiment_small(digits):
         alt.run_batch_size_experiment(X, y, Xt, yt, batch_sizes=(1,), examples=64)
 
 
+def test_weight_change_and_grad_norms_match_a_manual_run(digits):
+    X, Xt, y, yt = digits
+    res = alt.run_batch_size_experiment(X, y, Xt, yt, methods=("batch",), batch_sizes=(4,), seeds=(3,),
+                                        hidden=(8,), examples=40)
+    assert res.weight_change.shape == (1, 1, 1, 2)
+    assert res.grad_norms[("batch", 4, 3)].shape == (10, 2)
+    model = cu.training.MLP([64, 8, 10], activation="relu", normalization="batch", seed=3)
+    w0 = [model.layers[i].W.copy() for i in model.linear_indices]
+    hook = cu.training.GradNormHook()
+    cu.training.train(model, X, y, steps=10, batch_size=4, lr=res.lrs[4], seed=3, hooks=[hook])
+    expected = [np.linalg.norm(model.layers[i].W - w) / np.linalg.norm(w)
+                for i, w in zip(model.linear_indices, w0, strict=True)]
+    np.testing.assert_allclose(res.weight_change[0, 0, 0], expected, rtol=1e-12)
+    np.testing.assert_allclose(res.grad_norms[("batch", 4, 3)], hook.values, rtol=1e-12)
+
+
+def _fake_result(grad_norms, seeds=(0, 1)):
+    shape = (1, 1, len(seeds))
+    return alt.BatchSizeResult(
+        methods=("batch",), batch_sizes=(2,), seeds=seeds, test_accuracy=np.array([[[0.5, 0.7]]]),
+        batch_stat_accuracy=np.zeros(shape), weight_change=np.arange(2 * len(seeds)).reshape(shape + (2,)),
+        grad_norms=grad_norms, steps={2: 100}, lrs={2: 0.1}, seconds=0.0)
+
+
+def test_gradient_stats_and_mean_std():
+    spiky = np.ones((100, 2))
+    spiky[17, 0] = 10.0  # one spike: its square is 100 of the 199 summed
+    steady = np.full((100, 2), 2.0)
+    res = _fake_result({("batch", 2, 0): spiky, ("batch", 2, 1): steady})
+    stats = res.gradient_stats("batch", 2, layer=0)
+    np.testing.assert_allclose(stats["median"], [1.0, 2.0])
+    np.testing.assert_allclose(stats["max"], [10.0, 2.0])
+    np.testing.assert_allclose(stats["top_share"], [100 / 199, 0.01])
+    np.testing.assert_allclose(stats["weight_change"], [0, 2])
+    np.testing.assert_allclose(res.gradient_stats("batch", 2, layer=1)["weight_change"], [1, 3])
+    mean, std = res.mean_std("test_accuracy")
+    assert mean[0, 0] == pytest.approx(0.6)
+    assert std[0, 0] == pytest.approx(np.sqrt(0.02))  # sample std (ddof=1), not 0.1
+    with pytest.raises(ValueError, match="method"):
+        res.gradient_stats("layer", 2)
+    with pytest.raises(ValueError, match="batch_size"):
+        res.gradient_stats("batch", 4)
+    with pytest.raises(ValueError, match="layer"):
+        res.gradient_stats("batch", 2, layer=2)
+    with pytest.raises(ValueError, match="top"):
+        res.gradient_stats("batch", 2, top=2.0)
+
+
 def test_batchnorm_with_two_examples_outputs_signs_and_blocks_the_gradient(rng):
     """The fact notebook 08 builds on: with m = 2, BN gives ±1 and (almost) no gradient to x."""
     x = rng.normal(size=(2, 6))
@@ -309,6 +357,12 @@ def test_plots_return_figures(digits):
     trace = alt.RenormTraceHook(model.norm_indices[0])
     cu.training.train(model, X, y, steps=20, batch_size=4, lr=0.05, hooks=[trace])
     assert isinstance(cu.plotting.plot_renorm_trace(trace), Figure)
+    spikes = cu.plotting.plot_gradient_spikes(res, batch_size=4, methods=("batch", "renorm"))
+    assert isinstance(spikes, Figure)
+    with pytest.raises(ValueError, match="seed"):
+        cu.plotting.plot_gradient_spikes(res, batch_size=4, seed=7)
+    with pytest.raises(ValueError, match="batch_size"):
+        cu.plotting.plot_gradient_spikes(res, batch_size=2)
 
 
 def test_renorm_clip_view_extremes_are_clean(digits):

@@ -15,7 +15,7 @@ from .. import alternatives as alt
 from .style import COLORS, new_figure
 
 __all__ = ["METHOD_LABELS", "METHOD_COLORS", "plot_axes_cubes", "plot_batch_size_results",
-           "plot_renorm_trace"]
+           "plot_gradient_spikes", "plot_renorm_trace"]
 
 METHOD_LABELS = {"batch": "Batch Norm", "layer": "Layer Norm", "instance": "Instance Norm",
                  "group": "Group Norm", "renorm": "Batch Renorm", "none": "no normalization"}
@@ -112,7 +112,8 @@ def plot_axes_cubes(shape=(4, 6, 5), num_groups: int = 2, sample: int = 0, chann
         n_stats, per_stat = alt.statistics_count(method, shape, num_groups)
         name = METHOD_LABELS[method] + (f" (G={num_groups})" if method == "group" else "")
         ax.set_title(f"{name}\n{n_stats} means, each over {per_stat} values", fontsize=9)
-    fig.suptitle(f"Cells sharing one mean and variance (N={N}, C={C}, H·W={S})", fontsize=10)
+    fig.suptitle(f"Coloured: the values that share one mean and variance with sample {sample}, "
+                 f"channel {channel}   (N={N}, C={C}, H·W={S})", fontsize=10)
     return fig
 
 
@@ -131,6 +132,7 @@ def plot_batch_size_results(result):
     """
     fig, (ax0, ax1) = new_figure(1, 2, figsize=(9.0, 3.9), dpi=90)
     b = np.array(result.batch_sizes)
+    spread = f"mean ± std over {len(result.seeds)} seeds"
     mean, std = result.mean_std("test_accuracy")
     for i, method in enumerate(result.methods):
         ax0.errorbar(b, 100 * (1 - mean[i]), yerr=100 * std[i], marker="o", ms=4, capsize=3,
@@ -139,7 +141,7 @@ def plot_batch_size_results(result):
     ax0.set_xticks(b, [str(v) for v in b])
     ax0.invert_xaxis()
     ax0.set_xlabel("batch size (examples per step)")
-    ax0.set_ylabel("test error (%), mean ± std")
+    ax0.set_ylabel(f"test error (%), {spread}")
     ax0.set_title("BN's error grows as the batch shrinks;\nLN and GN stay flat")
     ax0.legend()
     bmean, bstd = result.mean_std("batch_stat_accuracy")
@@ -155,13 +157,13 @@ def plot_batch_size_results(result):
     ax1.set_xticks(b, [str(v) for v in b])
     ax1.invert_xaxis()
     ax1.set_xlabel("batch size (examples per step)")
-    ax1.set_ylabel("test accuracy (%), mean ± std")
+    ax1.set_ylabel(f"test accuracy (%), {spread}")
     ax1.set_title("Same test images, two modes:\nBN's gap opens at small batches")
     ax1.legend(fontsize=7)
     return fig
 
 
-def plot_renorm_trace(trace, units=(0, 1)):
+def plot_renorm_trace(trace, units=(0,)):
     """r and d of Batch Renorm over training for a few units: raw values (thin, grey), clipped values
     used in the forward pass (coloured) and the limits ±d_max, r_max, 1/r_max (dashed).
 
@@ -183,10 +185,12 @@ def plot_renorm_trace(trace, units=(0, 1)):
     palette = [COLORS["renorm"], COLORS["blue"], COLORS["green"], COLORS["purple"]]
     for k, unit in enumerate(units):
         color = palette[k % len(palette)]
-        ax0.plot(steps, r_raw[:, unit], color=COLORS["grey"], lw=0.5, alpha=0.7)
-        ax0.plot(steps, r[:, unit], color=color, lw=0.9, label=f"unit {unit}")
-        ax1.plot(steps, d_raw[:, unit], color=COLORS["grey"], lw=0.5, alpha=0.7)
-        ax1.plot(steps, d[:, unit], color=color, lw=0.9, label=f"unit {unit}")
+        raw_label = "raw, before the clip" if k == 0 else None
+        used_label = "clipped (used)" + (f", unit {unit}" if len(units) > 1 else "")
+        ax0.plot(steps, r_raw[:, unit], color=COLORS["grey"], lw=0.8, label=raw_label)
+        ax0.plot(steps, r[:, unit], color=color, lw=0.9, label=used_label)
+        ax1.plot(steps, d_raw[:, unit], color=COLORS["grey"], lw=0.8, label=raw_label)
+        ax1.plot(steps, d[:, unit], color=color, lw=0.9, label=used_label)
     for ax, upper, lower in ((ax0, r_max, 1 / r_max), (ax1, d_max, -d_max)):
         ax.plot(steps, upper, "k--", lw=1, label="clip limits")
         ax.plot(steps, lower, "k--", lw=1)
@@ -200,8 +204,57 @@ def plot_renorm_trace(trace, units=(0, 1)):
     ax0.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     ax0.yaxis.set_minor_locator(NullLocator())
     ax0.set_ylabel("r = σ_B / σ  (log scale)")
-    ax0.set_title("r: raw (grey) vs clipped (colour)")
+    which = f"unit {units[0]}" if len(units) == 1 else "units " + ", ".join(map(str, units))
+    ax0.set_title(f"r of {which}: raw (grey) vs clipped (colour)")
     ax1.set_ylabel("d = (μ_B − μ) / σ")
-    ax1.set_title("d: raw (grey) vs clipped (colour)")
-    ax0.legend(fontsize=7, loc="lower right")
+    ax1.set_title(f"d of {which}: raw (grey) vs clipped (colour)")
+    ax0.legend(fontsize=7, loc="lower right", framealpha=0.9)
+    return fig
+
+
+def plot_gradient_spikes(result, batch_size: int = 2, seed=None, methods=("batch", "group"), layer: int = 0,
+                         title=None):
+    """‖∂L/∂W‖ of one Linear layer at every training step, one curve per method (log scale).
+
+    Shows what BN's blocked gradient at batch size 2 looks like in training: tiny almost always, with
+    rare spikes of several orders of magnitude (a feature whose two values nearly coincide), against the
+    steady gradient of a batch-independent normalization.
+
+    Parameters
+    ----------
+    result : course_utils.alternatives.BatchSizeResult
+    batch_size : int
+        One of ``result.batch_sizes``.
+    seed : int, optional
+        Which run; default the first seed.
+    methods : sequence of str
+        Methods of ``result`` to draw.
+    layer : int
+        Index of the Linear layer (0 = the first, whose gradient crosses every normalization).
+    title : str, optional
+        The finding to state; default names the batch size, seed and layer.
+
+    Returns
+    -------
+    Figure
+    """
+    seed = result.seeds[0] if seed is None else seed
+    if seed not in result.seeds:
+        raise ValueError(f"plot_gradient_spikes: seed must be one of {result.seeds}, got {seed!r}")
+    fig, ax = new_figure(1, 1, figsize=(9.0, 3.3), dpi=90)
+    for method in methods:
+        result.gradient_stats(method, batch_size, layer)  # validates method, batch size and layer
+        g = result.grad_norms[(method, batch_size, seed)][:, layer]
+        ax.plot(np.arange(len(g)), g, color=METHOD_COLORS[method], lw=0.8,
+                label=f"{METHOD_LABELS[method]} (median {np.median(g):.2g}, max {g.max():.2g})")
+    ax.set_yscale("log")
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high * (high / low) ** 0.2)  # head-room for the legend above the curves
+    ax.set_xlabel("training step")
+    ax.set_ylabel(f"‖∂L/∂W‖ of Linear layer {layer + 1}  (log scale)")
+    if title is None:
+        title = (f"Batch size {batch_size}, seed {seed}: the gradient reaching Linear layer {layer + 1} "
+                 "at each step")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="upper right", ncols=len(methods), framealpha=0.9)
     return fig

@@ -74,7 +74,7 @@ def renorm_clip_view(trace, unit: int = 0, r_range=(1.0, 5.0), d_range=(0.0, 3.0
     _plain_log_ticks(ax_r)
     ax_r.set_xlabel("training step")
     ax_r.set_ylabel("r (log scale)")
-    ax_r.legend(fontsize=7, loc="lower right")
+    ax_r.legend(fontsize=7, loc="lower right", framealpha=0.9)
     ax_d.plot(steps, d_raw[:, unit], color=COLORS["grey"], lw=0.6, label="raw (μ_B − μ)/σ")
     (line_d,) = ax_d.plot(steps, d_raw[:, unit], color=COLORS["blue"], lw=1.1, label="clipped d")
     upper_d = ax_d.axhline(0.0, color="k", ls="--", lw=1)
@@ -83,7 +83,7 @@ def renorm_clip_view(trace, unit: int = 0, r_range=(1.0, 5.0), d_range=(0.0, 3.0
     ax_d.set_ylim(-span, span)
     ax_d.set_xlabel("training step")
     ax_d.set_ylabel("d")
-    ax_d.legend(fontsize=7, loc="lower right")
+    ax_d.legend(fontsize=7, loc="lower right", framealpha=0.9)
     ax_r.set_title("r = σ_B/σ, raw (grey) and clipped to [1/r_max, r_max]", fontsize=9)
     ax_d.set_title("d = (μ_B − μ)/σ, raw (grey) and clipped to ±d_max", fontsize=9)
     dynamic = [line_r, line_d, upper_r, lower_r, upper_d, lower_d]
