@@ -62,34 +62,37 @@ def strip_notebook(nb) -> None:
                 data["text/plain"] = WIDGET_NOTE
 
 
-def _current_env_kernel_manager():
-    """A KernelManager that starts ipykernel with this interpreter (not whatever 'python3' resolves to)."""
+def current_env_client(nb, path: Path, timeout: int = 600):
+    """An nbclient NotebookClient whose kernel is ipykernel on *this* interpreter (not whatever a
+    user-level 'python3' kernelspec points to), started in ``path``'s folder. The client owns its
+    kernel manager, so the kernel is shut down when execution ends."""
     import ipykernel.kernelspec
     from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient import NotebookClient
+    from traitlets import default
 
     class CurrentEnvSpecs(KernelSpecManager):
         def get_kernel_spec(self, kernel_name):
             return KernelSpec(resource_dir=ipykernel.kernelspec.RESOURCES,
                               **ipykernel.kernelspec.get_kernel_dict())
 
-    return KernelManager(kernel_name="python3", kernel_spec_manager=CurrentEnvSpecs())
+    class CurrentEnvKernelManager(AsyncKernelManager):
+        @default("kernel_spec_manager")
+        def _current_env_specs(self):
+            return CurrentEnvSpecs(parent=self)
+
+    return NotebookClient(nb, kernel_manager_class=CurrentEnvKernelManager, kernel_name="python3",
+                          timeout=timeout, record_timing=False, store_widget_state=False,
+                          resources={"metadata": {"path": str(path.parent)}})
 
 
 def execute_notebook(path: Path, timeout: int = 600) -> float:
     """Execute ``path`` in place on a fresh kernel; return the wall time in seconds."""
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        nb,
-        km=_current_env_kernel_manager(),
-        timeout=timeout,
-        record_timing=False,
-        store_widget_state=False,
-        resources={"metadata": {"path": str(path.parent)}},
-    )
+    client = current_env_client(nb, path, timeout=timeout)
     start = time.perf_counter()
     try:
         client.execute()

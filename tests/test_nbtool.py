@@ -92,14 +92,12 @@ def test_student_copy_is_a_course_tree_without_solutions(student_copy):
 
 @pytest.mark.parametrize("name", [p.name for p in NOTEBOOKS])
 def test_student_notebook_runs_top_to_bottom_without_solutions(student_copy, name):
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     out, _ = student_copy
     path = out / "notebooks" / name
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, km=nbtool._current_env_kernel_manager(), timeout=600,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = nbtool.current_env_client(nb, path)
     try:
         client.execute()
     except CellExecutionError as err:
