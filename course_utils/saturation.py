@@ -1,0 +1,340 @@
+r"""Sigmoid saturation and vanishing gradients (notebook 03).
+
+The maths is short: :math:`\sigma(x) = 1/(1+e^{-x})`, :math:`\sigma'(x) = \sigma(x)(1-\sigma(x))
+\le 1/4`, so back-propagating through :math:`L` sigmoid layers multiplies the gradient by
+:math:`L` factors of at most 1/4 (times the weights). The experiments train the course's NumPy MLP on
+the bundled digits and record per-layer gradient norms, per-layer activations and the test accuracy
+over a sweep of initial weight scales.
+
+All training here runs with the BLAS thread pool limited to one thread (:func:`single_blas_thread`):
+the course's matrices are tiny (≤ 100 × 100), so a second BLAS thread buys nothing, and on a busy
+machine its spin-waiting made training up to 20× slower in our measurements.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+
+import numpy as np
+from scipy.special import expit, logit
+
+from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
+from .training import MLP, GradNormHook, softmax_cross_entropy, train
+
+__all__ = ["SATURATION_LOW", "SATURATION_HIGH", "SOURCE_GRADIENT_TABLE", "SOURCE_ITERATIONS",
+           "single_blas_thread", "sigmoid", "sigmoid_derivative",
+           "saturated_fraction", "tangent_line_deviation", "hidden_activations", "layer_gradient_table",
+           "activation_histograms", "init_scale_sweep", "forward_backward_diagnostics"]
+
+#: A sigmoid output below / above these counts as saturated (σ' < 0.03·0.97 ≈ 0.029, under 12 % of
+#: its maximum 0.25); the thresholds are the course's convention, not a law.
+SATURATION_LOW = 0.03
+SATURATION_HIGH = 0.97
+
+#: Iterations at which the source blog (002, a MATLAB DeepLearnToolbox run on MNIST, 10 hidden sigmoid
+#: layers) printed its per-layer gradient values.
+SOURCE_ITERATIONS = (10, 20, 30, 40, 50)
+
+#: The source blog's per-layer gradient values (11 weight matrices, input → output), copied as numbers
+#: from its printout: ``SOURCE_GRADIENT_TABLE["none"]`` without and ``["batch"]`` with BatchNorm,
+#: shape (5 iterations, 11 layers). The blog does not say which norm it printed.
+SOURCE_GRADIENT_TABLE = {
+    "none": np.array([
+        [3.23e-07, 8.3215e-07, 3.3605e-06, 1.5193e-05, 6.4892e-05, 0.00027249, 0.0011954, 0.006295,
+         0.029835, 0.12476, 0.38948],
+        [4.4649e-07, 1.3282e-06, 5.6753e-06, 2.5294e-05, 0.00010326, 0.00043651, 0.0019583, 0.0096396,
+         0.040469, 0.16142, 0.5235],
+        [4.6973e-07, 1.2993e-06, 5.3923e-06, 2.3111e-05, 9.4839e-05, 0.00040398, 0.0017893, 0.0081367,
+         0.037543, 0.1544, 0.46472],
+        [4.6986e-07, 1.3801e-06, 5.677e-06, 2.4355e-05, 0.00010245, 0.00041999, 0.0019832, 0.0095022,
+         0.043719, 0.17696, 0.56134],
+        [4.6964e-07, 1.6532e-06, 7.2543e-06, 3.0731e-05, 0.00011805, 0.00048795, 0.0021705, 0.0099466,
+         0.042835, 0.17993, 0.5319]]),
+    "batch": np.array([
+        [0.27121, 0.15534, 0.15116, 0.15409, 0.15515, 0.14542, 0.12878, 0.13888, 0.16607, 0.21036, 0.76037],
+        [0.24567, 0.15369, 0.14169, 0.13183, 0.1278, 0.13904, 0.13546, 0.12032, 0.14332, 0.14868, 0.54481],
+        [0.30403, 0.16365, 0.14119, 0.14502, 0.13916, 0.12851, 0.11781, 0.11424, 0.11082, 0.1088, 0.39574],
+        [0.32681, 0.19801, 0.16792, 0.14741, 0.13294, 0.12805, 0.13754, 0.12941, 0.13288, 0.12957, 0.50937],
+        [0.32358, 0.17484, 0.16367, 0.16605, 0.17118, 0.14703, 0.14458, 0.12693, 0.13928, 0.11938, 0.3692]]),
+}
+
+
+_CONTROLLER = []
+
+
+@contextlib.contextmanager
+def single_blas_thread():
+    """Limit NumPy's BLAS to one thread inside the ``with`` block (no-op if threadpoolctl is missing).
+
+    The thread-pool controller is created once and reused: entering the block costs ~15 µs instead of
+    the ~2 ms that a fresh ``threadpool_limits`` spends finding the loaded libraries.
+    """
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+            _CONTROLLER.append(None)
+        else:
+            _CONTROLLER.append(ThreadpoolController())
+    if _CONTROLLER[0] is None:  # pragma: no cover
+        yield
+        return
+    with _CONTROLLER[0].limit(limits=1, user_api="blas"):
+        yield
+
+
+def sigmoid(x):
+    """The logistic function 1 / (1 + exp(−x)), computed stably (``scipy.special.expit``)."""
+    return expit(as_real_array(x, "x", "sigmoid"))
+
+
+def sigmoid_derivative(x):
+    r"""σ'(x) = σ(x)(1 − σ(x)); its maximum is 1/4, at x = 0.
+
+    Parameters
+    ----------
+    x : array_like
+        Pre-activations (the sigmoid's *input*, not its output).
+
+    Returns
+    -------
+    ndarray, same shape as x
+    """
+    x = as_real_array(x, "x", "sigmoid_derivative")
+    # σ(x)·σ(−x) equals σ(1 − σ) but keeps full relative precision in the right tail, where 1 − σ(x)
+    # would cancel to a few digits (x ≳ 20)
+    return expit(x) * expit(-x)
+
+
+def saturated_fraction(activations, low: float = SATURATION_LOW, high: float = SATURATION_HIGH) -> float:
+    """Fraction of sigmoid *outputs* below ``low`` or above ``high``.
+
+    Parameters
+    ----------
+    activations : array_like
+        Sigmoid outputs, any shape, values in [0, 1].
+    low, high : float, 0 ≤ low < high ≤ 1
+
+    Returns
+    -------
+    float in [0, 1]
+    """
+    where = "saturated_fraction"
+    a = as_real_array(activations, "activations", where)
+    low = check_in_range(low, "low", where, 0.0, 1.0)
+    high = check_in_range(high, "high", where, 0.0, 1.0)
+    if not low < high:
+        raise ValueError(f"{where}: need low < high, got low={low}, high={high}")
+    if a.size == 0:
+        raise ValueError(f"{where}: activations is empty")
+    if np.nanmin(a) < 0.0 or np.nanmax(a) > 1.0:
+        raise ValueError(f"{where}: activations must be sigmoid outputs in [0, 1], "
+                         f"got values in [{np.nanmin(a):.3g}, {np.nanmax(a):.3g}]")
+    return float(np.mean((a < low) | (a > high)))
+
+
+def tangent_line_deviation(out_low: float = 0.2, out_high: float = 0.8, num: int = 20001) -> dict:
+    r"""How far σ is from a straight line while its output stays in [out_low, out_high].
+
+    The input interval is :math:`[\mathrm{logit}(out\_low), \mathrm{logit}(out\_high)]`. Two lines
+    are compared: the tangent at 0, :math:`t(x) = 1/2 + x/4`, and the chord through the interval's
+    end points (the best a straight line through both ends can do).
+
+    Returns
+    -------
+    dict with
+        ``x_low, x_high`` — the input interval;
+        ``tangent_max_dev`` — max |σ(x) − t(x)| on it, and ``tangent_argmax`` where it happens;
+        ``chord_max_dev`` — max |σ(x) − chord(x)|;
+        ``slope_min, slope_max`` — the range of σ' on the interval (σ' falls from 1/4 at 0);
+        ``output_range`` — out_high − out_low.
+    """
+    where = "tangent_line_deviation"
+    out_low = check_in_range(out_low, "out_low", where, 0.0, 1.0)
+    out_high = check_in_range(out_high, "out_high", where, 0.0, 1.0)
+    if not 0.0 < out_low < out_high < 1.0:
+        raise ValueError(f"{where}: need 0 < out_low < out_high < 1, got {out_low}, {out_high}")
+    num = check_positive_int(num, "num", where)
+    x_low, x_high = float(logit(out_low)), float(logit(out_high))
+    x = np.linspace(x_low, x_high, max(num, 3))
+    s = expit(x)
+    tangent_dev = np.abs(s - (0.5 + x / 4.0))
+    chord = out_low + (out_high - out_low) * (x - x_low) / (x_high - x_low)
+    slopes = s * (1.0 - s)
+    k = int(np.argmax(tangent_dev))
+    return {"x_low": x_low, "x_high": x_high, "tangent_max_dev": float(tangent_dev[k]),
+            "tangent_argmax": float(x[k]), "chord_max_dev": float(np.max(np.abs(s - chord))),
+            "slope_min": float(slopes.min()), "slope_max": float(slopes.max()),
+            "output_range": out_high - out_low}
+
+
+def _check_sigmoid_mlp(model, where):
+    if not isinstance(model, MLP):
+        raise TypeError(f"{where}: model must be a course_utils.training.MLP, got {type(model).__name__}")
+    if model.activation != "sigmoid":
+        raise ValueError(f"{where}: model must use sigmoid activations, got {model.activation!r}")
+
+
+def hidden_activations(model, X, training: bool = True) -> list:
+    """Sigmoid outputs of every hidden layer for inputs ``X``, without changing the model.
+
+    In training mode BatchNorm uses the statistics of ``X`` itself (as it would for a training batch);
+    running statistics, caches and recorded layer inputs are left untouched.
+
+    Returns
+    -------
+    list of ndarray, one (N, H_k) array per hidden layer, from input to output
+    """
+    where = "hidden_activations"
+    _check_sigmoid_mlp(model, where)
+    probe = copy.deepcopy(model)
+    with single_blas_thread():
+        probe.forward(X, training=training)
+    return [probe.layer_inputs[i + 1] for i in probe.activation_indices]
+
+
+def layer_gradient_table(depth: int = 10, width: int = 100, normalization: str = "none", seed: int = 0,
+                         record_at=(10, 20, 30, 40, 50), batch_size: int = 100, lr: float = 0.1,
+                         init_scale=None, data=None) -> np.ndarray:
+    r"""‖∂L/∂W‖ (Frobenius) of every weight matrix of a sigmoid MLP at the given iterations.
+
+    A ``64 → width × depth → 10`` sigmoid MLP (``normalization`` "none" or "batch") is trained with
+    plain SGD on the digits training split; :class:`~course_utils.training.GradNormHook` records
+    the gradients at every step and the rows at ``record_at`` are returned.
+
+    Parameters
+    ----------
+    data : tuple (X_train, y_train), optional
+        Defaults to ``load_digits_split(seed=0)``'s standardized training split.
+
+    Returns
+    -------
+    ndarray, shape (len(record_at), depth + 1)
+        Column k is the k-th weight matrix counted from the input (the last column is the output layer).
+    """
+    where = "layer_gradient_table"
+    depth = check_positive_int(depth, "depth", where)
+    record_at = np.asarray(record_at, dtype=int)
+    if record_at.ndim != 1 or record_at.size == 0 or record_at.min() < 0:
+        raise ValueError(f"{where}: record_at must be a non-empty list of iterations >= 0, got {record_at}")
+    X, y = _training_data(data, where)
+    model = MLP([X.shape[1]] + [width] * depth + [10], "sigmoid", normalization, init_scale=init_scale,
+                seed=seed)
+    hook = GradNormHook(every=1)
+    with single_blas_thread():
+        history = train(model, X, y, steps=int(record_at.max()) + 1, batch_size=batch_size, lr=lr,
+                        seed=seed, hooks=[hook])
+    if history.diverged:
+        raise RuntimeError(f"{where}: training diverged at step {history.steps_taken}; lower lr")
+    return hook.values[record_at]
+
+
+def _training_data(data, where):
+    if data is None:
+        from .data import load_digits_split
+
+        X, _, y, _ = load_digits_split(seed=0)
+        return X, y
+    try:
+        X, y = data
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{where}: data must be a pair (X_train, y_train)") from exc
+    return as_real_array(X, "data[0]", where), np.asarray(y)
+
+
+def activation_histograms(activations, bins: int = 20) -> np.ndarray:
+    """Per-layer histograms of sigmoid outputs on [0, 1], as fractions of each layer's values.
+
+    Parameters
+    ----------
+    activations : list of ndarray
+        One array of sigmoid outputs per layer (e.g. from :func:`hidden_activations`).
+    bins : int
+        Equal-width bins on [0, 1].
+
+    Returns
+    -------
+    ndarray, shape (n_layers, bins); each row sums to 1
+    """
+    where = "activation_histograms"
+    bins = check_positive_int(bins, "bins", where)
+    rows = []
+    for k, a in enumerate(activations):
+        a = as_real_array(a, f"activations[{k}]", where).ravel()
+        idx = np.clip((a * bins).astype(int), 0, bins - 1)  # equal-width bins, 1.0 in the last one
+        rows.append(np.bincount(idx, minlength=bins) / max(a.size, 1))
+    return np.array(rows)
+
+
+def init_scale_sweep(scales, seeds=(0, 1, 2), normalizations=("none", "batch"), hidden=(32, 32, 32, 32),
+                     steps: int = 150, batch_size: int = 64, lr: float = 0.5, data=None,
+                     test_data=None) -> np.ndarray:
+    """Final test accuracy of a sigmoid MLP for each initial weight scale, normalization and seed.
+
+    Every weight of every layer starts as N(0, scale²) (``MLP(init_scale=scale)``); the same seed gives
+    the same random directions at every scale, so only the scale changes along a row.
+
+    Parameters
+    ----------
+    scales : sequence of float > 0
+    seeds : sequence of int
+    normalizations : sequence of {"none", "batch", ...}
+    hidden : sequence of int
+        Hidden-layer widths.
+    steps, batch_size, lr : training settings (plain SGD).
+    data, test_data : (X, y) pairs, optional
+        Default: the digits split of ``load_digits_split(seed=0)``.
+
+    Returns
+    -------
+    ndarray, shape (len(normalizations), len(scales), len(seeds))
+        Test accuracy; a diverged run counts as chance (0.1).
+    """
+    where = "init_scale_sweep"
+    scales = [check_positive(s, "scales[i]", where) for s in scales]
+    if test_data is None or data is None:
+        from .data import load_digits_split
+
+        X_tr, X_te, y_tr, y_te = load_digits_split(seed=0)
+        data = (X_tr, y_tr) if data is None else data
+        test_data = (X_te, y_te) if test_data is None else test_data
+    X, y = _training_data(data, where)
+    X_test, y_test = _training_data(test_data, where)
+    sizes = [X.shape[1], *hidden, int(max(y.max(), y_test.max())) + 1]
+    acc = np.empty((len(normalizations), len(scales), len(seeds)))
+    with single_blas_thread():
+        for a, norm in enumerate(normalizations):
+            for b, scale in enumerate(scales):
+                for c, seed in enumerate(seeds):
+                    model = MLP(sizes, "sigmoid", norm, init_scale=scale, seed=seed)
+                    history = train(model, X, y, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+                                    X_test=X_test, y_test=y_test)
+                    acc[a, b, c] = history.final_test_accuracy
+    return acc
+
+
+def forward_backward_diagnostics(model, X, y, bins: int = 20, copy_model: bool = True) -> dict:
+    """One training-mode forward and backward pass of a sigmoid MLP on a batch, for the live demo.
+
+    Works on a copy unless ``copy_model=False`` (then the model's running statistics, caches and
+    gradients change, which is fine for a throw-away model).
+
+    Returns
+    -------
+    dict with ``histograms`` (n_hidden, bins) of sigmoid outputs, ``saturated`` (n_hidden,) fractions
+    (σ < 0.03 or > 0.97), ``grad_norms`` (n_hidden + 1,) Frobenius norms of ∂L/∂W from input to output,
+    and ``loss``.
+    """
+    where = "forward_backward_diagnostics"
+    _check_sigmoid_mlp(model, where)
+    net = copy.deepcopy(model) if copy_model else model
+    with single_blas_thread(), np.errstate(over="ignore", under="ignore"):
+        logits = net.forward(X, training=True)
+        loss, dlogits = softmax_cross_entropy(logits, y)
+        net.backward(dlogits)
+    acts = [net.layer_inputs[i + 1] for i in net.activation_indices]
+    return {"histograms": activation_histograms(acts, bins),
+            "saturated": np.array([np.mean((a < SATURATION_LOW) | (a > SATURATION_HIGH)) for a in acts]),
+            "grad_norms": np.array([np.linalg.norm(layer.grads["W"]) for layer in net.linears]),
+            "loss": loss}

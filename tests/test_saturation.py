@@ -1,0 +1,167 @@
+"""Tests for course_utils.saturation and its plotting/widget/exercise helpers (notebook 03)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+from scipy.special import expit
+
+import course_utils as cu
+from course_utils import saturation as S
+from course_utils.training import MLP
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return cu.data.load_digits_split(seed=0)
+
+
+def test_sigmoid_derivative_matches_finite_differences_and_is_bounded():
+    x = np.linspace(-10, 10, 2001)
+    h = 1e-5
+    numeric = (expit(x + h) - expit(x - h)) / (2 * h)
+    np.testing.assert_allclose(S.sigmoid_derivative(x), numeric, rtol=1e-6, atol=1e-10)
+    tails = np.linspace(-40, 40, 81)  # the closed form e^{-|x|} / (1 + e^{-|x|})^2, exact in the tails
+    np.testing.assert_allclose(S.sigmoid_derivative(tails),
+                               np.exp(-np.abs(tails)) / (1 + np.exp(-np.abs(tails))) ** 2, rtol=1e-6)
+    assert S.sigmoid_derivative(0.0) == 0.25
+    assert np.all(S.sigmoid_derivative(x) <= 0.25)
+    with np.errstate(all="raise"):
+        assert np.all(np.isfinite(S.sigmoid_derivative(np.array([-1e4, 1e4]))))
+
+
+def test_saturated_fraction_counts_strictly_outside_thresholds():
+    a = np.array([0.0, 0.03, 0.5, 0.97, 1.0, 0.02, 0.98, 0.5])
+    assert S.saturated_fraction(a) == pytest.approx(4 / 8)
+    assert S.saturated_fraction(a, low=0.1, high=0.9) == pytest.approx(6 / 8)
+
+
+@pytest.mark.parametrize("bad, kwargs, exc", [
+    (np.array([1.5]), {}, ValueError),
+    (np.array([0.5]), {"low": 0.9, "high": 0.1}, ValueError),
+    (np.array([]), {}, ValueError),
+    (np.array(["a"]), {}, TypeError),
+])
+def test_saturated_fraction_rejects_bad_input(bad, kwargs, exc):
+    with pytest.raises(exc):
+        S.saturated_fraction(bad, **kwargs)
+
+
+def test_tangent_line_deviation_known_values():
+    r = S.tangent_line_deviation(0.2, 0.8)
+    assert r["x_high"] == pytest.approx(np.log(4))
+    # at the end points the tangent is 1/2 + ln(4)/4 while sigma is 0.8
+    assert r["tangent_max_dev"] == pytest.approx(0.5 + np.log(4) / 4 - 0.8, rel=1e-6)
+    assert r["slope_min"] == pytest.approx(0.16) and r["slope_max"] == pytest.approx(0.25)
+    assert r["chord_max_dev"] < r["tangent_max_dev"]
+    with pytest.raises(ValueError, match="out_low"):
+        S.tangent_line_deviation(0.8, 0.2)
+
+
+def test_activation_histograms_rows_sum_to_one_and_bin_correctly():
+    h = S.activation_histograms([np.array([0.0, 0.49, 0.51, 1.0]), np.full((3, 2), 0.99)], bins=2)
+    np.testing.assert_allclose(h, [[0.5, 0.5], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="bins"):
+        S.activation_histograms([np.zeros(3)], bins=0)
+
+
+def test_hidden_activations_leave_model_untouched(digits):
+    X = digits[0][:50]
+    model = MLP([64, 20, 20, 10], "sigmoid", "batch", seed=1)
+    running = [model.layers[i].running_mean.copy() for i in model.norm_indices]
+    acts = S.hidden_activations(model, X)
+    assert [a.shape for a in acts] == [(50, 20), (50, 20)]
+    assert all(np.all((a > 0) & (a < 1)) for a in acts)
+    for i, before in zip(model.norm_indices, running, strict=True):
+        np.testing.assert_array_equal(model.layers[i].running_mean, before)
+    with pytest.raises(ValueError, match="sigmoid"):
+        S.hidden_activations(MLP([64, 5, 10], "relu"), X)
+    with pytest.raises(TypeError, match="model"):
+        S.hidden_activations("net", X)
+
+
+def test_layer_gradient_table_vanishes_without_bn_and_not_with_bn(digits):
+    data = (digits[0], digits[2])
+    plain = S.layer_gradient_table(depth=6, width=50, normalization="none", record_at=(3, 5), data=data)
+    bn = S.layer_gradient_table(depth=6, width=50, normalization="batch", record_at=(3, 5), data=data)
+    assert plain.shape == bn.shape == (2, 7)
+    assert np.all(plain[:, 0] / plain[:, -1] < 1e-2)      # 6 sigmoid layers: ~0.25**6
+    assert np.all(bn[:, 0] / bn[:, -1] > 0.1)
+    assert np.all(np.diff(np.log(plain[:, :6]), axis=1) > 0)  # grows monotonically towards the output
+    with pytest.raises(ValueError, match="record_at"):
+        S.layer_gradient_table(record_at=[], data=data)
+
+
+def test_init_scale_sweep_shape_and_bn_rescues_tiny_scale(digits):
+    acc = S.init_scale_sweep([0.01, 0.5], seeds=(0,), hidden=(16, 16), steps=60, batch_size=32, lr=1.0,
+                             data=(digits[0], digits[2]), test_data=(digits[1], digits[3]))
+    assert acc.shape == (2, 2, 1)
+    assert acc[0, 0, 0] < 0.2 < acc[1, 0, 0]  # plain net at std 0.01 stays at chance, BN learns
+    with pytest.raises(ValueError, match="scales"):
+        S.init_scale_sweep([0.0], data=(digits[0], digits[2]), test_data=(digits[1], digits[3]))
+
+
+def test_forward_backward_diagnostics_matches_a_training_step(digits):
+    X, y = digits[0][:40], digits[2][:40]
+    model = MLP([64, 30, 30, 10], "sigmoid", "none", seed=2)
+    res = S.forward_backward_diagnostics(model, X, y, bins=10)
+    hook = cu.training.GradNormHook()
+    cu.training.train(MLP([64, 30, 30, 10], "sigmoid", "none", seed=2), X, y, steps=1, batch_size=40,
+                      lr=0.1, hooks=[hook], seed=0)
+    # same batch (up to order), same weights -> same gradient norms
+    np.testing.assert_allclose(res["grad_norms"], hook.values[0], rtol=1e-10)
+    assert res["histograms"].shape == (2, 10)
+    np.testing.assert_allclose(res["histograms"].sum(axis=1), 1.0)
+
+
+def test_source_table_shape():
+    for key in ("none", "batch"):
+        assert S.SOURCE_GRADIENT_TABLE[key].shape == (5, 11)
+
+
+def test_checks_pass_reference_and_fail_typical_mistakes(capsys):
+    assert cu.exercises.check_sigmoid_derivative(S.sigmoid_derivative)
+    assert not cu.exercises.check_sigmoid_derivative(lambda x: x * (1 - x))
+    assert "input" in capsys.readouterr().out
+
+    def stub(x):
+        raise NotImplementedError
+
+    assert not cu.exercises.check_sigmoid_derivative(stub)
+    assert cu.exercises.check_saturated_fraction(S.saturated_fraction)
+    assert not cu.exercises.check_saturated_fraction(lambda a, low=0.03, high=0.97:
+                                                     np.mean((a <= low) | (a >= high)))
+    assert "thresholds" in capsys.readouterr().out
+    assert not cu.exercises.check_saturated_fraction(lambda a, low=0.03, high=0.97:
+                                                     100 * np.mean((a < low) | (a > high)))
+
+
+def test_plots_return_figures():
+    import matplotlib.pyplot as plt
+
+    tables = {"none": np.full((2, 5, 11), 1e-3), "batch": np.full((2, 5, 11), 0.2)}
+    figs = [cu.plotting.plot_sigmoid_and_derivative(),
+            cu.plotting.plot_layer_gradient_norms(tables, S.SOURCE_GRADIENT_TABLE),
+            cu.plotting.plot_activation_heatmaps({("a", "b"): np.full((3, 5), 0.2)}, {("a", "b"): 0.1}),
+            cu.plotting.plot_init_sweep([0.1, 1.0], np.full((2, 2, 3), 0.5))]
+    assert all(isinstance(f, matplotlib.figure.Figure) for f in figs)
+    plt.close("all")
+
+
+def test_saturation_demo_updates_in_place_and_survives_extremes(digits):
+    X, y = digits[0][:32], digits[2][:32]
+    demo = cu.widgets.SaturationDemo(X, y, max_depth=4, width=20)
+    image = demo.images["none"]
+    with np.errstate(all="raise"):
+        for depth in (1, 4):
+            for scale in (0.01, 10.0):
+                text = demo.update(depth, scale)
+                assert "saturated" in text and "nan" not in text
+    assert demo.images["none"] is image  # same artist, new data
+    assert len(demo.lines["none"].get_xdata()) == 4 + 1
+    big = demo.diagnostics(4, 10.0)
+    assert big["none"]["saturated"].mean() > 0.5 > big["batch"]["saturated"].mean()
