@@ -68,7 +68,7 @@ class GammaBetaHistogram:
     """
 
     def __init__(self, x_hat, *, gamma_max: float = 3.0, beta_max: float = 5.0, bins_per_unit: int = 3,
-                 figsize=(7.0, 3.4), dpi: int = 80, fig_ax=None):
+                 figsize=(8.0, 3.4), dpi: int = 80, fig_ax=None):
         x_hat = as_real_array(x_hat, "x_hat", "GammaBetaHistogram")
         if x_hat.ndim != 1 or x_hat.size < 2:
             raise ValueError(f"GammaBetaHistogram: x_hat must be 1-D with >= 2 values, got {x_hat.shape}")
@@ -93,7 +93,8 @@ class GammaBetaHistogram:
         ax.set_xlabel("output value y (x̂ is in units of the batch's standard deviation)")
         ax.set_ylabel("density (1 / unit)")
         ax.set_title("γ stretches (or flips) the normalized batch, β slides it")
-        ax.legend(loc="upper left")
+        # outside the axes: the bars can reach every corner, and a static legend costs nothing to redraw
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
 
     def set_params(self, gamma: float, beta: float) -> str:
         """Show ``y = gamma·x̂ + beta``: change the bars and the mean line in place; return a readout."""

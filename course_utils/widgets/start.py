@@ -37,7 +37,8 @@ def _freeze_static_parts(fig, keep):
     """Render ``fig`` once without the ``keep`` artists, then replace every other artist by those pixels.
 
     Text (ticks, labels, title) is most of the cost of a redraw and never changes when a slider moves;
-    after this, a redraw costs only the ``keep`` artists (about 4 ms instead of 35 ms here). The layout
+    after this, a redraw costs only the ``keep`` artists and the PNG encoding (about 12 ms instead of
+    40 ms on a busy 2-core machine). The layout
     and axis limits are frozen from now on.
     """
     keep = list(keep)
@@ -85,7 +86,7 @@ def gamma_beta_demo(x_hat, gamma: float = 1.0, beta: float = 0.0):
         panel.controls["gamma"].value = 1.0
         panel.controls["beta"].value = 0.0
 
-    _freeze_static_parts(plot.fig, [plot.bars, plot.mean_line, plot.ax.get_legend()])
+    _freeze_static_parts(plot.fig, [plot.bars, plot.mean_line])
     panel = slider_panel(plot.fig, partial(update_gamma_beta, plot), controls,
                          buttons={"reset γ=1, β=0": reset})
     panel.plot = plot
