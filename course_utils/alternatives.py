@@ -343,7 +343,7 @@ class InvarianceTable:
         return agree, total
 
     def to_text(self) -> str:
-        """Fixed-width table: "invariant" or "no (Δ=…)" with the change to 2 significant digits."""
+        """Fixed-width table: "invariant", or "no (…)" with the relative change to 2 decimals."""
         short = ("W re-scale", "W re-center", "w_i re-scale", "x re-scale", "x re-center", "x_n re-scale")
         width = 13
         lines = [f"{'':12s}" + "".join(f"{s:>{width}s}" for s in short)]
