@@ -116,6 +116,7 @@ class MLP:
             if placement == "after" and norm is not None:
                 self._add(norm, self.norm_indices)
         self.layer_inputs: list[np.ndarray] = [None] * len(self.layers)
+        self.last_batch: tuple[np.ndarray, np.ndarray] | None = None  # set by train() at every step
 
     def _add(self, layer, index_list):
         index_list.append(len(self.layers))
@@ -221,7 +222,10 @@ class SGD:
 
 
 class Hook:
-    """Called as ``hook(step, model)`` after each backward pass; records into ``self.steps`` etc."""
+    """Called as ``hook(step, model)`` after each backward pass; records into ``self.steps`` etc.
+
+    During :func:`train`, ``model.last_batch`` is the ``(xb, yb)`` mini-batch of the current step.
+    """
 
     def __init__(self, every: int = 1):
         self.every = check_positive_int(every, "every", type(self).__name__)
@@ -361,6 +365,7 @@ def train(model: MLP, X, y, *, steps: int, batch_size: int, lr: float, momentum:
                 diverged = True
                 break
             model.backward(dlogits)
+            model.last_batch = (xb, yb)  # what this step trained on, for hooks that need the labels
             for hook in hooks:
                 hook(step, model)
             optimizer.step(model)
