@@ -31,12 +31,13 @@ from . import layers as L
 from . import normalization as F
 from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
 from .data import iterate_minibatches
-from .training import Hook
+from .training import Hook, _single_blas_thread
 
 __all__ = [
     "EmaConvention", "EMA_CONVENTIONS", "pytorch_momentum", "ema_update", "ema_trajectory",
     "unbiased_variance", "BNStatistics", "bn_layers", "running_statistics", "forward_with_statistics",
-    "batch_statistics_logits", "batch_statistics_accuracy", "probe_in_batches", "population_statistics",
+    "batch_statistics_logits", "batch_statistics_accuracy", "probe_in_batches", "same_class_batch_accuracy",
+    "population_statistics",
     "algorithm2_statistics", "BatchStatsHook", "replay_running_statistics", "statistics_error",
     "drifting_batch_means", "ema_tracking_error", "FoldedMLP", "fold_mlp", "source_fold_bias",
     "source_refold_update", "count_eval_operations",
@@ -89,7 +90,7 @@ EMA_CONVENTIONS = {
         "PyTorch nn.BatchNorm1d/2d", 0.1, "batch", "unbiased, m/(m−1)", 1.0, 1e-5,
         "running = (1 − momentum)·running + momentum·batch"),
     "keras": EmaConvention(
-        "Keras BatchNormalization", 0.99, "old", "fused: unbiased, else biased", 1.0,
+        "Keras BatchNormalization", 0.99, "old", "biased (tf.keras 2 fused: m/(m−1))", 1.0,
         1e-3, "moving = momentum·moving + (1 − momentum)·batch"),
     "cs231n": EmaConvention(
         "CS231n assignment 2", 0.9, "old", "biased (np.var)", 0.0, 1e-5,
@@ -237,15 +238,17 @@ def forward_with_statistics(model, X, statistics="running"):
     statistics = _check_statistics(model, statistics, where)
     norm_positions = {idx: k for k, idx in enumerate(model.norm_indices)}
     x = X
-    for i, layer in enumerate(model.layers):
-        if i not in norm_positions:
-            x = layer.forward(x, training=False)
-        elif statistics == "batch":
-            x, _ = F.batchnorm_forward(x, layer.gamma, layer.beta, layer.eps)
-        else:
-            stats = (BNStatistics(layer.running_mean, layer.running_var) if statistics == "running"
-                     else statistics[norm_positions[i]])
-            x = F.batchnorm_inference(x, layer.gamma, layer.beta, stats.mean, stats.var, layer.eps)
+    # one BLAS thread, like MLP.forward: tiny matrices, and results independent of the core count
+    with _single_blas_thread():
+        for i, layer in enumerate(model.layers):
+            if i not in norm_positions:
+                x = layer.forward(x, training=False)
+            elif statistics == "batch":
+                x, _ = F.batchnorm_forward(x, layer.gamma, layer.beta, layer.eps)
+            else:
+                stats = (BNStatistics(layer.running_mean, layer.running_var) if statistics == "running"
+                         else statistics[norm_positions[i]])
+                x = F.batchnorm_inference(x, layer.gamma, layer.beta, stats.mean, stats.var, layer.eps)
     return x
 
 
@@ -336,11 +339,56 @@ def probe_in_batches(model, x_probe, X_pool, batch_size: int, n_batches: int, se
         raise ValueError(f"{where}: batch_size must lie in [2, {len(candidates) + 1}], got {batch_size}")
     rng = np.random.default_rng(seed)
     probs = np.empty((n_batches, model.layer_sizes[-1]))
-    for k in range(n_batches):
-        companions = rng.choice(candidates, size=batch_size - 1, replace=False)
-        batch = np.vstack([x_probe[None, :], X_pool[companions]])
-        probs[k] = softmax(forward_with_statistics(model, batch, "batch")[0])
+    with _single_blas_thread():
+        for k in range(n_batches):
+            companions = rng.choice(candidates, size=batch_size - 1, replace=False)
+            batch = np.vstack([x_probe[None, :], X_pool[companions]])
+            probs[k] = softmax(forward_with_statistics(model, batch, "batch")[0])
     return probs
+
+
+def same_class_batch_accuracy(model, X, y, batch_size: int = 8, seed: int = 0) -> float:
+    """Accuracy with batch statistics when every example is batched with others *of its own class*.
+
+    Each example of ``X`` is placed in its own batch with ``batch_size − 1`` companions drawn at random
+    (without replacement, never itself) from the examples of ``X`` that share its label, and classified
+    by its logits in that batch — the worst case of a non-i.i.d. test stream.
+
+    Parameters
+    ----------
+    model : MLP with ``normalization="batch"``
+    X : ndarray, shape (N, D_in)
+    y : ndarray of int, shape (N,)
+    batch_size : int ≥ 2
+        Every class must have at least ``batch_size`` examples.
+    seed : int
+        Seeds the choice of companions.
+
+    Returns
+    -------
+    float, the fraction of examples whose own-class batch still predicts their label
+    """
+    where = "same_class_batch_accuracy"
+    X = as_real_array(X, "X", where)
+    y = np.asarray(y)
+    if X.ndim != 2 or y.shape != (len(X),):
+        raise ValueError(f"{where}: X must be (N, D) and y (N,), got {X.shape} and {y.shape}")
+    batch_size = check_positive_int(batch_size, "batch_size", where)
+    classes, counts = np.unique(y, return_counts=True)
+    smallest = int(counts.min())
+    if batch_size < 2 or batch_size > smallest:
+        raise ValueError(f"{where}: batch_size must lie in [2, {smallest}] (the smallest class has "
+                         f"{smallest} examples), got {batch_size}")
+    rng = np.random.default_rng(seed)
+    members = {c: np.flatnonzero(y == c) for c in classes}
+    correct = 0
+    with _single_blas_thread():
+        for i in range(len(X)):
+            others = members[y[i]][members[y[i]] != i]
+            companions = rng.choice(others, size=batch_size - 1, replace=False)
+            logits = forward_with_statistics(model, np.vstack([X[i][None, :], X[companions]]), "batch")
+            correct += int(logits[0].argmax() == y[i])
+    return correct / len(X)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -372,13 +420,14 @@ def population_statistics(model, X) -> list[BNStatistics]:
     norm_set = set(model.norm_indices)
     stats = []
     x = X
-    for i, layer in enumerate(model.layers):
-        if i in norm_set:
-            s = BNStatistics(x.mean(axis=0), x.var(axis=0, ddof=1))
-            stats.append(s)
-            x = F.batchnorm_inference(x, layer.gamma, layer.beta, s.mean, s.var, layer.eps)
-        else:
-            x = layer.forward(x, training=False)
+    with _single_blas_thread():
+        for i, layer in enumerate(model.layers):
+            if i in norm_set:
+                s = BNStatistics(x.mean(axis=0), x.var(axis=0, ddof=1))
+                stats.append(s)
+                x = F.batchnorm_inference(x, layer.gamma, layer.beta, s.mean, s.var, layer.eps)
+            else:
+                x = layer.forward(x, training=False)
     return stats
 
 
@@ -418,17 +467,18 @@ def algorithm2_statistics(model, X, batch_size: int, seed: int = 0, n_batches: i
     sum_mean = [np.zeros(layer.num_features) for layer in layers]
     sum_var = [np.zeros(layer.num_features) for layer in layers]
     batches = iterate_minibatches(len(X), batch_size, seed=seed)
-    for _ in range(n_batches):
-        x = X[next(batches)]
-        k = 0
-        for i, layer in enumerate(model.layers):
-            if i in norm_set:
-                x, cache = F.batchnorm_forward(x, layer.gamma, layer.beta, layer.eps)
-                sum_mean[k] += cache.mu.reshape(-1)
-                sum_var[k] += cache.var.reshape(-1)
-                k += 1
-            else:
-                x = layer.forward(x, training=False)
+    with _single_blas_thread():
+        for _ in range(n_batches):
+            x = X[next(batches)]
+            k = 0
+            for i, layer in enumerate(model.layers):
+                if i in norm_set:
+                    x, cache = F.batchnorm_forward(x, layer.gamma, layer.beta, layer.eps)
+                    sum_mean[k] += cache.mu.reshape(-1)
+                    sum_var[k] += cache.var.reshape(-1)
+                    k += 1
+                else:
+                    x = layer.forward(x, training=False)
     return [BNStatistics(sm / n_batches, unbiased_variance(sv / n_batches, batch_size))
             for sm, sv in zip(sum_mean, sum_var, strict=True)]
 
@@ -553,23 +603,46 @@ def drifting_batch_means(steps: int = 300, batch_size: int = 32, seed: int = 0):
     return true_mean, batch_means
 
 
-def ema_tracking_error(true_mean, running) -> dict:
-    """Root-mean-square distance between an EMA and the true mean, split into lag and noise.
+def ema_tracking_error(true_mean, batch_means, momentum: float, convention: str = "pytorch",
+                       init: float = 0.0) -> dict:
+    r"""How far the running mean is from the true mean, split exactly into lag and noise.
 
-    ``"lag"`` is the RMS of the EMA's smoothed error (a centred 15-step moving average of
-    ``running − true_mean``), ``"noise"`` the RMS of what is left; ``"rms"`` the total.
+    The EMA is linear, so with ``batch_means = true_mean + noise`` the running mean is
+    ``EMA(true_mean) + EMA(noise)`` and its error splits into two parts:
+
+    * ``"lag"``: RMS of ``EMA(true_mean) − true_mean`` (started at ``init``), the error the filter would
+      make even with noise-free batch means — it trails a drift;
+    * ``"noise"``: RMS of ``EMA(noise)`` (started at 0), the batch noise that leaks through;
+    * ``"rms"``: RMS of the actual error ``EMA(batch_means) − true_mean`` (the two parts add up to it
+      step by step; their RMS values do not add exactly).
+
+    Parameters
+    ----------
+    true_mean, batch_means : ndarray, shape (T,)
+    momentum : float in [0, 1], in ``convention``'s meaning
+    convention : str
+        See :data:`EMA_CONVENTIONS`.
+    init : float
+        Running value before the first step.
+
+    Returns
+    -------
+    dict with ``"rms"``, ``"lag"`` and ``"noise"``
     """
-    true_mean = as_real_array(true_mean, "true_mean", "ema_tracking_error")
-    running = as_real_array(running, "running", "ema_tracking_error")
-    if true_mean.shape != running.shape or true_mean.ndim != 1:
-        raise ValueError(f"ema_tracking_error: need two 1-D arrays of one shape, got {true_mean.shape} "
-                         f"and {running.shape}")
-    err = running - true_mean
-    width = min(15, len(err))
-    smooth = np.convolve(np.pad(err, (width // 2, width - 1 - width // 2), mode="edge"),
-                         np.ones(width) / width, mode="valid")
-    return {"rms": float(np.sqrt(np.mean(err ** 2))), "lag": float(np.sqrt(np.mean(smooth ** 2))),
-            "noise": float(np.sqrt(np.mean((err - smooth) ** 2)))}
+    where = "ema_tracking_error"
+    true_mean = as_real_array(true_mean, "true_mean", where)
+    batch_means = as_real_array(batch_means, "batch_means", where)
+    if true_mean.shape != batch_means.shape or true_mean.ndim != 1:
+        raise ValueError(f"{where}: true_mean and batch_means must be 1-D arrays of one shape, got "
+                         f"{true_mean.shape} and {batch_means.shape}")
+    running = ema_trajectory(batch_means, momentum, convention, init)
+    lag = ema_trajectory(true_mean, momentum, convention, init) - true_mean
+    noise = ema_trajectory(batch_means - true_mean, momentum, convention, 0.0)
+
+    def rms(v):
+        return float(np.sqrt(np.mean(v ** 2)))
+
+    return {"rms": rms(running - true_mean), "lag": rms(lag), "noise": rms(noise)}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -593,10 +666,11 @@ class FoldedMLP:
         """Logits, shape (N, n_classes): one affine map per layer, no normalization at all."""
         x = as_real_array(X, "X", "FoldedMLP.forward")
         last = len(self.weights) - 1
-        for k, (W, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            x = x @ W + b
-            if k < last:
-                x = self.activation(x)
+        with _single_blas_thread():  # as MLP.forward, so timings compare like with like
+            for k, (W, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+                x = x @ W + b
+                if k < last:
+                    x = self.activation(x)
         return x
 
 

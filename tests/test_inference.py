@@ -230,12 +230,57 @@ def test_drift_and_tracking_error():
     true, batch = inf.drifting_batch_means(200, 16, seed=1)
     true2, batch2 = inf.drifting_batch_means(200, 16, seed=1)
     assert np.array_equal(batch, batch2) and true.shape == (200,)
-    assert inf.ema_tracking_error(true, true) == {"rms": 0.0, "lag": 0.0, "noise": 0.0}
-    slow = inf.ema_tracking_error(true, inf.ema_trajectory(batch, 0.005))
-    fast = inf.ema_tracking_error(true, inf.ema_trajectory(batch, 1.0))
+    # noise-free batch means: the only error is lag
+    clean = inf.ema_tracking_error(true, true, 0.1)
+    assert clean["noise"] == 0.0 and clean["lag"] == pytest.approx(clean["rms"], abs=1e-15)
+    # momentum 1 copies every batch: no lag, all noise (= the batch noise itself)
+    copy = inf.ema_tracking_error(true, batch, 1.0)
+    assert copy["lag"] == 0.0
+    assert copy["noise"] == pytest.approx(np.sqrt(np.mean((batch - true) ** 2)), abs=1e-14)
+    # momentum 0 never moves: all lag, no noise
+    frozen = inf.ema_tracking_error(true, batch, 0.0)
+    assert frozen["noise"] == 0.0 and frozen["lag"] == pytest.approx(np.sqrt(np.mean(true ** 2)))
+    slow = inf.ema_tracking_error(true, batch, 0.005)
+    fast = inf.ema_tracking_error(true, batch, 0.5)
     assert slow["lag"] > fast["lag"] and fast["noise"] > slow["noise"]
+    # the noise part of an EMA of white noise: variance alpha/(2 - alpha) of the batch noise (stationary)
+    rng = np.random.default_rng(8)
+    noise = rng.normal(0.0, 1.0, 200_000)
+    long = inf.ema_tracking_error(np.zeros_like(noise), noise, 0.1)
+    assert long["noise"] ** 2 == pytest.approx(0.1 / 1.9, rel=0.03)
+    # the two parts add up to the error step by step (linearity), checked via a constant offset
+    offset = inf.ema_tracking_error(np.ones(50), np.ones(50) + 0.5, 0.2, init=1.0)
+    assert offset["lag"] == 0.0 and offset["rms"] == pytest.approx(offset["noise"], abs=1e-15)
     with pytest.raises(ValueError, match="shape"):
-        inf.ema_tracking_error(true, batch[:5])
+        inf.ema_tracking_error(true, batch[:5], 0.1)
+    with pytest.raises(ValueError, match="momentum"):
+        inf.ema_tracking_error(true, batch, 2.0)
+
+
+def test_same_class_batch_accuracy(trained, data):
+    model, _ = trained
+    X, y = data
+    acc = inf.same_class_batch_accuracy(model, X, y, 4, seed=0)
+    assert 0.0 <= acc <= 1.0
+    assert acc == inf.same_class_batch_accuracy(model, X, y, 4, seed=0)  # seeded
+    # by hand: each example's batch holds only examples of its own class, never itself
+    rng = np.random.default_rng(0)
+    right = []
+    for i in range(len(X)):
+        members = np.flatnonzero(y == y[i])
+        companions = rng.choice(members[members != i], size=3, replace=False)
+        assert np.all(y[companions] == y[i]) and i not in companions
+        logits = inf.forward_with_statistics(model, np.vstack([X[i:i + 1], X[companions]]), "batch")
+        right.append(logits[0].argmax() == y[i])
+    assert acc == pytest.approx(np.mean(right), abs=0)
+    # and it is not the accuracy with running statistics (the batch changes the answers)
+    assert acc != np.mean(model.forward(X, training=False).argmax(axis=1) == y)
+    with pytest.raises(ValueError, match="batch_size"):
+        inf.same_class_batch_accuracy(model, X, y, 1)
+    with pytest.raises(ValueError, match="batch_size"):
+        inf.same_class_batch_accuracy(model, X, y, len(X))
+    with pytest.raises(ValueError, match="y"):
+        inf.same_class_batch_accuracy(model, X, y[:-1], 4)
 
 
 def test_ema_chase_demo_updates_in_place():
@@ -314,3 +359,10 @@ def test_check_fold_batchnorm(capsys):
     assert "own bias" in capsys.readouterr().out
     assert not cu.exercises.check_fold_batchnorm(in_place)
     assert "in place" in capsys.readouterr().out
+
+    def rows(W, b, bn):
+        s = bn.gamma / np.sqrt(bn.running_var + bn.eps)
+        return s[:, None] * W, (b - bn.running_mean) * s + bn.beta
+
+    assert not cu.exercises.check_fold_batchnorm(rows)
+    assert "over the columns" in capsys.readouterr().out

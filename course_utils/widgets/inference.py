@@ -1,7 +1,7 @@
 """The momentum slider of notebook 07: a running mean chasing a drifting batch mean.
 
 :func:`ema_chase_demo` draws the figure once and returns a pure ``update(momentum) -> readout`` that
-recomputes the EMA (a 300-step loop, about a millisecond) and moves one Line2D with
+recomputes the EMA (300-step loops, about a millisecond) and moves one Line2D with
 ``set_ydata``; the notebook wires it to a slider with :func:`course_utils.widgets.slider_panel`.
 
 Only that one line changes, so the figure gets a :class:`BlitCanvasAgg`: the first draw renders
@@ -91,14 +91,13 @@ def ema_chase_demo(true_mean, batch_means, momentum: float = 0.1):
 
     def update(momentum: float) -> str:
         momentum = float(np.clip(momentum, 0.0, 1.0))
-        running = inf.ema_trajectory(batch_means, momentum)
-        line.set_ydata(running)
-        err = inf.ema_tracking_error(true_mean, running)
+        line.set_ydata(inf.ema_trajectory(batch_means, momentum))
+        err = inf.ema_tracking_error(true_mean, batch_means, momentum)
         memory = "∞" if momentum == 0 else f"{1 / momentum:,.0f}"
         return (f"PyTorch momentum = {momentum:.3g}  ≡  Keras / CS231n / blog momentum = {1 - momentum:.3g}"
                 f"   |  memory ≈ 1/momentum = {memory} batches\n"
-                f"RMS error vs the true mean: {err['rms']:.3f}   (slow part, lag: {err['lag']:.3f};  "
-                f"fast part, noise: {err['noise']:.3f})")
+                f"RMS error vs the true mean: {err['rms']:.3f}   (from lagging the drift: {err['lag']:.3f};  "
+                f"from batch noise let through: {err['noise']:.3f})")
 
     update(momentum)
     return fig, update
