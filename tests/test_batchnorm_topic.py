@@ -7,7 +7,7 @@ import pytest
 from scipy.special import expit
 
 import course_utils as cu
-from course_utils.plotting.batchnorm import NEAR_LINEAR_Z, GammaBetaPlot, activation_stats
+from course_utils.plotting.batchnorm import NEAR_LINEAR_Z, SATURATED_Z, GammaBetaPlot, activation_stats
 
 
 @pytest.fixture
@@ -20,6 +20,13 @@ def channel():
 def test_near_linear_band_is_sigmoid_between_0p2_and_0p8():
     assert expit(NEAR_LINEAR_Z) == pytest.approx(0.8)
     assert expit(-NEAR_LINEAR_Z) == pytest.approx(0.2)
+
+
+def test_saturated_threshold_is_a_tenth_of_the_maximum_slope():
+    s = expit(SATURATED_Z)
+    assert s * (1 - s) == pytest.approx(0.025)
+    assert activation_stats(np.array([SATURATED_Z * 0.999]))["saturated"] == 0.0
+    assert activation_stats(np.array([SATURATED_Z * 1.001]))["saturated"] == 1.0
 
 
 def test_activation_stats_known_values():
@@ -53,8 +60,29 @@ def test_plot_update_matches_batchnorm_forward(channel):
     plot.update(2.0, 0.5)
     ref, _ = cu.batchnorm_forward(channel.reshape(-1, 1), np.array([2.0]), np.array([0.5]))
     np.testing.assert_allclose(plot.values, ref.ravel())
-    heights = plot.stairs[0].get_data().values
-    assert heights.sum() == pytest.approx(1.0)  # every value is counted (edge bars collect the tails)
+    sig_in, sig_out, relu_on, relu_off = (s.get_data().values for s in plot.stairs)
+    # every value is counted once per panel (edge bars collect the tails)
+    assert (sig_in + sig_out).sum() == pytest.approx(1.0)
+    assert (relu_on + relu_off).sum() == pytest.approx(1.0)
+
+
+def test_plot_colours_split_the_bars_where_the_readout_counts(channel):
+    """Blue bars hold exactly the fractions printed in the readout boxes (0 and ±ln 4 are bar edges)."""
+    fig, axes = cu.plotting.new_figure(1, 2)
+    plot = GammaBetaPlot(axes, channel)
+    for edge in (0.0, NEAR_LINEAR_Z, -NEAR_LINEAR_Z):
+        assert np.min(np.abs(plot.edges - edge)) < 1e-12
+    for gamma, beta in [(1.0, 0.0), (3.0, 0.7), (0.4, -1.2)]:
+        plot.update(gamma, beta)
+        stats = activation_stats(plot.values)
+        sig_in, _, relu_on, _ = (s.get_data().values for s in plot.stairs)
+        assert sig_in.sum() == pytest.approx(stats["near_linear"])
+        assert relu_on.sum() == pytest.approx(stats["relu_active"])
+        (band, grad, saturated), (on,) = plot.readouts
+        assert band.get_text() == f"{stats['near_linear']:.0%}"
+        assert grad.get_text() == f"{stats['mean_sigmoid_grad']:.3f}"
+        assert saturated.get_text() == f"{stats['saturated']:.0%}"
+        assert on.get_text() == f"{stats['relu_active']:.0%}"
 
 
 def test_plot_identity_values_recover_input(channel):
@@ -75,6 +103,10 @@ def test_plot_rejects_constant_or_tiny_input():
         GammaBetaPlot(axes, np.array([1.0]))
     with pytest.raises(ValueError, match="axes"):
         GammaBetaPlot([axes[0]], np.arange(5.0))
+    with pytest.raises(ValueError, match="titles"):
+        GammaBetaPlot(axes, np.arange(5.0), titles=("only one",))
+    with pytest.raises(ValueError, match="bars_per_band"):
+        GammaBetaPlot(axes, np.arange(5.0), bars_per_band=0)
 
 
 def test_static_settings_figure(channel):
@@ -102,8 +134,9 @@ def test_demo_updates_in_place_and_changes_pixels(channel):
     panel.controls["gamma"].value = 3.0
     assert panel.view.image.value != png0
     assert demo.plot.stairs == stairs_before  # same artists, moved in place
-    assert all(s in demo.plot.axes[i].patches or s in demo.plot.axes[i].get_children()
-               for i, s in enumerate(demo.plot.stairs))
+    sig_ax, relu_ax = demo.plot.axes
+    assert all(s in sig_ax.patches for s in demo.plot.stairs[:2])
+    assert all(s in relu_ax.patches for s in demo.plot.stairs[2:])
 
 
 def test_frozen_figure_renders_like_a_full_redraw(channel):
@@ -112,8 +145,8 @@ def test_frozen_figure_renders_like_a_full_redraw(channel):
     panel.controls["gamma"].value = 2.5
     panel.controls["beta"].value = -1.0
     fast = np.asarray(demo.fig.canvas.buffer_rgba()).astype(int)
-    fig, axes = cu.plotting.new_figure(1, 2, figsize=(10.0, 3.4), dpi=80)
-    full = GammaBetaPlot(axes, channel, dynamic_titles=False)
+    fig, axes = cu.plotting.new_figure(1, 2, figsize=(10.0, 4.0), dpi=80)
+    full = GammaBetaPlot(axes, channel)
     full.update(2.5, -1.0)
     fig.canvas.draw()
     slow = np.asarray(fig.canvas.buffer_rgba()).astype(int)
@@ -142,7 +175,9 @@ def test_identity_button_recovers_input_exactly(channel):
     err = demo.set_identity(panel)
     assert err < 1e-12
     assert panel.controls["gamma"].value == demo.plot.sigma_B
-    assert "identity recovered" in panel.readout.value
+    assert "identity" in panel.readout.value
+    # the channel before BN (mean −2, std 1.5) has only a few percent of its values above 0
+    assert demo.plot.readouts[1][0].get_text() == f"{np.mean(channel > 0):.0%}"
 
 
 def test_demo_callback_is_fast(channel):
@@ -217,8 +252,10 @@ def test_check_fails_typical_mistakes_with_hint(mistake, hint, capsys):
 def test_graph_figure_has_every_node_and_rule():
     fig = cu.plotting.draw_batchnorm_graph()
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)
-    for needed in ("μ = mean(x)", "σ² = mean(xμ²)", "x̂ = xμ · inv_std", "dμ = −Σ dxμ", "dβ = Σ dy"):
+    for needed in (r"\mu = \frac{1}{m}\Sigma_i x_i", r"x_\mu = x - \mu", r"\hat{x} = x_\mu\, s",
+                   r"d\mu = -\Sigma_i dx_{\mu,i}", r"d\beta = \Sigma_i dy_i", "inv_std", r"\partial L"):
         assert needed in texts
+    fig.canvas.draw()  # every mathtext label must parse
 
 
 def test_image_script_writes_png(tmp_path, monkeypatch):

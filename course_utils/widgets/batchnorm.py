@@ -10,10 +10,10 @@ button action; the notebook builds the sliders itself and passes everything to
     cu.widgets.slider_panel(demo.fig, demo.update, controls,
                             buttons={"identity: γ=σ_B, β=μ_B": demo.set_identity})
 
-Speed: the figure has four axes (two twins) and their tick labels, legends and titles cost about
-25 ms of text rendering per redraw. None of that changes when a slider moves, so
+Speed: the figure has four axes (two twins) and their tick labels, legends, zone labels and titles
+cost about 25 ms of text rendering per redraw. None of that changes when a slider moves, so
 :func:`freeze_static_background` renders it once and afterwards each redraw pastes those pixels back
-and draws only the histogram bars and the curves above them (about 10–15 ms including PNG encoding).
+and draws only the histogram bars, the two readout boxes and the curves above the bars.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ class GammaBetaDemo:
     x : array_like
         One channel's values before BN (e.g. all N·H·W values of a conv channel).
     eps : float, default 1e-5
-    figsize : (float, float), default (10, 3.4)
+    figsize : (float, float), default (10, 4)
     dpi : int, default 80
 
     Attributes
@@ -105,12 +105,13 @@ class GammaBetaDemo:
     plot : :class:`course_utils.plotting.GammaBetaPlot`
     """
 
-    def __init__(self, x, eps: float = 1e-5, figsize=(10.0, 3.4), dpi: int = 80):
+    def __init__(self, x, eps: float = 1e-5, figsize=(10.0, 4.0), dpi: int = 80):
         self.fig, axes = new_figure(1, 2, figsize=figsize, dpi=dpi)
-        self.plot = GammaBetaPlot(axes, x, eps=eps, dynamic_titles=False)
+        self.plot = GammaBetaPlot(axes, x, eps=eps)
         self.plot.update(1.0, 0.0)
-        curves = [line for twin in self.plot.twins for line in twin.lines]
-        freeze_static_background(self.fig, dynamic=self.plot.stairs, overlay=curves)
+        # the outline of x and the curves are static but must stay above the moving bars
+        freeze_static_background(self.fig, dynamic=[*self.plot.stairs, *self.plot.readout_texts],
+                                 overlay=self.plot.curves)
 
     @property
     def identity_values(self) -> tuple[float, float]:
