@@ -56,6 +56,17 @@ def test_batchnorm_forward_matches_textbook(shape):
     assert cache.mu.shape == bshape(x) and cache.x_hat.shape == x.shape
 
 
+def test_layernorm_forward_matches_textbook():
+    rng = np.random.default_rng(30)
+    x = rng.normal(2.0, 3.0, size=(4, 3, 5))
+    gamma, beta = rng.uniform(0.5, 2, (3, 5)), rng.normal(size=(3, 5))
+    out, cache = F.layernorm_forward(x, gamma, beta, eps=1e-4)
+    mu = x.mean(axis=(1, 2), keepdims=True)
+    var = x.var(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(out, gamma * (x - mu) / np.sqrt(var + 1e-4) + beta, rtol=1e-12, atol=1e-12)
+    assert cache.inv_std.shape == (4, 1, 1)
+
+
 def test_batchnorm_inference_formula():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(5, 3, 2))

@@ -287,3 +287,33 @@ def test_train_bad_arguments(digits, kwargs, match):
         train(MLP([64, 10]), X_train, y_train, **args)
     with pytest.raises(ValueError, match="X must be"):
         train(MLP([64, 10]), X_train, y_train[:-1], steps=5, batch_size=8, lr=0.1)
+
+
+def test_blas_runs_single_threaded_inside_the_model_and_is_restored():
+    """Tiny matrices + a busy shared machine: multi-threaded BLAS made training 5-10x slower."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
+
+    class Probe(L.Layer):
+        seen: list = []
+
+        def forward(self, x, training=True):
+            Probe.seen.append(blas_threads())
+            return x
+
+        def backward(self, dout):
+            Probe.seen.append(blas_threads())
+            return dout
+
+    before = blas_threads()
+    model = MLP([4, 3, 2], "tanh", seed=0)
+    model.layers.insert(1, Probe())
+    model.layer_inputs.append(None)
+    x, y = np.random.default_rng(0).normal(size=(6, 4)), np.array([0, 1, 0, 1, 1, 0])
+    _, dlogits = softmax_cross_entropy(model.forward(x), y)
+    model.backward(dlogits)
+    train(model, x, y, steps=2, batch_size=3, lr=0.1)
+    assert Probe.seen and all(all(n == 1 for n in threads) for threads in Probe.seen)
+    assert blas_threads() == before
