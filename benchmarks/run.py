@@ -139,7 +139,11 @@ def bench_browser(n_presses: int = 15) -> dict | None:
 def bench_core() -> dict:
     import bench_core
 
-    return bench_core.measure()
+    bn = bench_core.bench_bn_backward()
+    tr = bench_core.bench_training(repeats=3)
+    return {"bn_backward_compact_ms": bn["compact_ms"], "bn_backward_staged_ms": bn["staged_ms"],
+            "bn_backward_ratio": bn["ratio"], "train_3000_steps_s": tr["seconds"],
+            "train_3000_steps_cpu_s": tr["cpu_seconds"], "train_test_accuracy": tr["test_accuracy"]}
 
 
 def machine() -> dict:
