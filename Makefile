@@ -64,7 +64,9 @@ lint: setup
 test: setup
 	@failed=""; \
 	echo "$(VENV)/bin/ruff check ."; $(VENV)/bin/ruff check . || failed="$$failed ruff"; \
-	echo "$(VENV)/bin/pytest tests/"; $(VENV)/bin/pytest tests/ || failed="$$failed tests/"; \
+	if [ -z "$${NORMLAB_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then \
+	  echo "!!!!! NO CHROMIUM: the browser test (tests/browser) will be SKIPPED. Install it: apt-get install -y chromium !!!!!"; fi; \
+	echo "$(VENV)/bin/pytest -rs tests/"; $(VENV)/bin/pytest -rs tests/ || failed="$$failed tests/"; \
 	echo "$(VENV)/bin/pytest --nbval-lax --nbval-current-env notebooks/"; \
 	$(VENV)/bin/pytest --nbval-lax --nbval-current-env notebooks/ || failed="$$failed notebooks/"; \
 	if [ -n "$$failed" ]; then echo "make test: FAILED in:$$failed"; exit 1; fi; \
