@@ -15,8 +15,9 @@ network in training mode would otherwise update its running statistics and overw
 caches. The original model is never touched.
 
 The experiment runners (:func:`run_training`, :func:`train_with_probes`, :func:`paired_comparison`,
-:func:`scale_invariance_check`) are what notebook 09 uses for the learning-rate sweep, the placement
-comparison, the generalization gap and the initialization-scale argument.
+:func:`scale_invariance_check`, :func:`with_classifier_input_norm`) are what notebook 09 uses for the
+learning-rate sweep, the placement comparison, the generalization gap and the initialization-scale
+argument.
 """
 
 from __future__ import annotations
@@ -29,13 +30,14 @@ from scipy import stats
 
 from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
 from .data import iterate_minibatches
+from .layers import BatchNorm
 from .training import MLP, SGD, softmax_cross_entropy
 
 __all__ = [
     "parameter_vector", "set_parameter_vector", "model_loss_and_grad",
     "loss_along_gradient", "gradient_predictiveness", "effective_beta_smoothness",
     "LandscapeProbe", "probe_along_gradient", "ProbeTrace", "train_with_probes",
-    "RunResult", "run_training", "PairedComparison", "paired_comparison",
+    "RunResult", "run_training", "with_classifier_input_norm", "PairedComparison", "paired_comparison",
     "ScaleInvarianceRow", "scale_invariance_check",
 ]
 
@@ -347,7 +349,7 @@ def _eval_loss(model, X, y) -> float:
 
 def run_training(data, *, layer_sizes, activation="relu", normalization="none", placement="before",
                  init_scale=None, lr: float, steps: int, batch_size: int = 32, seed: int = 0,
-                 n_train: int | None = None) -> RunResult:
+                 n_train: int | None = None, classifier_input_norm: bool | None = None) -> RunResult:
     """Build an :class:`~course_utils.training.MLP`, train it with SGD and summarize the run.
 
     Parameters
@@ -360,6 +362,9 @@ def run_training(data, *, layer_sizes, activation="relu", normalization="none", 
         Passed to :func:`course_utils.training.train`; ``seed`` also seeds the batch order.
     n_train : int, optional
         Use only the first ``n_train`` training examples (to make over-fitting visible).
+    classifier_input_norm : bool, optional
+        ``None`` (default): the MLP as built. ``True`` / ``False``: add / remove the BatchNorm on the
+        input of the output layer (see :func:`with_classifier_input_norm`; needs ``normalization="batch"``).
 
     Returns
     -------
@@ -379,6 +384,8 @@ def run_training(data, *, layer_sizes, activation="relu", normalization="none", 
     check_positive(lr, "lr", where)
     model = MLP(layer_sizes, activation=activation, normalization=normalization, placement=placement,
                 init_scale=init_scale, seed=seed)
+    if classifier_input_norm is not None:
+        model = with_classifier_input_norm(model, classifier_input_norm)
     history = train(model, X_train, y_train, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
                     X_test=X_test, y_test=y_test)
     chance = 1.0 / model.layer_sizes[-1]
@@ -391,11 +398,50 @@ def run_training(data, *, layer_sizes, activation="relu", normalization="none", 
         weight_norms = np.array([np.linalg.norm(layer.W) for layer in model.linears])
     config = dict(layer_sizes=list(layer_sizes), activation=activation, normalization=normalization,
                   placement=placement, init_scale=init_scale, lr=lr, steps=steps, batch_size=batch_size,
-                  seed=seed, n_train=n_train)
+                  seed=seed, n_train=n_train, classifier_input_norm=classifier_input_norm)
     return RunResult(config=config, loss=history.loss, diverged=history.diverged,
                      steps_taken=history.steps_taken, train_accuracy=float(train_acc),
                      test_accuracy=float(test_acc), train_loss=train_loss, test_loss=test_loss,
                      weight_norms=weight_norms)
+
+
+def with_classifier_input_norm(model, normalized: bool = True) -> MLP:
+    """A copy of a BatchNorm ``model`` with (``True``) or without (``False``) a BatchNorm on the input
+    of its output (logits) layer.
+
+    :class:`~course_utils.training.MLP` with ``placement="after"`` ends its last hidden layer with
+    ``act → BN``, so the output layer always receives normalized inputs; with ``placement="before"``
+    it receives raw activations (``BN → act``). This helper removes that confound from a placement
+    comparison: ``with_classifier_input_norm(before_net, True)`` normalizes the classifier's input
+    exactly like the "after" net does (a new BatchNorm with γ = 1, β = 0 and the model's momentum and ε),
+    and ``with_classifier_input_norm(after_net, False)`` removes it. Already in the requested state:
+    an unchanged copy. The original model is never modified.
+    """
+    where = "with_classifier_input_norm"
+    if not isinstance(model, MLP):
+        raise TypeError(f"{where}: model must be a course_utils.training.MLP, got {type(model).__name__}")
+    if not isinstance(normalized, bool | np.bool_):
+        raise TypeError(f"{where}: normalized must be True or False, got {normalized!r}")
+    if model.normalization != "batch":
+        raise ValueError(f"{where}: model must use normalization='batch', got {model.normalization!r}")
+    if len(model.linear_indices) < 2:
+        raise ValueError(f"{where}: model needs at least one hidden layer, "
+                         f"got layer_sizes {model.layer_sizes}")
+    twin = copy.deepcopy(model)
+    out = twin.linear_indices[-1]
+    present = (out - 1) in twin.norm_indices
+    if normalized and not present:
+        reference = twin.layers[twin.norm_indices[0]]
+        twin.layers.insert(out, BatchNorm(twin.layer_sizes[-2], momentum=reference.momentum,
+                                          eps=reference.eps))
+        twin.norm_indices.append(out)
+        twin.linear_indices[-1] = out + 1
+    elif not normalized and present:
+        del twin.layers[out - 1]
+        twin.norm_indices.remove(out - 1)
+        twin.linear_indices[-1] = out - 1
+    twin.layer_inputs = [None] * len(twin.layers)
+    return twin
 
 
 @dataclass

@@ -204,3 +204,78 @@ def test_scale_invariance_eps_and_no_norm(small_batch):
         ls.scale_invariance_check(bn, X, y, layer=2)
     with pytest.raises(ValueError, match="factors"):
         ls.scale_invariance_check(bn, X, y, factors=(0.0,))
+
+
+def _layer_kinds(model):
+    return [type(layer).__name__ for layer in model.layers]
+
+
+def test_with_classifier_input_norm_adds_and_removes_the_last_bn(small_batch):
+    X, y = small_batch
+    before = MLP([6, 10, 10, 4], activation="sigmoid", normalization="batch", placement="before", seed=2)
+    plus = ls.with_classifier_input_norm(before)
+    assert len(before.layers) == 7 and len(plus.layers) == 8  # the original is untouched
+    assert _layer_kinds(plus)[-3:] == ["Sigmoid", "BatchNorm", "Linear"]
+    for model in (before, plus):
+        assert model.linear_indices[-1] == len(model.layers) - 1
+        assert [_layer_kinds(model)[i] for i in model.norm_indices] == ["BatchNorm"] * len(model.norm_indices)
+        assert [_layer_kinds(model)[i] for i in model.linear_indices] == ["Linear"] * 3
+    assert plus.norm_indices == sorted(plus.norm_indices) and len(plus.layer_inputs) == len(plus.layers)
+    # in training mode the output layer now receives per-unit standardized inputs (γ = 1, β = 0)
+    plus.forward(X, training=True)
+    h = plus.layer_inputs[plus.linear_indices[-1]]
+    np.testing.assert_allclose(h.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(h.var(axis=0), 1.0, rtol=1e-3)
+    # ... while "before" hands it raw sigmoid outputs
+    before.forward(X, training=True)
+    raw = before.layer_inputs[before.linear_indices[-1]]
+    assert raw.min() > 0 and raw.max() < 1
+    # the modified net is a consistent network: its gradient matches finite differences
+    f = ls.model_loss_and_grad(plus, X, y)
+    theta = ls.parameter_vector(plus)
+    _, grad = f(theta)
+    for i in np.random.default_rng(1).choice(theta.size, size=8, replace=False):
+        e = np.zeros_like(theta)
+        e[i] = 1e-6
+        assert (f(theta + e)[0] - f(theta - e)[0]) / 2e-6 == pytest.approx(grad[i], rel=1e-5, abs=1e-8)
+    # removing it again gives back the original network exactly
+    back = ls.with_classifier_input_norm(plus, False)
+    assert _layer_kinds(back) == _layer_kinds(before) and back.linear_indices == before.linear_indices
+    assert back.norm_indices == before.norm_indices
+    np.testing.assert_array_equal(back.forward(X), before.forward(X))
+
+
+def test_with_classifier_input_norm_on_after_nets_and_errors(small_batch):
+    X, _ = small_batch
+    after = MLP([6, 10, 10, 4], activation="relu", normalization="batch", placement="after", seed=3)
+    same = ls.with_classifier_input_norm(after, True)  # already normalized: an unchanged copy
+    assert same is not after and _layer_kinds(same) == _layer_kinds(after)
+    np.testing.assert_array_equal(same.forward(X), after.forward(X))
+    bare = ls.with_classifier_input_norm(after, False)
+    assert _layer_kinds(bare)[-2:] == ["ReLU", "Linear"] and len(bare.norm_indices) == 1
+    bare.forward(X)
+    assert bare.layer_inputs[-1].min() >= 0  # raw ReLU outputs reach the classifier
+    with pytest.raises(TypeError, match="model"):
+        ls.with_classifier_input_norm("net")
+    with pytest.raises(TypeError, match="normalized"):
+        ls.with_classifier_input_norm(after, "yes")
+    with pytest.raises(ValueError, match="normalization"):
+        ls.with_classifier_input_norm(MLP([6, 10, 4], seed=0))
+    with pytest.raises(ValueError, match="hidden layer"):
+        ls.with_classifier_input_norm(MLP([6, 4], normalization="batch", seed=0))
+
+
+def test_run_training_classifier_input_norm():
+    data = cu.data.load_digits_split(0.25, seed=0)
+    kwargs = dict(layer_sizes=[64, 16, 10], activation="sigmoid", normalization="batch", lr=0.1, steps=30,
+                  seed=1)
+    plus = ls.run_training(data, placement="before", classifier_input_norm=True, **kwargs)
+    assert plus.config["classifier_input_norm"] is True
+    model = ls.with_classifier_input_norm(MLP([64, 16, 10], activation="sigmoid", normalization="batch",
+                                              seed=1))
+    history = train(model, data[0], data[2], steps=30, batch_size=32, lr=0.1, seed=1)
+    np.testing.assert_array_equal(plus.loss, history.loss)
+    # an "after" net already normalizes the classifier's input: the option changes nothing
+    after = ls.run_training(data, placement="after", **kwargs)
+    after_plus = ls.run_training(data, placement="after", classifier_input_norm=True, **kwargs)
+    np.testing.assert_array_equal(after.loss, after_plus.loss)

@@ -172,3 +172,24 @@ def test_blitted_redraw_matches_a_full_redraw(runs, small_trace_pair):
         update(values[1])
         fig.canvas.draw()
         assert not np.array_equal(first, np.asarray(fig.canvas.buffer_rgba()))
+
+
+def test_plot_beta_profile(small_trace_pair):
+    fig = cu.plotting.plot_beta_profile(small_trace_pair, title="t")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    medians = {ln.get_label().split(":")[0]: ln for ln in ax.lines if "median" in ln.get_label()}
+    assert set(medians) == {"plain", "BN"}
+    for label, trace in small_trace_pair.items():
+        np.testing.assert_allclose(medians[label].get_ydata(), np.median(trace.beta_ratios, axis=0))
+        np.testing.assert_allclose(medians[label].get_xdata(), trace.step_sizes * np.median(trace.grad_norms))
+    plt.close(fig)
+    # a list of traces per label (several seeds) pools their probes
+    two = cu.plotting.plot_beta_profile({"BN": [small_trace_pair["BN"], small_trace_pair["BN"]]})
+    (line,) = [ln for ln in two.axes[0].lines if "median" in ln.get_label()]
+    np.testing.assert_allclose(line.get_ydata(), np.median(small_trace_pair["BN"].beta_ratios, axis=0))
+    plt.close(two)
+    with pytest.raises(ValueError, match="traces"):
+        cu.plotting.plot_beta_profile({})
+    with pytest.raises(ValueError, match="empty"):
+        cu.plotting.plot_beta_profile({"BN": []})

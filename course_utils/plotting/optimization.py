@@ -2,6 +2,8 @@
 
 * :func:`plot_landscape_probes` — Santurkar et al.'s three probes over training, ± BN, as bands over
   the step sizes;
+* :func:`plot_beta_profile` — the ratio behind the effective β-smoothness against the distance moved,
+  for every probe and step size (where the maximum over η comes from);
 * :func:`plot_accuracy_sweep` — final test accuracy against a swept setting (learning rate, initial
   weight scale), mean ± std over seeds, with diverged runs drawn as crosses at chance level;
 * :func:`plot_paired` — two conditions measured on the same seeds (placement, ± BN), one line per seed;
@@ -16,7 +18,7 @@ import numpy as np
 
 from .style import COLORS
 
-__all__ = ["plot_landscape_probes", "plot_accuracy_sweep", "plot_paired", "smooth_curve",
+__all__ = ["plot_landscape_probes", "plot_beta_profile", "plot_accuracy_sweep", "plot_paired", "smooth_curve",
            "draw_loss_curves", "set_loss_curves", "LOSS_YLIM"]
 
 #: y-range of the loss-curve plots; larger losses (divergence) are drawn at the top edge
@@ -62,6 +64,43 @@ def plot_landscape_probes(traces: dict, title: str | None = None, figsize=(11.0,
     axes[0].legend(loc="upper right")
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def plot_beta_profile(traces: dict, title: str | None = None, ax=None):
+    """Gradient change per unit distance, ``‖∇L(θ − ηg) − ∇L(θ)‖ / ‖ηg‖``, against the distance ``‖ηg‖``.
+
+    Every probe of every run is a faint dot (one per step size); the line joins, for each step size,
+    the median distance and the median ratio over all probes and runs of that label. The effective
+    β-smoothness of one probe is the highest of its dots.
+
+    Parameters
+    ----------
+    traces : dict label -> ProbeTrace or list of ProbeTrace (e.g. one per seed), same step sizes
+    """
+    if not traces:
+        raise ValueError("plot_beta_profile: traces must contain at least one ProbeTrace")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
+    else:
+        fig = ax.figure
+    for k, (label, runs) in enumerate(traces.items()):
+        runs = list(runs) if isinstance(runs, list | tuple) else [runs]
+        if not runs:
+            raise ValueError(f"plot_beta_profile: traces[{label!r}] is empty")
+        color = _color(label, k)
+        ratios = np.concatenate([t.beta_ratios for t in runs])                     # (probes, etas)
+        dist = np.concatenate([t.grad_norms[:, None] * t.step_sizes[None, :] for t in runs])
+        keep = (dist > 0) & (ratios > 0)
+        ax.plot(dist[keep], ratios[keep], ".", color=color, alpha=0.25, ms=4)
+        ax.plot(np.median(dist, axis=0), np.median(ratios, axis=0), "-o", color=color, lw=2, ms=5,
+                label=f"{label}: median per step size")
+    ax.plot([], [], ".", color=COLORS["grey"], alpha=0.6, ms=5, label="one probe at one step size")
+    ax.set(xscale="log", yscale="log", xlabel="distance moved ‖ηg‖ (parameter space, ℓ2)",
+           ylabel="‖∇L(θ − ηg) − ∇L(θ)‖ / ‖ηg‖")
+    ax.legend(loc="upper right")
+    if title:
+        ax.set_title(title)
     return fig
 
 
