@@ -123,7 +123,7 @@ def _panel(channel):
     controls = {"gamma": widgets.FloatSlider(value=1, min=0, max=5, step=0.05, description="γ"),
                 "beta": widgets.FloatSlider(value=0, min=-5, max=5, step=0.05, description="β")}
     panel = cu.widgets.slider_panel(demo.fig, demo.update, controls,
-                                    buttons={"identity: γ=σ_B, β=μ_B": demo.set_identity})
+                                    buttons={"identity": demo.set_identity})  # γ = σ_B, β = μ_B
     return demo, panel
 
 

@@ -231,9 +231,9 @@ class GammaBetaPlot:
         label = dict(fontsize=8, ha="center", va="center", color="#444444")
         twin_sig.text(NEAR_LINEAR_Z + 0.3, 1.22, "← near-linear band\n    0.2 ≤ σ(y) ≤ 0.8",
                       **{**label, "ha": "left"})
-        twin_sig.text(-0.5 * (self.z_lim + SATURATED_Z), 0.62, "saturated\nσ′ < 0.025", **label)
-        twin_sig.text(0.5 * (self.z_lim + SATURATED_Z), 0.62, "saturated\nσ′ < 0.025", **label)
-        twin_relu.text(-0.5 * self.z_lim, 0.6 * self.z_lim, "ReLU off:\noutput 0, no gradient", **label)
+        twin_sig.text(-0.5 * (self.z_lim + SATURATED_Z), 0.8, "saturated\nσ′ < 0.025", **label)
+        twin_sig.text(0.5 * (self.z_lim + SATURATED_Z), 0.8, "saturated\nσ′ < 0.025", **label)
+        twin_relu.text(-0.5 * self.z_lim, 0.8 * self.z_lim, "ReLU off:\noutput 0, no gradient", **label)
 
         default_titles = ("Sigmoid view: where does the batch land on σ(y)?",
                           "ReLU view: which units are on?")
@@ -392,7 +392,7 @@ def draw_batchnorm_graph():
         box = FancyBboxPatch((cx - w / 2, cy - h / 2), w, h, boxstyle="round,pad=0.05",
                              fc=face, ec=COLORS["black"], lw=1.0)
         ax.add_patch(box)
-        ax.text(cx, cy, label, ha="center", va="center", fontsize=10.5)
+        ax.text(cx, cy, label, ha="center", va="center", fontsize=12)
         boxes[name] = box
     for src, dst, rule, (dx, dy) in _EDGES:
         x0, y0 = _NODES[src][:2]
@@ -402,16 +402,16 @@ def draw_batchnorm_graph():
                                 shrinkA=2, shrinkB=2)
         ax.add_patch(arrow)
         mx, my = (x0 + x1) / 2 + dx, (y0 + y1) / 2 + dy
-        ax.text(mx, my, rule, ha="center", va="center", fontsize=10, color=COLORS["vermillion"],
+        ax.text(mx, my, rule, ha="center", va="center", fontsize=11.5, color=COLORS["vermillion"],
                 bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
     # the upstream gradient enters at the output
     ax.add_patch(FancyArrowPatch(posA=(15.75, 2.0), posB=(14.8, 2.0), arrowstyle="-|>", mutation_scale=14,
                                  lw=1.6, color=COLORS["vermillion"], shrinkB=2))
     ax.text(15.3, 2.75, "$dy = \\partial L/\\partial y$\nfrom the loss", ha="center", va="center",
-            fontsize=10, color=COLORS["vermillion"])
+            fontsize=11.5, color=COLORS["vermillion"])
     ax.text(0.0, 4.9, "forward: black arrows, left to right   ·   backward: the red rule on each edge, "
             "right to left   ·   sums Σ run over the m values of the channel",
-            fontsize=10, va="top", color=COLORS["black"])
+            fontsize=11, va="top", color=COLORS["black"])
     ax.text(0.0, -0.4, "x and x$_\\mu$ each feed two nodes, so their gradients are sums of two paths "
-            "(the '+=').", fontsize=10, va="bottom", color=COLORS["black"])
+            "(the '+=').", fontsize=11, va="bottom", color=COLORS["black"])
     return fig

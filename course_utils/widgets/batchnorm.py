@@ -8,7 +8,7 @@ button action; the notebook builds the sliders itself and passes everything to
     controls = {"gamma": widgets.FloatSlider(value=1, min=0, max=5, description="γ"),
                 "beta": widgets.FloatSlider(value=0, min=-5, max=5, description="β")}
     cu.widgets.slider_panel(demo.fig, demo.update, controls,
-                            buttons={"identity: γ=σ_B, β=μ_B": demo.set_identity})
+                            buttons={"identity": demo.set_identity})  # γ = σ_B, β = μ_B
 
 Speed: the figure has four axes (two twins) and their tick labels, legends, zone labels and titles
 cost about 25 ms of text rendering per redraw. None of that changes when a slider moves, so
