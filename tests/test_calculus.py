@@ -192,6 +192,61 @@ def test_hyperplane_split_fraction():
     assert C.hyperplane_split_fraction(rng.uniform(1, 2, size=(50, 1)), bias_scale=0.1) == 0.0
     with pytest.raises(ValueError, match="bias_scale"):
         C.hyperplane_split_fraction(X, bias_scale=-1.0)
+    with pytest.raises(ValueError, match="min_side"):
+        C.hyperplane_split_fraction(X, min_side=0.7)
+
+
+def test_central_planes_cross_the_positive_orthant_with_probability_1_minus_2_to_the_1_minus_n():
+    # the orthant's corners e_1..e_n: a plane through 0 separates two of them iff w has mixed signs
+    for n in (1, 2, 3, 6):
+        frac = C.hyperplane_split_fraction(np.eye(n), n_planes=40_000, bias_scale=0.0, seed=n)
+        assert frac == pytest.approx(1 - 2.0 ** (1 - n), abs=0.01)
+
+
+def test_min_side_counts_whole_points():
+    # 20 points on a line, the plane x = c with c uniform-ish: exact counts by construction
+    X = np.arange(1.0, 21.0)[:, None] - 10.5  # -9.5 ... 9.5, centred
+    one = C.hyperplane_split_fraction(X, n_planes=20_000, bias_scale=2.0, seed=3, min_side=0.0)
+    quarter = C.hyperplane_split_fraction(X, n_planes=20_000, bias_scale=2.0, seed=3, min_side=0.25)
+    half = C.hyperplane_split_fraction(X, n_planes=20_000, bias_scale=2.0, seed=3, min_side=0.5)
+    # offsets -b/w ~ N(0, 2^2): "at least 5 of 20 on each side" needs |offset| < 5, "10 of 20" < 0.5
+    assert one == pytest.approx(math.erf(9.5 / (2 * math.sqrt(2))), abs=0.02)
+    assert quarter == pytest.approx(math.erf(5 / (2 * math.sqrt(2))), abs=0.02)
+    assert half == pytest.approx(math.erf(0.5 / (2 * math.sqrt(2))), abs=0.02)
+
+
+def test_gd_quadratic_matches_iteration_and_cuts_divergent_runs():
+    X, y = C.make_scaled_regression(scale=30.0, seed=2)
+    H = C.least_squares_hessian(X)
+    w_star, L_star = C.least_squares_solution(X, y)
+    for frac in (0.3, 0.5, 0.9, 0.999):  # 0.5: lr = 1/lambda_max, a factor r = 0 exactly
+        lr = frac * C.max_stable_lr(X)
+        path_it, losses_it, div_it = C.gd_least_squares(X, y, lr, 300)
+        path, excess, diverged = C.gd_quadratic(H, w_star, np.zeros(2), lr, 300)
+        assert not div_it and not diverged and path.shape == (301, 2)
+        assert np.allclose(path, path_it, rtol=1e-9, atol=1e-12)
+        assert np.allclose(excess, losses_it - L_star, rtol=1e-6, atol=1e-9 * (losses_it[0] - L_star))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for lr in (1.05 * C.max_stable_lr(X), 1.0, 1e6):
+            path, excess, diverged = C.gd_quadratic(H, w_star, np.zeros(2), lr, 1000)
+            assert diverged and np.all(np.isfinite(path)) and np.all(np.isfinite(excess))
+            assert excess[-1] > 1e6 * excess[0] and np.all(excess[:-1] <= 1e6 * excess[0])
+    with pytest.raises(ValueError, match="w0 must have shape"):
+        C.gd_quadratic(H, w_star, np.zeros(3), 0.1, 10)
+    # lr = 1/lambda exactly: that direction is solved in one step (r = 0, no 0 * log 0 = nan)
+    path, excess, diverged = C.gd_quadratic(np.diag([1.0, 4.0]), [1.0, 1.0], [0.0, 0.0], 0.25, 3)
+    assert not diverged and np.allclose(path[:, 1], [0.0, 1.0, 1.0, 1.0])
+    assert np.allclose(excess, 0.5 * 0.75 ** (2 * np.arange(4)) + np.array([2.0, 0, 0, 0]))
+
+
+def test_optimal_lr_balances_the_extreme_directions():
+    H = np.diag([1.0, 9.0])
+    lr = C.optimal_lr(H)
+    assert lr == pytest.approx(0.2)
+    assert abs(1 - lr * 1.0) == pytest.approx(abs(1 - lr * 9.0))
+    with pytest.raises(ValueError, match="square"):
+        C.optimal_lr(np.ones(3))
 
 
 def test_time_whitening_shapes():
@@ -202,10 +257,10 @@ def test_time_whitening_shapes():
 
 # --------------------------------------------------------------------------- widgets
 
-def _no_warnings(fn, **kwargs):
+def _no_warnings(fn, *args, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        return fn(**kwargs)
+        return fn(*args, **kwargs)
 
 
 def test_directional_derivative_demo_updates_in_place():
@@ -226,17 +281,41 @@ def test_directional_derivative_demo_updates_in_place():
 
 def test_feature_scaling_demo_extremes_show_divergence_without_warnings():
     fig, update = cu.widgets.feature_scaling_demo()
+    n_artists = sum(len(ax.get_children()) for ax in fig.axes)
     for scale in (1.0, 1000.0):
         for lr in (1e-7, 1.0):
             text = _no_warnings(update, scale=scale, lr=lr)
-            assert "nan" not in text.lower()
-            cu.plotting.figure_to_png(fig)
+            assert "nan" not in text.lower() and "κ" in text
+            _no_warnings(cu.plotting.figure_to_png, fig)
+    assert sum(len(ax.get_children()) for ax in fig.axes) == n_artists  # nothing added
     text = update(scale=1000.0, lr=1.0)
-    assert "diverges" in text
+    assert "DIVERGES" in text.split("z-scored")[0] and "DIVERGES" not in text.split("z-scored")[1]
     status = [t.get_text() for ax in fig.axes for t in ax.texts]
-    assert any("DIVERGES" in s for s in status)
+    assert "DIVERGES" in status
     text = update(scale=1.0, lr=0.1)
-    assert "diverges" not in text.split("\n")[1]
+    assert "DIVERGES" not in text
+    assert all(t.get_text() != "DIVERGES" for ax in fig.axes for t in ax.texts)
+
+
+def test_feature_scaling_demo_draws_w2_zoomed_by_the_scale():
+    fig, update = cu.widgets.feature_scaling_demo(steps=100)
+    ax_raw, ax_std, ax_loss = fig.axes
+    X1, y = C.make_scaled_regression(scale=1.0)
+    w1_star, _ = C.least_squares_solution(X1, y)
+    for scale in (1.0, 50.0):
+        X = X1 * np.array([1.0, scale])
+        lr = 0.5 * C.max_stable_lr(X)
+        update(scale=scale, lr=lr)
+        path = C.gd_least_squares(X, y, lr, 100)[0]
+        drawn = ax_raw.lines[-1]
+        assert np.allclose(drawn.get_xdata(), path[:, 0])
+        assert np.allclose(drawn.get_ydata(), scale * path[:, 1])  # the axis shows s * w2
+        curve = [line for line in ax_loss.lines if len(line.get_xdata()) > 2][0]
+        assert curve.get_ydata()[0] == pytest.approx(1.0)  # loss relative to its start
+    # at scale 1 and a good rate the raw path ends near the minimum
+    update(scale=1.0, lr=0.9 * C.max_stable_lr(X1))
+    end = np.array([ax_raw.lines[-1].get_xdata()[-1], ax_raw.lines[-1].get_ydata()[-1]])
+    assert np.linalg.norm(end - w1_star) < 0.1
 
 
 # --------------------------------------------------------------------------- exercise checks
@@ -292,7 +371,8 @@ def test_static_plots_return_figures():
         cu.plotting.plot_gradient_and_contours(),
         cu.plotting.plot_quadratic_paths([dict(H=H, w_star=w_star, path=path, title="t", note="n")]),
         cu.plotting.plot_loss_curves({"a": (losses, div)}, "t"),
-        cu.plotting.plot_split_fractions([1, 2], {"a": (np.array([0.5, 0.6]), np.array([0.0, 0.1]))}, "t"),
+        cu.plotting.plot_split_fractions([1, 2], {"a": (np.array([0.5, 0.6]), np.array([0.0, 0.1]))},
+                                         {"a": (np.array([2.0, 1.5]), np.array([0.1, 0.1]))}, "t"),
         cu.plotting.plot_whitening_cost([4, 8], C.time_whitening([4, 8], 16, 1), 16),
     ]
     assert all(isinstance(f, matplotlib.figure.Figure) for f in figs)

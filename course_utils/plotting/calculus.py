@@ -57,7 +57,7 @@ def plot_directional_derivative_overview(p=(1.2, 0.3), n_directions: int = 12):
                 scale=1, width=0.014, label="∇f(p)")
     ax_c.plot(*p, "o", color=COLORS["black"], ms=5)
     ax_c.legend(loc="lower left")
-    ax_c.set_title("unit directions u at p: blue uphill, red downhill")
+    ax_c.set_title("unit directions u at p: blue uphill, red downhill, black level", fontsize=10)
     th = np.linspace(0, 360, 361)
     ax_d.plot(th, g_norm * np.cos(np.radians(th) - theta_g), color=COLORS["green"], lw=2, label="∇f·u")
     ax_d.scatter(np.degrees(thetas) % 360, d, c=colors, zorder=3, label="the arrows on the left")
@@ -107,28 +107,32 @@ def plot_increment_vs_differential(p=(1.2, 0.3), theta_deg: float = 200.0, t_sho
 
 
 def plot_gradient_and_contours(p0=(2.4, 2.2), lr: float = 0.4, steps: int = 12, levels=(0.3, 1.0, 2.0, 3.5)):
-    """Left: unit gradients on a few contours of f, each at right angles to its contour.
+    """Left: gradient arrows on a few contours of f (drawn darker), each at right angles to its contour.
     Right: gradient descent from ``p0`` — each step walks along −∇f, across the contours."""
     plt = _pyplot()
     fig, (ax_g, ax_w) = plt.subplots(1, 2, figsize=(9.0, 4.0), layout="constrained")
     _example_contours(ax_g)
     for level in levels:
         for line in C.contour_lines(C.example_f, level):
+            ax_g.plot(line[:, 0], line[:, 1], color=COLORS["black"], lw=1.6)
             idx = np.linspace(0, len(line) - 2, 10).astype(int)
             pts = line[idx]
             g = C.example_grad(pts)
             g = g / np.linalg.norm(g, axis=1, keepdims=True) * 0.45
             ax_g.quiver(pts[:, 0], pts[:, 1], g[:, 0], g[:, 1], color=COLORS["vermillion"], angles="xy",
-                        scale_units="xy", scale=1, width=0.006)
-    ax_g.set_title("∇f (red, unit length) is perpendicular to the contours")
+                        scale_units="xy", scale=1, width=0.006, zorder=3)
+    level_list = ", ".join(f"{v:g}" for v in levels)
+    ax_g.set_title(f"∇f (red, direction only) is at right angles to f = {level_list}", fontsize=10)
     _example_contours(ax_w)
     path = C.gradient_descent(C.example_grad, p0, lr, steps)
     g = -C.example_grad(path[:-1])
     ax_w.quiver(path[:-1, 0], path[:-1, 1], lr * g[:, 0], lr * g[:, 1], color=COLORS["vermillion"],
                 angles="xy", scale_units="xy", scale=1, width=0.008, label=f"steps −η∇f (η = {lr:g})")
     ax_w.plot(path[0, 0], path[0, 1], "s", color=COLORS["black"], label="start")
+    minimum = C.gradient_descent(C.example_grad, path[-1], 0.5, 200)[-1]
+    ax_w.plot(*minimum, "*", color=COLORS["black"], ms=11, label="minimum of f")
     ax_w.legend(loc="lower left")
-    ax_w.set_title(f"{steps} gradient-descent steps walk downhill")
+    ax_w.set_title(f"{steps} gradient-descent steps walk downhill, across the contours", fontsize=10)
     return fig
 
 
@@ -191,26 +195,38 @@ def plot_loss_curves(curves, title: str, ylabel: str = "loss L(w) − L*"):
     return fig
 
 
-def plot_split_fractions(ns, results, title: str):
-    """Fraction of random hyperplanes that split the data against the dimension n.
+def plot_split_fractions(ns, results, gains, title: str,
+                         ylabel: str = "fraction of random hyperplanes\nthat split the data"):
+    """Random-hyperplane test of centring: split fractions (left) and the gain from centring (right).
 
     Parameters
     ----------
     ns : sequence of int
+        Dimensions.
     results : dict of label -> (mean, std) arrays over seeds
+        Fraction of random hyperplanes that split each dataset.
+    gains : dict of label -> (mean, std) arrays over seeds
+        Centred fraction / raw fraction for each kind of data; compared with the blog's 2^n.
     """
     plt = _pyplot()
     ns = np.asarray(ns)
-    fig, ax = plt.subplots(figsize=(7.0, 3.8), layout="constrained")
-    colors = (COLORS["blue"], COLORS["vermillion"], COLORS["green"], COLORS["purple"])
-    styles = ("-o", "-s", "--o", "--s")
+    fig, (ax_f, ax_g) = plt.subplots(1, 2, figsize=(10.0, 3.9), layout="constrained")
+    colors = (COLORS["blue"], COLORS["vermillion"], COLORS["green"], COLORS["purple"], COLORS["orange"])
+    styles = ("-o", "-s", "--o", "--s", ":^")
     for (label, (mean, std)), color, style in zip(results.items(), colors, styles):
-        ax.errorbar(ns, mean, yerr=std, fmt=style, color=color, capsize=3, label=label, ms=4)
-    ax.semilogy(ns, 2.0 ** -ns, ":", color=COLORS["black"], label="2⁻ⁿ (the blog's scaling)")
-    ax.set_yscale("log")
-    ax.set(xlabel="dimension n", ylabel="fraction of random hyperplanes\nthat split the data",
-           xticks=ns, ylim=(5e-4, 1.5), title=title)
-    ax.legend(loc="lower left", fontsize=8)
+        hollow = style.endswith("^")  # drawn over another series at 1.0: keep both visible
+        ax_f.errorbar(ns, mean, yerr=std, fmt=style, color=color, capsize=3, label=label,
+                      ms=7 if hollow else 4, mfc="none" if hollow else color)
+    ax_f.set(xlabel="dimension n", ylabel=ylabel, xticks=ns, ylim=(0, 1.05),
+             title="centring lifts the split fraction at every n")
+    ax_f.legend(loc="center right", bbox_to_anchor=(1.0, 0.38), fontsize=8)
+    for (label, (mean, std)), color in zip(gains.items(), (COLORS["blue"], COLORS["green"])):
+        ax_g.errorbar(ns, mean, yerr=std, fmt="-o", color=color, capsize=3, label=label, ms=4)
+    ax_g.plot(ns, 2.0 ** ns, ":", color=COLORS["black"], lw=2, label="2ⁿ (the blog's claim)")
+    ax_g.set_yscale("log")
+    ax_g.set(xlabel="dimension n", ylabel="gain from centring\n(centred fraction / raw fraction)",
+             xticks=ns, title=title)
+    ax_g.legend(loc="upper left", fontsize=8)
     return fig
 
 

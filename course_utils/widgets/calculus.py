@@ -146,7 +146,7 @@ FEATURE_SCALING_LEVELS = (0.02, 0.1, 0.4, 1.5, 5.0, 15.0)
 
 
 def _ellipse_points(H, w_star, levels, n_points=160):
-    """All contour ellipses as one polyline separated by NaNs (one artist to update)."""
+    """All contour ellipses as one polyline separated by NaNs (one artist)."""
     pieces = []
     for level in levels:
         pieces.append(C.quadratic_ellipse(H, w_star, level, n_points))
@@ -164,88 +164,125 @@ def _clip_path(path, box):
     return path
 
 
+def _factor(lr_lambda):
+    """The per-step factor 1 - η λ of one eigen-direction, readable also when it is 1 - tiny."""
+    if 0 < lr_lambda < 1e-2:
+        return f"(1 − {lr_lambda:.2g})"
+    return f"{1 - lr_lambda:.3g}".replace("-", "−")
+
+
+def _fmt_steps(k):
+    return "never (diverges)" if not math.isfinite(k) else f"{k:,}"
+
+
 def feature_scaling_demo(n: int = 200, seed: int = 0, steps: int = 100, rel_tol: float = 1e-6):
-    """Gradient descent on least squares with raw features (left) and z-scored features (right).
+    """Gradient descent on least squares with raw features (left), z-scored features (middle) and
+    both loss curves (right), for a slider-controlled scale of feature 2 and learning rate.
 
     The data come from :func:`course_utils.calculus.make_scaled_regression`: feature 2 is ``scale``
-    times larger than feature 1. Both panels use the *same* learning rate ``lr`` and start from zero
-    weights. Contours are the exact ellipses of the quadratic loss at the excess levels
-    :data:`FEATURE_SCALING_LEVELS`, redrawn as lines (no contouring on slider moves). The z-scored
-    problem does not depend on ``scale`` at all, so its panel only reacts to ``lr``.
+    times larger than feature 1. Both problems use the *same* learning rate ``lr`` and start from
+    zero weights; the iterates are computed in closed form (:func:`course_utils.calculus.gd_quadratic`).
+
+    The left panel plots ``w₂`` zoomed by the scale, i.e. the coordinates ``(w₁, s·w₂)``. Because
+    ``X w`` depends on ``w₂`` only through ``s·w₂``, the contours in these coordinates are the same
+    ellipses for every scale (drawn once): the scale does not change the fitted model, only how
+    gradient descent moves — along ``s·w₂`` each step is ``s²`` times longer than it would be at
+    ``s = 1``. Without the zoom the bowl would be a trench ``√κ`` times longer than wide and the path
+    a vertical stroke. The readout gives the numbers at every slider position: eigenvalues, κ,
+    ``2/λmax``, where ``η`` sits relative to it, the factor by which each eigen-direction's offset is
+    multiplied per step (``1 - η λ``; divergence when its size reaches 1) and the exact number of
+    steps to reduce the excess loss to ``rel_tol`` of its start. In-figure text is kept to a one-word
+    status, because rendering text is most of the cost of a redraw.
 
     Returns
     -------
     fig : Figure
     update : callable ``update(scale, lr) -> str``
     """
-    fig, (ax_raw, ax_std) = new_figure(1, 2, figsize=(8.6, 4.0))
-    boxes = {"raw": ((-0.5, 3.0), (-0.5, 4.0)), "std": ((-0.5, 2.0), (-0.5, 2.0))}
-    artists = {}
-    for key, ax, xlabel, ylabel, title in (
-            ("raw", ax_raw, "w₁ (weight of x₁)", "w₂ (weight of x₂)", "raw features"),
-            ("std", ax_std, "v₁ (weight of z-scored x₁)", "v₂ (weight of z-scored x₂)",
-             "z-scored features (independent of the scale)")):
-        (x0, x1), (y0, y1) = boxes[key]
-        ax.set(xlim=(x0, x1), ylim=(y0, y1), aspect="equal", xlabel=xlabel, ylabel=ylabel, title=title)
-        contours, = ax.plot([], [], color=COLORS["sky"], lw=1.0)
-        path, = ax.plot([], [], "-o", color=COLORS["vermillion"], lw=1.2, ms=2.5)
-        start, = ax.plot([0.0], [0.0], "s", color=COLORS["black"], ms=5)
-        optimum, = ax.plot([], [], "*", color=COLORS["black"], ms=11)
-        status = ax.text(0.03, 0.97, "", transform=ax.transAxes, va="top", ha="left", fontsize=8.5,
-                         bbox=dict(boxstyle="round", fc="white", ec="none", alpha=0.85))
-        artists[key] = (contours, path, optimum, status, start)
-
+    fig, (ax_raw, ax_std, ax_loss) = new_figure(1, 3, figsize=(11.0, 3.7))
     X1, y = C.make_scaled_regression(n=n, scale=1.0, seed=seed)
     y_centred = y - y.mean()
-    Z = standardize(X1)  # identical for every scale: z-scoring removes it exactly
-    problems = {"std": (C.least_squares_hessian(Z), *C.least_squares_solution(Z, y_centred), Z, y_centred)}
-    _freeze_background(fig, [artist for key in artists for artist in artists[key][:4]])
-    std_ellipses = _ellipse_points(problems["std"][0], problems["std"][1], FEATURE_SCALING_LEVELS)
-    artists["std"][0].set_data(std_ellipses[:, 0], std_ellipses[:, 1])
-    artists["std"][2].set_data([problems["std"][1][0]], [problems["std"][1][1]])
+    Z = standardize(X1)  # identical for every scale: z-scoring divides the scale out exactly
+    H1 = C.least_squares_hessian(X1)
+    w1_star, _ = C.least_squares_solution(X1, y)
+    H_z = C.least_squares_hessian(Z)
+    v_star, _ = C.least_squares_solution(Z, y_centred)
+    lr_best_z = C.optimal_lr(H_z)
+    k_best_z = C.steps_to_tolerance(H_z, np.zeros(2), v_star, lr_best_z, rel_tol)
+    eig_z = np.linalg.eigvalsh(H_z)
 
-    def _run(key, H, w_star, Xd, yd, lr):
-        contours, path_line, optimum, status, _ = artists[key]
-        path, losses, diverged = C.gd_least_squares(Xd, yd, lr, steps)
-        shown = _clip_path(path, boxes[key])
-        path_line.set_data(shown[:, 0], shown[:, 1])
-        lam_max = float(np.linalg.eigvalsh(H)[-1])
-        k_tol = C.steps_to_tolerance(H, np.zeros(2), w_star, lr, rel_tol)
-        ratio = lr * lam_max / 2
-        if diverged or not math.isfinite(k_tol):
-            growth = abs(1 - lr * lam_max)
-            text = (f"DIVERGES: loss ×{growth**2:.3g} per step" if growth >= 1
-                    else "stalls: > 1e15 steps to tolerance")
-            status.set_color(COLORS["vermillion"])
-        else:
-            text = f"{k_tol:,} steps to tolerance"
-            status.set_color(COLORS["black"])
-        text += f"\nη = {ratio:.3g} × 2/λmax"
-        status.set_text(text)
-        return k_tol, lam_max, diverged
-
-    def update(scale=100.0, lr=1e-3):
-        scale, lr = float(scale), float(lr)
-        X = X1 * np.array([1.0, scale])
-        H = C.least_squares_hessian(X)
-        w_star, _ = C.least_squares_solution(X, y)
+    boxes = {"raw": ((-0.5, 3.0), (-0.5, 4.0)), "std": ((-0.5, 2.0), (-0.5, 2.0))}
+    colors = {"raw": COLORS["vermillion"], "std": COLORS["blue"]}
+    paths, statuses = {}, {}
+    for key, ax, H, w_star, xlabel, ylabel, title in (
+            ("raw", ax_raw, H1, w1_star, "w₁ (weight of x₁)", "s·w₂ (weight of x₂, zoomed ×s)",
+             "raw features: same contours at every s"),
+            ("std", ax_std, H_z, v_star, "v₁ (weight of z-scored x₁)", "v₂ (weight of z-scored x₂)",
+             "z-scored features (scale-free)")):
+        (x0, x1), (y0, y1) = boxes[key]
+        ax.set(xlim=(x0, x1), ylim=(y0, y1), aspect="equal", xlabel=xlabel, ylabel=ylabel, title=title)
         ellipses = _ellipse_points(H, w_star, FEATURE_SCALING_LEVELS)
-        artists["raw"][0].set_data(ellipses[:, 0], ellipses[:, 1])
-        artists["raw"][2].set_data([w_star[0]], [w_star[1]])
-        k_raw, lam_raw, _ = _run("raw", H, w_star, X, y, lr)
-        H_s, w_s, _, Zd, yd = problems["std"]
-        k_std, lam_std, _ = _run("std", H_s, w_s, Zd, yd, lr)
+        ax.plot(ellipses[:, 0], ellipses[:, 1], color=COLORS["sky"], lw=1.0)
+        ax.plot([0.0], [0.0], "s", color=COLORS["black"], ms=5)
+        ax.plot([w_star[0]], [w_star[1]], "*", color=COLORS["black"], ms=11)
+        paths[key], = ax.plot([], [], "-o", color=colors[key], lw=1.2, ms=2.5)
+        statuses[key] = ax.text(0.03, 0.97, "", transform=ax.transAxes, va="top", ha="left", fontsize=9,
+                                color=COLORS["vermillion"], fontweight="bold")
+
+    floor, ceiling = 1e-9, 1e4
+    ax_loss.set(xlim=(0, steps), ylim=(floor, ceiling), yscale="log", xlabel="gradient-descent step",
+                ylabel="(L − L*) / (L₀ − L*)", title=f"loss over the {steps} steps drawn")
+    ax_loss.axhline(rel_tol, ls=":", color=COLORS["grey"], lw=1.0)
+    ax_loss.text(steps * 0.98, rel_tol * 1.6, "tolerance", ha="right", va="bottom", fontsize=8,
+                 color=COLORS["grey"])
+    curves, crosses = {}, {}
+    for key, label in (("raw", "raw"), ("std", "z-scored")):
+        curves[key], = ax_loss.plot([], [], color=colors[key], lw=1.8, label=label)
+        crosses[key], = ax_loss.plot([], [], "x", color=colors[key], ms=10, mew=2.5)
+    ax_loss.plot([], [], "x", color=COLORS["black"], ms=8, mew=2, ls="none", label="diverged (cut)")
+    ax_loss.legend(loc="upper right", fontsize=8, framealpha=0.8)
+    _freeze_background(fig, [*paths.values(), *statuses.values(), *curves.values(), *crosses.values()])
+
+    def _draw_run(key, H, w_star, lr, to_display):
+        path, excess, diverged = C.gd_quadratic(H, w_star, np.zeros(2), lr, steps)
+        shown = _clip_path(path * to_display, boxes[key])
+        paths[key].set_data(shown[:, 0], shown[:, 1])
+        relative = np.clip(excess / excess[0], floor * 1e-3, ceiling * 1e3)
+        curves[key].set_data(np.arange(len(relative)), relative)
+        if diverged:
+            crosses[key].set_data([len(relative) - 1], [min(relative[-1], ceiling * 0.5)])
+        else:
+            crosses[key].set_data([], [])
+        statuses[key].set_text("DIVERGES" if diverged else "")
+        return diverged
+
+    def update(scale=100.0, lr=4e-5):
+        scale, lr = float(scale), float(lr)
+        D = np.array([1.0, scale])
+        H = np.outer(D, D) * H1  # X = X1 diag(1, s), so H = diag(D) H1 diag(D) and w* = w1* / D
+        w_star = w1_star / D
         eig = np.linalg.eigvalsh(H)
+        _draw_run("raw", H, w_star, lr, D)
+        _draw_run("std", H_z, v_star, lr, np.ones(2))
+        k_raw = C.steps_to_tolerance(H, np.zeros(2), w_star, lr, rel_tol)
+        k_z = C.steps_to_tolerance(H_z, np.zeros(2), v_star, lr, rel_tol)
 
-        def fmt(k):
-            return "diverges / never" if not math.isfinite(k) else f"{k:,}"
+        def line(name, lam, k):
+            ratio = lr * lam[1] / 2
+            verdict = "DIVERGES" if ratio >= 1 else f"{_fmt_steps(k)} steps to tolerance"
+            return (f"{name:<9} λ = {lam[0]:.3g}, {lam[1]:.3g}   κ = {lam[1] / lam[0]:.3g}   "
+                    f"2/λmax = {2 / lam[1]:.3g}   η = {ratio:.3g} × 2/λmax\n"
+                    f"{'':<9} per step ×{_factor(lr * lam[0])} along the flat axis, "
+                    f"×{_factor(lr * lam[1])} along the steep axis → {verdict}")
 
-        return (f"scale of x₂ = {scale:.4g}   η = {lr:.3g}   (same η in both panels, {steps} steps drawn)\n"
-                f"raw:      λ = {eig[0]:.3g}, {eig[1]:.3g}   κ = {eig[1] / eig[0]:.3g}"
-                f"   2/λmax = {2 / lam_raw:.3g}"
-                f"   steps to L−L* ≤ {rel_tol:g}·(L₀−L*): {fmt(k_raw)}\n"
-                f"z-scored: κ = {C.condition_number(H_s):.3g}   2/λmax = {2 / lam_std:.3g}"
-                f"   steps to tolerance: {fmt(k_std)}")
+        return (f"scale of x₂: s = {scale:.4g}    η = {lr:.3g}    (the same η for both problems, "
+                f"{steps} steps drawn; tolerance: L − L* ≤ {rel_tol:g}·(L₀ − L*))\n"
+                + line("raw", eig, k_raw) + "\n"
+                + f"{'':<9} drawn to scale in (w₁, w₂) this bowl is {math.sqrt(eig[1] / eig[0]):,.0f}× "
+                  f"longer than wide\n"
+                + line("z-scored", eig_z, k_z) + "\n"
+                + f"{'':<9} at its own well-chosen η = 2/(λmin + λmax) = {lr_best_z:.3g}: "
+                  f"{_fmt_steps(k_best_z)} steps, at every s")
 
     update()
     return fig, update
