@@ -185,8 +185,57 @@ def main(argv=None) -> int:
         results["browser"] = bench_browser()
     if not args.only:
         (ROOT / "benchmarks" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        write_readme_section(results)
     print_table(results)
     return 0
+
+
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def markdown_summary(results: dict) -> str:
+    """The README's Performance table, generated from ``results``."""
+    m = results["machine"]
+    lines = [f"Measured by `make bench` on {m['date']}: {m['cpu']}, {m['cores']} cores, "
+             f"Python {m['python']}.",
+             "Run-All excludes kernel start-up; slider latency is kernel-side (update + render + PNG).", "",
+             "| notebook | Run-All (s) | peak kernel memory (MB) | sliders: median / p95 ms |",
+             "|---|---:|---:|---|"]
+    for r in results["notebooks"]:
+        sliders = ", ".join(f"{s['description']} {s['median_ms']:.0f} / {s['p95_ms']:.0f}"
+                            for s in r["sliders"])
+        rss = "–" if r.get("peak_rss_mb") is None else f"{r['peak_rss_mb']:.0f}"
+        lines.append(f"| {r['notebook']} | {r['run_all_s']:.1f} | {rss} | {sliders or '–'} |")
+    lines.append(f"| **whole course** | **{results['course_run_all_s']:.1f}** | | |")
+    lines.append("")
+    b, c = results.get("browser"), results.get("core")
+    if b:
+        lines.append(f"- Browser (JupyterLab in Chromium), key press → new figure pixels, notebook 05's γ "
+                     f"slider: median {b['median_ms']:.0f} ms, p95 {b['p95_ms']:.0f} ms "
+                     f"over {b['n']} presses.")
+    if c:
+        lines.append(f"- BN backward on (256, 1024) float64: compact {c['bn_backward_compact_ms']:.2f} ms, "
+                     f"staged {c['bn_backward_staged_ms']:.2f} ms ({c['bn_backward_ratio']:.1f}× faster).")
+        lines.append(f"- 3000 SGD steps of a 64-100-100-100-10 sigmoid MLP with BN, batch 60, on digits: "
+                     f"{c['train_3000_steps_s']:.2f} s.")
+    t = results["targets"]
+    lines.append(f"- Targets: notebook ≤ {t['notebook_s']:.0f} s, course ≤ {t['course_s']:.0f} s, "
+                 f"slider median ≤ {t['slider_median_ms']:.0f} ms, "
+                 f"browser ≤ {t['browser_median_ms']:.0f} ms, "
+                 f"kernel ≤ {t['kernel_rss_mb']:.0f} MB.")
+    return "\n".join(lines)
+
+
+def write_readme_section(results: dict):
+    """Replace the text between the bench markers of README.md with :func:`markdown_summary`."""
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        print("! README.md has no bench markers; Performance section not updated")
+        return
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    readme.write_text(f"{head}{README_START}\n{markdown_summary(results)}\n{README_END}{tail}")
 
 
 def print_table(results: dict):
