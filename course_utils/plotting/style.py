@@ -91,9 +91,12 @@ def figure_to_png(fig, compress_level: int = 1) -> bytes:
     return buf.getvalue()
 
 
-def show(fig):
-    """Display ``fig`` as a static PNG in the notebook (works the same without any widget support)."""
+def show(fig) -> None:
+    """Display ``fig`` as a static PNG in the notebook (works the same without any widget support).
+
+    Returns None on purpose: returning the figure would make IPython display it a second time when
+    ``show(...)`` is the last line of a cell (nbval ignores a trailing ``;``).
+    """
     from IPython.display import Image, display
 
     display(Image(figure_to_png(fig, compress_level=6)))
-    return fig
