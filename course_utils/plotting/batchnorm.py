@@ -369,8 +369,9 @@ def draw_batchnorm_graph():
     Forward edges are black arrows; the text on each edge (vermillion) is the gradient that flows back
     along it, starting from the upstream gradient dy = ∂L/∂y that enters at the output. The labels use
     the notation of notebook 06: x_μ = x − μ and s = (σ² + ε)^(−1/2) (``xmu`` and ``inv_std`` in
-    :func:`course_utils.batchnorm_backward_staged`). The two fan-out points (``x`` feeds μ and xμ; xμ feeds σ² and x̂) are where the backward
-    pass adds two contributions (``+=``). Sums Σ run over the m = N·H·W values of the channel.
+    :func:`course_utils.batchnorm_backward_staged`). The two fan-out points (``x`` feeds μ and x_μ;
+    x_μ feeds σ² and x̂) are where the backward pass adds two contributions (``+=``). Sums Σ run over
+    the m = N·H·W values of the channel.
 
     Returns
     -------
