@@ -302,7 +302,7 @@ def test_ema_chase_demo_updates_in_place():
 def test_blit_canvas_matches_a_full_redraw():
     true, batch = inf.drifting_batch_means(120, 16)
     fig, update = cu.widgets.ema_chase_demo(true, batch, 0.1)
-    assert isinstance(fig.canvas, cu.widgets.BlitCanvasAgg)
+    assert isinstance(fig.canvas, cu.widgets.BlitCanvas)
     first = cu.plotting.figure_to_png(fig)
     fig.set_layout_engine("none")  # as FigureView does after the first draw
     update(0.02)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import alternatives as alt
 from ..plotting.style import COLORS, new_figure
-from .batchnorm import freeze_static_background
+from .core import blit
 
 __all__ = ["renorm_clip_view"]
 
@@ -37,7 +37,7 @@ def renorm_clip_view(trace, unit: int = 0, r_range=(1.0, 5.0), d_range=(0.0, 3.0
     full correction, i.e. the inference-time normalization.
 
     Only the clipped curves and the limit lines are redrawn on a slider move; everything else is frozen
-    pixels (:func:`course_utils.widgets.freeze_static_background`).
+    pixels (:class:`course_utils.widgets.BlitCanvas`).
 
     (The raw values come from one training run; other limits would have changed that run a little. The
     demo shows what the clip does to the corrections, not a re-training.)
@@ -105,5 +105,5 @@ def renorm_clip_view(trace, unit: int = 0, r_range=(1.0, 5.0), d_range=(0.0, 3.0
 
     update()
     # Axes, ticks, labels and the grey raw curves never change: render them once (about 5x faster redraws).
-    freeze_static_background(fig, dynamic=dynamic)
+    blit(fig, dynamic)
     return fig, update

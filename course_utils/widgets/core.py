@@ -15,10 +15,61 @@ import weakref
 from collections.abc import Callable
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from ..plotting.style import figure_to_png
 
-__all__ = ["FigureView", "SliderPanel", "slider_panel", "time_callback"]
+__all__ = ["BlitCanvas", "blit", "FigureView", "SliderPanel", "slider_panel", "time_callback"]
+
+
+class BlitCanvas(FigureCanvasAgg):
+    """An Agg canvas whose ``draw()`` repaints only ``animated`` artists over a cached background.
+
+    Most of a full redraw is text (tick labels, titles, legends) that never changes when a slider
+    moves. The first draw (and any draw after :meth:`invalidate`, or after the figure's pixel size or
+    dpi changes) renders the figure without the animated artists, caches the pixels, then draws the
+    animated artists on top, in the given order (so a static curve that must lie above moving bars is
+    simply listed after them). Later draws restore the cached pixels and redraw only the animated
+    artists: about a third of the cost, and pixel-identical to a full redraw as long as nothing static
+    changes (fixed axis limits; call :meth:`invalidate` otherwise). Saving (``savefig``, IPython's
+    inline display) always draws everything.
+    """
+
+    def __init__(self, figure, animated):
+        super().__init__(figure)
+        self.animated = list(animated)
+        if not self.animated:
+            raise ValueError("BlitCanvas: animated must name at least one artist")
+        for artist in self.animated:
+            if artist.figure is not figure:
+                raise ValueError("BlitCanvas: every animated artist must belong to figure")
+            artist.set_animated(True)  # Figure.draw skips animated artists unless saving
+        self._background = None
+        self._key = None
+
+    def invalidate(self):
+        """Forget the cached background (the next draw is a full one)."""
+        self._background = None
+
+    def draw(self):
+        key = (self.get_width_height(), self.figure.dpi)
+        if self._background is None or key != self._key:
+            super().draw()
+            if self.figure.get_layout_engine() is not None:
+                # the constrained layout is solved by this first draw; never re-solve it
+                self.figure.set_layout_engine("none")
+            self._background = self.copy_from_bbox(self.figure.bbox)
+            self._key = key
+        else:
+            self.restore_region(self._background)
+        for artist in self.animated:
+            self.figure.draw_artist(artist)
+
+
+def blit(fig, animated):
+    """Give ``fig`` a :class:`BlitCanvas` that redraws only ``animated`` (returns ``fig``)."""
+    BlitCanvas(fig, animated)
+    return fig
 
 
 class FigureView:

@@ -4,53 +4,20 @@
 recomputes the EMA (300-step loops, about a millisecond) and moves one Line2D with
 ``set_ydata``; the notebook wires it to a slider with :func:`course_utils.widgets.slider_panel`.
 
-Only that one line changes, so the figure gets a :class:`BlitCanvasAgg`: the first draw renders
-everything else once and keeps the pixels; every later draw restores them and paints only the moving
-line. A redraw then costs about a third of a full one (the PNG encoding is most of what is left).
+Only that one line changes, so the figure gets a :class:`course_utils.widgets.BlitCanvas`: the first
+draw renders everything else once and keeps the pixels; every later draw restores them and paints only
+the moving line. A redraw then costs about a third of a full one (the PNG encoding is most of what is left).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from .. import inference as inf
 from ..plotting.style import COLORS, new_figure
+from .core import blit
 
-__all__ = ["ema_chase_demo", "BlitCanvasAgg"]
-
-
-class BlitCanvasAgg(FigureCanvasAgg):
-    """Agg canvas that repaints only some *animated* artists over a cached background.
-
-    Artists passed in ``animated`` get ``set_animated(True)``, which makes a normal draw skip them. The
-    first :meth:`draw` (and any draw after a size change, or after :meth:`invalidate`) renders the rest
-    of the figure and stores it; later draws restore that background and draw the animated artists on
-    top. Use it only when nothing but the animated artists changes between draws (fixed axis limits).
-    """
-
-    def __init__(self, figure, animated):
-        super().__init__(figure)
-        self.animated = list(animated)
-        for artist in self.animated:
-            artist.set_animated(True)
-        self._background = None
-        self._size = None
-
-    def invalidate(self):
-        """Forget the background (call after changing anything that is not animated)."""
-        self._background = None
-
-    def draw(self):
-        size = self.get_width_height()
-        if self._background is None or size != self._size:
-            super().draw()
-            self._background = self.copy_from_bbox(self.figure.bbox)
-            self._size = size
-        else:
-            self.restore_region(self._background)
-        for artist in self.animated:
-            artist.axes.draw_artist(artist)
+__all__ = ["ema_chase_demo"]
 
 
 def ema_chase_demo(true_mean, batch_means, momentum: float = 0.1):
@@ -87,7 +54,7 @@ def ema_chase_demo(true_mean, batch_means, momentum: float = 0.1):
     ax.set_ylabel("mean of one channel")
     ax.set_title("The running mean chases the batch mean")
     ax.legend(loc="upper left", fontsize=8)
-    BlitCanvasAgg(fig, [line])  # installs itself as fig.canvas
+    blit(fig, [line])  # only the running-mean line is redrawn
 
     def update(momentum: float) -> str:
         momentum = float(np.clip(momentum, 0.0, 1.0))

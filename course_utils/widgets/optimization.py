@@ -5,55 +5,21 @@
 * :func:`step_size_demo` — a step-size slider over precomputed landscape probes: the loss
   ``L(θ − ηg)`` and the gradient change at that η over training, ± BN.
 
-Both figures redraw by **blitting**: the axes, ticks, labels and legend are rendered once and cached,
-and a slider move re-renders only the artists it changed (marked animated). Text rendering is most of
-the cost of a full Agg redraw, so this keeps a callback well under the course's 30 ms budget.
+Both figures redraw by **blitting** (:class:`course_utils.widgets.BlitCanvas`): the axes, ticks, labels
+and legend are rendered once and cached, and a slider move re-renders only the artists it changed
+(marked animated). Text rendering is most of the cost of a full Agg redraw, so this keeps a callback
+well under the course's 30 ms budget.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from ..plotting.optimization import LOSS_YLIM, draw_loss_curves, set_loss_curves
 from ..plotting.style import COLORS, new_figure
+from .core import BlitCanvas
 
-__all__ = ["lr_curves_demo", "step_size_demo", "BlitCanvas"]
-
-
-class BlitCanvas(FigureCanvasAgg):
-    """An Agg canvas whose ``draw()`` repaints only ``animated`` artists over a cached background.
-
-    The first draw (and any draw after :meth:`invalidate`, or after the figure's pixel size changes)
-    renders the whole figure without the animated artists, caches it, then draws them on top. Later
-    draws restore the cached pixels and draw the animated artists again, in the given order. The
-    result is pixel-identical to a full redraw as long as the static part of the figure (axis limits,
-    labels …) is not changed — call :meth:`invalidate` if it is. Saving (``savefig``) always draws
-    everything.
-    """
-
-    def __init__(self, figure, animated):
-        super().__init__(figure)
-        self.animated = list(animated)
-        for artist in self.animated:
-            artist.set_animated(True)
-        self._background = None
-        self._key = None
-
-    def invalidate(self):
-        """Forget the cached background (the next draw is a full one)."""
-        self._background = None
-
-    def draw(self):
-        key = (self.get_width_height(), self.figure.dpi)
-        if self._background is None or key != self._key:
-            super().draw()  # Figure/Axes.draw skip animated artists while not saving
-            self._background = self.copy_from_bbox(self.figure.bbox)
-            self._key = key
-        else:
-            self.restore_region(self._background)
-        for artist in self.animated:
-            self.figure.draw_artist(artist)
+__all__ = ["lr_curves_demo", "step_size_demo"]
 
 
 def _nearest_index(values, value, name, where):
