@@ -42,7 +42,7 @@ from .normalization import (
     layernorm_forward,
     weightnorm_forward,
 )
-from .training import MLP, GradNormHook, Hook, _single_blas_thread, train
+from .training import MLP, GradNormHook, Hook, single_blas_thread, train
 
 __all__ = [
     "rmsnorm_forward", "rmsnorm_backward", "instancenorm_forward", "instancenorm_backward",
@@ -439,7 +439,7 @@ def accuracy_with_batch_statistics(model: MLP, X, y, batch_size: int, seed: int 
     correct = 0
     try:
         # one BLAS thread for the whole loop, not set up again for each of the many tiny forward passes
-        with _single_blas_thread():
+        with single_blas_thread():
             for start in range(0, n_used, batch_size):
                 idx = order[start:start + batch_size]
                 correct += int(np.sum(model.forward(X[idx], training=True).argmax(axis=1) == y[idx]))

@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
-from .training import _single_blas_thread
+from .training import single_blas_thread
 
 __all__ = [
     "example_f", "example_grad", "example_hessian", "unit_vector", "difference_quotient",
@@ -571,7 +571,7 @@ def hyperplane_split_fraction(X, n_planes: int = 2000, bias_scale: float = 0.1, 
     rng = np.random.default_rng(seed)
     W = rng.normal(size=(n_planes, X.shape[1]))
     b = bias_scale * np.linalg.norm(W, axis=1) * rng.normal(size=n_planes)
-    with _single_blas_thread():  # a tiny product: BLAS threads only spin on a busy machine (10x slower)
+    with single_blas_thread():  # a tiny product: BLAS threads only spin on a busy machine (10x slower)
         positive = np.count_nonzero((W @ X.T + b[:, None]) > 0, axis=1)  # points on the positive side
     smaller = np.minimum(positive, X.shape[0] - positive)
     needed = max(1, math.ceil(min_side * X.shape[0] - 1e-9))  # whole points; 1e-9 absorbs 0.05 * 200

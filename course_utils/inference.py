@@ -31,7 +31,7 @@ from . import layers as L
 from . import normalization as F
 from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
 from .data import iterate_minibatches
-from .training import Hook, _single_blas_thread
+from .training import Hook, single_blas_thread
 
 __all__ = [
     "EmaConvention", "EMA_CONVENTIONS", "pytorch_momentum", "ema_update", "ema_trajectory",
@@ -239,7 +239,7 @@ def forward_with_statistics(model, X, statistics="running"):
     norm_positions = {idx: k for k, idx in enumerate(model.norm_indices)}
     x = X
     # one BLAS thread, like MLP.forward: tiny matrices, and results independent of the core count
-    with _single_blas_thread():
+    with single_blas_thread():
         for i, layer in enumerate(model.layers):
             if i not in norm_positions:
                 x = layer.forward(x, training=False)
@@ -339,7 +339,7 @@ def probe_in_batches(model, x_probe, X_pool, batch_size: int, n_batches: int, se
         raise ValueError(f"{where}: batch_size must lie in [2, {len(candidates) + 1}], got {batch_size}")
     rng = np.random.default_rng(seed)
     probs = np.empty((n_batches, model.layer_sizes[-1]))
-    with _single_blas_thread():
+    with single_blas_thread():
         for k in range(n_batches):
             companions = rng.choice(candidates, size=batch_size - 1, replace=False)
             batch = np.vstack([x_probe[None, :], X_pool[companions]])
@@ -382,7 +382,7 @@ def same_class_batch_accuracy(model, X, y, batch_size: int = 8, seed: int = 0) -
     rng = np.random.default_rng(seed)
     members = {c: np.flatnonzero(y == c) for c in classes}
     correct = 0
-    with _single_blas_thread():
+    with single_blas_thread():
         for i in range(len(X)):
             others = members[y[i]][members[y[i]] != i]
             companions = rng.choice(others, size=batch_size - 1, replace=False)
@@ -420,7 +420,7 @@ def population_statistics(model, X) -> list[BNStatistics]:
     norm_set = set(model.norm_indices)
     stats = []
     x = X
-    with _single_blas_thread():
+    with single_blas_thread():
         for i, layer in enumerate(model.layers):
             if i in norm_set:
                 s = BNStatistics(x.mean(axis=0), x.var(axis=0, ddof=1))
@@ -467,7 +467,7 @@ def algorithm2_statistics(model, X, batch_size: int, seed: int = 0, n_batches: i
     sum_mean = [np.zeros(layer.num_features) for layer in layers]
     sum_var = [np.zeros(layer.num_features) for layer in layers]
     batches = iterate_minibatches(len(X), batch_size, seed=seed)
-    with _single_blas_thread():
+    with single_blas_thread():
         for _ in range(n_batches):
             x = X[next(batches)]
             k = 0
@@ -666,7 +666,7 @@ class FoldedMLP:
         """Logits, shape (N, n_classes): one affine map per layer, no normalization at all."""
         x = as_real_array(X, "X", "FoldedMLP.forward")
         last = len(self.weights) - 1
-        with _single_blas_thread():  # as MLP.forward, so timings compare like with like
+        with single_blas_thread():  # as MLP.forward, so timings compare like with like
             for k, (W, b) in enumerate(zip(self.weights, self.biases, strict=True)):
                 x = x @ W + b
                 if k < last:

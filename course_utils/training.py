@@ -23,7 +23,8 @@ from . import layers as L
 from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
 from .data import iterate_minibatches
 
-__all__ = ["MLP", "softmax_cross_entropy", "SGD", "train", "History", "Hook", "GradNormHook",
+__all__ = ["single_blas_thread", "MLP", "softmax_cross_entropy", "SGD", "train", "History", "Hook",
+           "GradNormHook",
            "LayerInputHook", "ACTIVATIONS", "NORMALIZATIONS"]
 
 ACTIVATIONS = {"sigmoid": L.Sigmoid, "tanh": L.Tanh, "relu": L.ReLU}
@@ -34,7 +35,7 @@ _blas_depth = 0
 
 
 @contextlib.contextmanager
-def _single_blas_thread():
+def single_blas_thread():
     """Run the block with BLAS limited to one thread (restored afterwards).
 
     The course's matrices are tiny (60 x 100): a multi-threaded BLAS gains nothing there, and on a
@@ -53,6 +54,9 @@ def _single_blas_thread():
             yield
     finally:
         _blas_depth -= 1
+
+
+_single_blas_thread = single_blas_thread  # old private name
 
 
 class MLP:
@@ -136,7 +140,7 @@ class MLP:
 
     def forward(self, x, training: bool = True):
         """Logits of shape (N, n_classes) for x of shape (N, D_in)."""
-        with _single_blas_thread():
+        with single_blas_thread():
             for i, layer in enumerate(self.layers):
                 self.layer_inputs[i] = x
                 x = layer.forward(x, training=training)
@@ -144,7 +148,7 @@ class MLP:
 
     def backward(self, dlogits):
         """Backpropagate ``dL/dlogits``; fills every layer's ``grads`` and returns dL/dx."""
-        with _single_blas_thread():
+        with single_blas_thread():
             for layer in reversed(self.layers):
                 dlogits = layer.backward(dlogits)
         return dlogits
@@ -352,7 +356,7 @@ def train(model: MLP, X, y, *, steps: int, batch_size: int, lr: float, momentum:
     test_steps, test_acc = [], []
     diverged = False
     taken = 0
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), _single_blas_thread():
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), single_blas_thread():
         for step in range(steps):
             idx = next(batches)
             xb, yb = X[idx], y[idx]
