@@ -12,80 +12,22 @@ button action; the notebook builds the sliders itself and passes everything to
 
 Speed: the figure has four axes (two twins) and their tick labels, legends, zone labels and titles
 cost about 25 ms of text rendering per redraw. None of that changes when a slider moves, so
-:func:`freeze_static_background` renders it once and afterwards each redraw pastes those pixels back
-and draws only the histogram bars, the two readout boxes and the curves above the bars.
+:class:`course_utils.widgets.BlitCanvas` renders it once and afterwards each redraw pastes those
+pixels back and draws only the histogram bars, the two readout boxes and the curves above the bars.
 """
 
 from __future__ import annotations
 
-from matplotlib.artist import Artist
-
 from ..plotting.batchnorm import GammaBetaPlot
 from ..plotting.style import new_figure
+from .core import blit
 
 __all__ = ["GammaBetaDemo", "freeze_static_background"]
 
 
-class _FrozenBackground(Artist):
-    """Pastes a saved Agg buffer region back at draw time (drawn first: lowest zorder)."""
-
-    def __init__(self, region, size):
-        super().__init__()
-        self.region = region
-        self.size = size
-        self.set_zorder(-1e9)
-
-    def draw(self, renderer):
-        if (renderer.width, renderer.height) != self.size:
-            raise RuntimeError("freeze_static_background: the figure was rendered at another size or dpi "
-                               "than the one frozen; render it with figure_to_png only")
-        renderer.restore_region(self.region)
-
-
 def freeze_static_background(fig, dynamic, overlay=()):
-    """Render everything but ``dynamic`` once, then make later draws paste it back as pixels.
-
-    After this call, drawing ``fig`` on its Agg canvas (e.g. :func:`course_utils.plotting.figure_to_png`)
-    costs only the ``dynamic`` artists (drawn over the frozen pixels) and the ``overlay`` artists (static
-    ones that must stay *above* the dynamic ones, e.g. curves over histogram bars). Every other artist of
-    the figure is hidden; it lives on in the frozen pixels. The layout is frozen too (layout engine
-    "none"), so axis limits, labels and titles must not change afterwards.
-
-    Parameters
-    ----------
-    fig : Figure with an Agg canvas (from :func:`course_utils.plotting.new_figure`)
-    dynamic : sequence of Artist
-        The artists that an update changes.
-    overlay : sequence of Artist, optional
-
-    Returns
-    -------
-    fig
-    """
-    dynamic = list(dynamic)
-    keep = set(map(id, dynamic)) | set(map(id, overlay))
-    if not dynamic:
-        raise ValueError("freeze_static_background: dynamic must name at least one artist")
-    for artist in dynamic:
-        if artist.figure is not fig:
-            raise ValueError("freeze_static_background: every dynamic artist must belong to fig")
-    for artist in dynamic:
-        artist.set_visible(False)
-    fig.canvas.draw()  # solves the constrained layout once
-    fig.set_layout_engine("none")
-    region = fig.canvas.copy_from_bbox(fig.bbox)
-    renderer = fig.canvas.get_renderer()
-    for ax in fig.axes:
-        for child in ax.get_children():
-            if id(child) not in keep:
-                child.set_visible(False)
-    for child in fig.get_children():
-        if child not in fig.axes and id(child) not in keep:
-            child.set_visible(False)
-    for artist in dynamic:
-        artist.set_visible(True)
-    fig.add_artist(_FrozenBackground(region, (renderer.width, renderer.height)))
-    return fig
+    """Old name kept for modules not yet moved to :func:`course_utils.widgets.blit`."""
+    return blit(fig, [*dynamic, *overlay])
 
 
 class GammaBetaDemo:
@@ -110,8 +52,7 @@ class GammaBetaDemo:
         self.plot = GammaBetaPlot(axes, x, eps=eps)
         self.plot.update(1.0, 0.0)
         # the outline of x and the curves are static but must stay above the moving bars
-        freeze_static_background(self.fig, dynamic=[*self.plot.stairs, *self.plot.readout_texts],
-                                 overlay=self.plot.curves)
+        blit(self.fig, [*self.plot.stairs, *self.plot.readout_texts, *self.plot.curves])
 
     @property
     def identity_values(self) -> tuple[float, float]:
