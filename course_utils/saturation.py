@@ -4,28 +4,32 @@ The maths is short: :math:`\sigma(x) = 1/(1+e^{-x})`, :math:`\sigma'(x) = \sigma
 \le 1/4`, so back-propagating through :math:`L` sigmoid layers multiplies the gradient by
 :math:`L` factors of at most 1/4 (times the weights). The experiments train the course's NumPy MLP on
 the bundled digits and record per-layer gradient norms, per-layer activations and the test accuracy
-over a sweep of initial weight scales.
+over a sweep of initial weight scales, and measure how a signal's spread and the back-propagated
+gradient change from one hidden layer to the next (:func:`signal_propagation`).
 
-All training here runs with the BLAS thread pool limited to one thread (:func:`single_blas_thread`):
-the course's matrices are tiny (≤ 100 × 100), so a second BLAS thread buys nothing, and on a busy
-machine its spin-waiting made training up to 20× slower in our measurements.
+BLAS threads: :class:`~course_utils.training.MLP` and :func:`~course_utils.training.train` already run
+with the BLAS thread pool limited to one thread, so nothing here needs to.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 
 import numpy as np
 from scipy.special import expit, logit
 
 from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
-from .training import MLP, GradNormHook, softmax_cross_entropy, train
+from .training import MLP, GradNormHook, Hook, _single_blas_thread, softmax_cross_entropy, train
 
 __all__ = ["SATURATION_LOW", "SATURATION_HIGH", "SOURCE_GRADIENT_TABLE", "SOURCE_ITERATIONS",
-           "single_blas_thread", "sigmoid", "sigmoid_derivative",
-           "saturated_fraction", "tangent_line_deviation", "hidden_activations", "layer_gradient_table",
-           "activation_histograms", "init_scale_sweep", "forward_backward_diagnostics"]
+           "sigmoid", "sigmoid_derivative", "saturated_fraction", "tangent_line_deviation",
+           "linear_fit_r2", "hidden_activations", "SaturationHook", "layer_gradient_table",
+           "activation_histograms", "signal_propagation", "init_scale_sweep",
+           "forward_backward_diagnostics"]
+
+#: Kept for :mod:`course_utils.covariate_shift`, which imports it from here: the one implementation
+#: lives in :mod:`course_utils.training` (nested uses cost nothing).
+single_blas_thread = _single_blas_thread
 
 #: A sigmoid output below / above these counts as saturated (σ' < 0.03·0.97 ≈ 0.029, under 12 % of
 #: its maximum 0.25); the thresholds are the course's convention, not a law.
@@ -58,30 +62,6 @@ SOURCE_GRADIENT_TABLE = {
         [0.32681, 0.19801, 0.16792, 0.14741, 0.13294, 0.12805, 0.13754, 0.12941, 0.13288, 0.12957, 0.50937],
         [0.32358, 0.17484, 0.16367, 0.16605, 0.17118, 0.14703, 0.14458, 0.12693, 0.13928, 0.11938, 0.3692]]),
 }
-
-
-_CONTROLLER = []
-
-
-@contextlib.contextmanager
-def single_blas_thread():
-    """Limit NumPy's BLAS to one thread inside the ``with`` block (no-op if threadpoolctl is missing).
-
-    The thread-pool controller is created once and reused: entering the block costs ~15 µs instead of
-    the ~2 ms that a fresh ``threadpool_limits`` spends finding the loaded libraries.
-    """
-    if not _CONTROLLER:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-            _CONTROLLER.append(None)
-        else:
-            _CONTROLLER.append(ThreadpoolController())
-    if _CONTROLLER[0] is None:  # pragma: no cover
-        yield
-        return
-    with _CONTROLLER[0].limit(limits=1, user_api="blas"):
-        yield
 
 
 def sigmoid(x):
@@ -169,6 +149,38 @@ def tangent_line_deviation(out_low: float = 0.2, out_high: float = 0.8, num: int
             "output_range": out_high - out_low}
 
 
+def linear_fit_r2(input_std: float = 1.0, input_mean: float = 0.0, order: int = 80) -> dict:
+    r"""How much of σ(x) a straight line explains when the input is Gaussian, x ~ N(mean, std²).
+
+    The best line (least squares over the input distribution) is :math:`a + b x` with
+    :math:`b = \mathrm{Cov}(\sigma(x), x)/\mathrm{Var}(x)`, which equals :math:`E[\sigma'(x)]` (Stein's
+    lemma). ``r2`` is the share of :math:`\mathrm{Var}\,\sigma(x)` it explains; 1 means "exactly
+    linear" for inputs from this distribution. Expectations use Gauss–Hermite quadrature.
+
+    Returns
+    -------
+    dict with ``r2``, ``slope`` (b), ``output_std`` (std of σ(x)) and ``residual_std``
+    (std of σ(x) − a − b x).
+    """
+    where = "linear_fit_r2"
+    input_std = check_positive(input_std, "input_std", where)
+    input_mean = float(input_mean)
+    if not np.isfinite(input_mean):
+        raise ValueError(f"{where}: input_mean must be finite, got {input_mean}")
+    order = check_positive_int(order, "order", where)
+    nodes, weights = np.polynomial.hermite_e.hermegauss(order)
+    weights = weights / weights.sum()                       # probabilities of N(0, 1)
+    x = input_mean + input_std * nodes
+    s = expit(x)
+    mean_s = weights @ s
+    var_s = weights @ (s - mean_s) ** 2
+    slope = (weights @ ((s - mean_s) * (x - input_mean))) / input_std**2
+    explained = slope**2 * input_std**2
+    r2 = float(explained / var_s) if var_s > 0 else 1.0
+    return {"r2": min(r2, 1.0), "slope": float(slope), "output_std": float(np.sqrt(var_s)),
+            "residual_std": float(np.sqrt(max(var_s - explained, 0.0)))}
+
+
 def _check_sigmoid_mlp(model, where):
     if not isinstance(model, MLP):
         raise TypeError(f"{where}: model must be a course_utils.training.MLP, got {type(model).__name__}")
@@ -189,14 +201,33 @@ def hidden_activations(model, X, training: bool = True) -> list:
     where = "hidden_activations"
     _check_sigmoid_mlp(model, where)
     probe = copy.deepcopy(model)
-    with single_blas_thread():
-        probe.forward(X, training=training)
+    probe.forward(X, training=training)
     return [probe.layer_inputs[i + 1] for i in probe.activation_indices]
+
+
+class SaturationHook(Hook):
+    """Record the saturated fraction (σ < 0.03 or > 0.97) of every hidden layer on the training batch.
+
+    ``values`` has shape (n_records, n_hidden_layers), input side first.
+    """
+
+    def __init__(self, every: int = 1, low: float = SATURATION_LOW, high: float = SATURATION_HIGH):
+        super().__init__(every)
+        self.low, self.high = low, high
+        self._values: list[np.ndarray] = []
+
+    def record(self, step, model):
+        outs = [model.layer_inputs[i + 1] for i in model.activation_indices]
+        self._values.append(np.array([np.mean((a < self.low) | (a > self.high)) for a in outs]))
+
+    @property
+    def values(self) -> np.ndarray:
+        return np.array(self._values)
 
 
 def layer_gradient_table(depth: int = 10, width: int = 100, normalization: str = "none", seed: int = 0,
                          record_at=(10, 20, 30, 40, 50), batch_size: int = 100, lr: float = 0.1,
-                         init_scale=None, data=None) -> np.ndarray:
+                         init_scale=None, data=None, return_saturation: bool = False):
     r"""‖∂L/∂W‖ (Frobenius) of every weight matrix of a sigmoid MLP at the given iterations.
 
     A ``64 → width × depth → 10`` sigmoid MLP (``normalization`` "none" or "batch") is trained with
@@ -207,11 +238,16 @@ def layer_gradient_table(depth: int = 10, width: int = 100, normalization: str =
     ----------
     data : tuple (X_train, y_train), optional
         Defaults to ``load_digits_split(seed=0)``'s standardized training split.
+    return_saturation : bool
+        Also return the saturated fraction of every hidden layer on the same training batches.
 
     Returns
     -------
     ndarray, shape (len(record_at), depth + 1)
         Column k is the k-th weight matrix counted from the input (the last column is the output layer).
+    saturation : ndarray, shape (len(record_at), depth)
+        Only with ``return_saturation=True``: the share of each hidden layer's sigmoid outputs on
+        that step's batch below 0.03 or above 0.97.
     """
     where = "layer_gradient_table"
     depth = check_positive_int(depth, "depth", where)
@@ -221,12 +257,13 @@ def layer_gradient_table(depth: int = 10, width: int = 100, normalization: str =
     X, y = _training_data(data, where)
     model = MLP([X.shape[1]] + [width] * depth + [10], "sigmoid", normalization, init_scale=init_scale,
                 seed=seed)
-    hook = GradNormHook(every=1)
-    with single_blas_thread():
-        history = train(model, X, y, steps=int(record_at.max()) + 1, batch_size=batch_size, lr=lr,
-                        seed=seed, hooks=[hook])
+    hook, saturation = GradNormHook(every=1), SaturationHook(every=1)
+    history = train(model, X, y, steps=int(record_at.max()) + 1, batch_size=batch_size, lr=lr,
+                    seed=seed, hooks=[hook, saturation] if return_saturation else [hook])
     if history.diverged:
         raise RuntimeError(f"{where}: training diverged at step {history.steps_taken}; lower lr")
+    if return_saturation:
+        return hook.values[record_at], saturation.values[record_at]
     return hook.values[record_at]
 
 
@@ -267,9 +304,70 @@ def activation_histograms(activations, bins: int = 20) -> np.ndarray:
     return np.array(rows)
 
 
+def signal_propagation(model, X, y) -> dict:
+    r"""How a sigmoid MLP passes signals through its hidden layers: one training-mode forward and
+    backward pass on ``(X, y)``, on a copy of the model.
+
+    For hidden layer k with sigmoid outputs :math:`h_k` (an (N, H) array for the batch) it measures
+
+    * ``spread[k]`` — how much :math:`h_k` varies from example to example: the std over the batch,
+      averaged over the units (the forward signal; a constant output carries no information);
+    * ``backward[k]`` — :math:`\lVert\partial L/\partial h_k\rVert` (Frobenius, whole batch), the
+      gradient arriving at that layer's outputs;
+    * ``mean_slope[k]``, ``rms_slope[k]`` — the mean and the root-mean-square of
+      :math:`\sigma' = h_k(1-h_k)` over the batch and the units (for independent signs, the backward pass
+      through layer k+1 multiplies the gradient by about ``c * rms_slope[k]``, where
+      :math:`c = \text{std}(W)\sqrt{\text{fan\_out}}` is the gain of :math:`W^\top`);
+    * ``saturated[k]`` — the share of outputs below 0.03 or above 0.97;
+    * ``norm_input_std[k]`` — for BN/LN/... models, the std over the batch of the pre-activation that
+      enters the normalization layer, averaged over units (``None`` without normalization).
+
+    ``forward_gain`` and ``backward_gain`` are the geometric means of ``spread[k+1] / spread[k]`` and
+    ``backward[k] / backward[k+1]`` over neighbouring hidden layers: the factor by which one more layer
+    multiplies the signal (forward) or the gradient (backward). NaN with fewer than two hidden layers.
+
+    Returns
+    -------
+    dict with the arrays above (length = number of hidden layers), the two gains, ``loss`` and
+    ``weight_grad_norms`` (‖∂L/∂W‖ of every weight matrix, input side first, output layer last).
+    """
+    where = "signal_propagation"
+    _check_sigmoid_mlp(model, where)
+    X = as_real_array(X, "X", where)
+    net = copy.deepcopy(model)
+    activation_positions = set(net.activation_indices)
+    backward = {}
+    with _single_blas_thread(), np.errstate(over="ignore", under="ignore"):
+        logits = net.forward(X, training=True)
+        loss, grad = softmax_cross_entropy(logits, y)
+        for i in range(len(net.layers) - 1, -1, -1):
+            if i in activation_positions:  # grad is dL/d(output of this sigmoid) here
+                backward[i] = float(np.linalg.norm(grad))
+            grad = net.layers[i].backward(grad)
+    outputs = [net.layer_inputs[i + 1] for i in net.activation_indices]
+    spread = np.array([h.std(axis=0).mean() for h in outputs])
+    back = np.array([backward[i] for i in net.activation_indices])
+    norm_input_std = (np.array([net.layer_inputs[i].std(axis=0).mean() for i in net.norm_indices])
+                      if net.norm_indices else None)
+
+    def geometric_mean(ratios):
+        return float(np.exp(np.mean(np.log(ratios)))) if len(ratios) else float("nan")
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        forward_gain = geometric_mean(spread[1:] / spread[:-1])
+        backward_gain = geometric_mean(back[:-1] / back[1:])
+    return {"spread": spread, "backward": back,
+            "mean_slope": np.array([np.mean(h * (1.0 - h)) for h in outputs]),
+            "rms_slope": np.array([np.sqrt(np.mean((h * (1.0 - h)) ** 2)) for h in outputs]),
+            "saturated": np.array([np.mean((h < SATURATION_LOW) | (h > SATURATION_HIGH)) for h in outputs]),
+            "norm_input_std": norm_input_std, "forward_gain": forward_gain,
+            "backward_gain": backward_gain, "loss": loss,
+            "weight_grad_norms": np.array([np.linalg.norm(layer.grads["W"]) for layer in net.linears])}
+
+
 def init_scale_sweep(scales, seeds=(0, 1, 2), normalizations=("none", "batch"), hidden=(32, 32, 32, 32),
                      steps: int = 150, batch_size: int = 64, lr: float = 0.5, data=None,
-                     test_data=None) -> np.ndarray:
+                     test_data=None, output_scale=None) -> np.ndarray:
     """Final test accuracy of a sigmoid MLP for each initial weight scale, normalization and seed.
 
     Every weight of every layer starts as N(0, scale²) (``MLP(init_scale=scale)``); the same seed gives
@@ -285,6 +383,10 @@ def init_scale_sweep(scales, seeds=(0, 1, 2), normalizations=("none", "batch"), 
     steps, batch_size, lr : training settings (plain SGD).
     data, test_data : (X, y) pairs, optional
         Default: the digits split of ``load_digits_split(seed=0)``.
+    output_scale : float, optional
+        Initial weight std of the output layer only (e.g. its default ``1/sqrt(hidden[-1])``), to
+        separate what the output layer's scale does from what the hidden layers' scale does.
+        Default: the same ``scale`` as every other layer.
 
     Returns
     -------
@@ -293,6 +395,8 @@ def init_scale_sweep(scales, seeds=(0, 1, 2), normalizations=("none", "batch"), 
     """
     where = "init_scale_sweep"
     scales = [check_positive(s, "scales[i]", where) for s in scales]
+    if output_scale is not None:
+        output_scale = check_positive(output_scale, "output_scale", where)
     if test_data is None or data is None:
         from .data import load_digits_split
 
@@ -303,14 +407,15 @@ def init_scale_sweep(scales, seeds=(0, 1, 2), normalizations=("none", "batch"), 
     X_test, y_test = _training_data(test_data, where)
     sizes = [X.shape[1], *hidden, int(max(y.max(), y_test.max())) + 1]
     acc = np.empty((len(normalizations), len(scales), len(seeds)))
-    with single_blas_thread():
-        for a, norm in enumerate(normalizations):
-            for b, scale in enumerate(scales):
-                for c, seed in enumerate(seeds):
-                    model = MLP(sizes, "sigmoid", norm, init_scale=scale, seed=seed)
-                    history = train(model, X, y, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
-                                    X_test=X_test, y_test=y_test)
-                    acc[a, b, c] = history.final_test_accuracy
+    for a, norm in enumerate(normalizations):
+        for b, scale in enumerate(scales):
+            for c, seed in enumerate(seeds):
+                model = MLP(sizes, "sigmoid", norm, init_scale=scale, seed=seed)
+                if output_scale is not None:  # same random directions, another length
+                    model.linears[-1].params["W"] *= output_scale / scale
+                history = train(model, X, y, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+                                X_test=X_test, y_test=y_test)
+                acc[a, b, c] = history.final_test_accuracy
     return acc
 
 
@@ -329,7 +434,7 @@ def forward_backward_diagnostics(model, X, y, bins: int = 20, copy_model: bool =
     where = "forward_backward_diagnostics"
     _check_sigmoid_mlp(model, where)
     net = copy.deepcopy(model) if copy_model else model
-    with single_blas_thread(), np.errstate(over="ignore", under="ignore"):
+    with _single_blas_thread(), np.errstate(over="ignore", under="ignore"):  # one limit for both passes
         logits = net.forward(X, training=True)
         loss, dlogits = softmax_cross_entropy(logits, y)
         net.backward(dlogits)

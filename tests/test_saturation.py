@@ -165,3 +165,122 @@ def test_saturation_demo_updates_in_place_and_survives_extremes(digits):
     assert len(demo.lines["none"].get_xdata()) == 4 + 1
     big = demo.diagnostics(4, 10.0)
     assert big["none"]["saturated"].mean() > 0.5 > big["batch"]["saturated"].mean()
+
+
+def test_linear_fit_r2_matches_a_sampled_regression_and_steins_lemma():
+    from scipy.integrate import quad
+    from scipy.stats import norm
+
+    fit = S.linear_fit_r2(input_std=1.0)
+    # Stein's lemma: the least-squares slope is E[sigma'(x)] for x ~ N(0, 1)
+    expected_slope = quad(lambda x: S.sigmoid_derivative(x) * norm.pdf(x), -40, 40)[0]
+    assert fit["slope"] == pytest.approx(expected_slope, rel=1e-8)
+    x = np.random.default_rng(0).normal(0.0, 2.0, 400_000)
+    s = expit(x)
+    b, a = np.polyfit(x, s, 1)
+    r2 = 1 - np.var(s - (a + b * x)) / np.var(s)
+    fit2 = S.linear_fit_r2(input_std=2.0)
+    assert fit2["r2"] == pytest.approx(r2, abs=2e-3) and fit2["slope"] == pytest.approx(b, rel=5e-3)
+    assert fit2["output_std"] == pytest.approx(np.std(s), rel=5e-3)
+    r2s = [S.linear_fit_r2(input_std=sd)["r2"] for sd in (1e-3, 1.0, 2.0, 4.0)]
+    assert r2s[0] > 0.999999 and np.all(np.diff(r2s) < 0)   # wider input, more curvature
+    # a shifted input sits on the flatter, curved part: less linear than the centred one
+    assert S.linear_fit_r2(1.0, input_mean=2.0)["r2"] < fit["r2"]
+    with pytest.raises(ValueError, match="input_std"):
+        S.linear_fit_r2(input_std=0.0)
+
+
+def _manual_hidden_gradients(model, X, y):
+    """dL/dh_k for every hidden output h_k of a plain sigmoid MLP, by the chain rule written out."""
+    hs, h = [], X
+    for k, layer in enumerate(model.linears):
+        z = h @ layer.W + layer.b
+        if k < len(model.linears) - 1:
+            h = expit(z)
+            hs.append(h)
+    _, d = cu.training.softmax_cross_entropy(z, y)
+    grads = [None] * len(hs)
+    d = d @ model.linears[-1].W.T
+    for k in range(len(hs) - 1, -1, -1):
+        grads[k] = d
+        d = (d * hs[k] * (1 - hs[k])) @ model.linears[k].W.T
+    return hs, grads
+
+
+def test_signal_propagation_matches_the_chain_rule(digits):
+    X, y = digits[0][:60], digits[2][:60]
+    model = MLP([64, 20, 15, 12, 10], "sigmoid", "none", init_scale=0.4, seed=5)
+    sp = S.signal_propagation(model, X, y)
+    hs, grads = _manual_hidden_gradients(model, X, y)
+    np.testing.assert_allclose(sp["backward"], [np.linalg.norm(g) for g in grads], rtol=1e-10)
+    np.testing.assert_allclose(sp["spread"], [h.std(axis=0).mean() for h in hs], rtol=1e-12)
+    np.testing.assert_allclose(sp["rms_slope"], [np.sqrt(np.mean((h * (1 - h)) ** 2)) for h in hs])
+    back = sp["backward"]
+    assert sp["backward_gain"] == pytest.approx(np.sqrt(back[0] / back[1] * back[1] / back[2]))
+    assert sp["norm_input_std"] is None
+    diag = S.forward_backward_diagnostics(model, X, y)
+    np.testing.assert_allclose(sp["weight_grad_norms"], diag["grad_norms"], rtol=1e-12)
+    assert sp["loss"] == pytest.approx(diag["loss"])
+
+
+def test_signal_propagation_linear_regime_and_batchnorm(digits):
+    X, y = digits[0][:300], digits[2][:300]
+    # tiny weights: sigma is linear with slope 1/4, so each layer scales both signals by c/4
+    c = 0.2
+    tiny = S.signal_propagation(MLP([64] + [40] * 5 + [10], "sigmoid", "none", init_scale=c / np.sqrt(40),
+                                    seed=0), X, y)
+    assert tiny["forward_gain"] == pytest.approx(c / 4, rel=0.1)
+    assert tiny["backward_gain"] == pytest.approx(c / 4, rel=0.1)
+    assert tiny["saturated"][1:].max() == 0.0   # (the first layer sees raw z-scored pixels)
+    # with BN the pre-activation's batch std is ~0.2 c and the gains are ~1 at any scale
+    for scale in (0.1, 1.0):
+        model = MLP([64] + [100] * 5 + [10], "sigmoid", "batch", init_scale=scale, seed=1)
+        running = model.layers[model.norm_indices[0]].running_mean.copy()
+        sp = S.signal_propagation(model, X, y)
+        np.testing.assert_array_equal(model.layers[model.norm_indices[0]].running_mean, running)
+        assert sp["norm_input_std"][1:] == pytest.approx(0.21 * scale * 10, rel=0.15)
+        assert 0.9 < sp["forward_gain"] < 1.1 and 0.85 < sp["backward_gain"] < 1.2
+    one = S.signal_propagation(MLP([64, 10, 10], "sigmoid", seed=0), X, y)
+    assert np.isnan(one["forward_gain"]) and np.isnan(one["backward_gain"])
+    with pytest.raises(TypeError, match="model"):
+        S.signal_propagation(None, X, y)
+    with pytest.raises(ValueError, match="sigmoid"):
+        S.signal_propagation(MLP([64, 10, 10], "tanh"), X, y)
+
+
+def test_layer_gradient_table_records_saturation(digits):
+    data = (digits[0], digits[2])
+    grads, sat = S.layer_gradient_table(depth=4, width=30, record_at=(2, 4), data=data,
+                                        return_saturation=True)
+    np.testing.assert_array_equal(grads, S.layer_gradient_table(depth=4, width=30, record_at=(2, 4),
+                                                                data=data))
+    assert sat.shape == (2, 4) and sat.max() < 0.01
+    _, big = S.layer_gradient_table(depth=4, width=30, record_at=(2, 4), data=data, init_scale=1.0,
+                                    return_saturation=True)
+    assert big[:, 1:].min() > 0.2   # std 1.0 weights on 30 inputs: |x| ~ 3 - many outputs past 0.03/0.97
+
+
+def test_init_scale_sweep_output_scale(digits):
+    kwargs = dict(seeds=(0,), normalizations=("batch",), hidden=(8, 8), steps=5, batch_size=16, lr=0.5,
+                  data=(digits[0], digits[2]), test_data=(digits[1], digits[3]))
+    same = S.init_scale_sweep([0.3], output_scale=0.3, **kwargs)
+    np.testing.assert_array_equal(same, S.init_scale_sweep([0.3], **kwargs))
+    with pytest.raises(ValueError, match="output_scale"):
+        S.init_scale_sweep([0.3], output_scale=0.0, **kwargs)
+
+
+def test_single_blas_thread_is_the_training_one():
+    assert S.single_blas_thread is cu.training._single_blas_thread
+    assert "single_blas_thread" not in S.__all__
+
+
+def test_init_sweep_plot_with_propagation_panels():
+    import matplotlib.pyplot as plt
+
+    scales = np.array([0.1, 1.0, 10.0])
+    prop = {"forward_gain": np.full((3, 2), 0.5), "backward_gain": np.full((3, 2), 0.7),
+            "saturated": np.full((3, 2), 0.2)}
+    fig = cu.plotting.plot_init_sweep(scales, np.full((2, 3, 2), 0.5), default_scale=0.2, propagation=prop,
+                                      fan_in=32)
+    assert len([ax for ax in fig.axes if ax.get_ylabel()]) == 3
+    plt.close(fig)

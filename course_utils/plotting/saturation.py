@@ -34,8 +34,8 @@ def plot_sigmoid_and_derivative(out_low: float = 0.2, out_high: float = 0.8, x_m
     ax2.axhline(0.25, color=COLORS["vermillion"], ls=":", label="max 1/4 at x = 0")
     ax2.set_ylabel("σ′(x)")
     ax2.set_ylim(0, 0.28)
-    ax2.set_title("σ′ ≤ 1/4 everywhere; ≈ 0 for |x| > 4")
-    ax2.legend(loc="upper right", fontsize=8)
+    ax2.set_title("σ′ ≤ 1/4 everywhere; < 0.02 for |x| > 4")
+    ax2.legend(loc="center right", fontsize=8)
     return fig
 
 
@@ -119,7 +119,7 @@ def plot_activation_heatmaps(hists: dict, saturated: dict | None = None):
             ax = axes[i, j]
             title = f"{r}, {c}"
             if saturated is not None:
-                title += f": {100 * saturated[(r, c)]:.2g} % saturated"
+                title += f": {100 * saturated[(r, c)]:.1f} % saturated"
             im = draw_activation_heatmap(ax, hists[(r, c)], title=title)
             if i < len(rows) - 1:
                 ax.set_xlabel("")
@@ -129,26 +129,86 @@ def plot_activation_heatmaps(hists: dict, saturated: dict | None = None):
     return fig
 
 
-def plot_init_sweep(scales, accuracy, labels=("no BN", "with BN"), default_scale=None):
-    """Final test accuracy vs initial weight std (log axis), mean ± std over seeds.
+def plot_init_sweep(scales, accuracy, labels=("no BN", "with BN"), default_scale=None, propagation=None,
+                    fan_in=None):
+    """Final test accuracy vs initial weight std (log axis), mean ± std over seeds; optionally, below it,
+    how the plain network passes signals at initialization.
 
-    ``accuracy`` has shape (n_variants, n_scales, n_seeds) as returned by
-    :func:`course_utils.saturation.init_scale_sweep`.
+    Parameters
+    ----------
+    scales : sequence of float
+    accuracy : array, shape (n_variants, n_scales, n_seeds)
+        As returned by :func:`course_utils.saturation.init_scale_sweep`.
+    labels : names of the variants.
+    default_scale : float, optional
+        Marks ``1/sqrt(fan_in)`` (and 4× it when ``propagation`` is given).
+    propagation : dict, optional
+        ``{"forward_gain", "backward_gain", "saturated"}``, each (n_scales, n_seeds), from
+        :func:`course_utils.saturation.signal_propagation` of the plain network at initialization.
+        Adds a panel of the per-layer gains (with the linear-regime prediction c/4, c = std·√fan_in)
+        and a panel of the share of saturated units.
+    fan_in : int, optional
+        Fan-in of the hidden layers; adds a top axis in units of ``1/sqrt(fan_in)`` and the c/4 line.
     """
+    scales = np.asarray(scales, dtype=float)
     accuracy = np.asarray(accuracy)
     colors = [COLORS["plain"], COLORS["bn"], COLORS["green"], COLORS["purple"]]
-    fig, ax = plt.subplots(figsize=(7.5, 3.6), layout="constrained")
+    if propagation is None:
+        fig, ax = plt.subplots(figsize=(7.5, 3.6), layout="constrained")
+        axes = [ax]
+    else:
+        fig, axes = plt.subplots(3, 1, figsize=(7.5, 7.6), sharex=True, layout="constrained",
+                                 gridspec_kw={"height_ratios": [2.2, 1.6, 1.0]})
+        ax = axes[0]
     for k, label in enumerate(labels):
         mean, std = accuracy[k].mean(axis=1), accuracy[k].std(axis=1)
         ax.errorbar(scales, mean, yerr=std, marker="o", ms=4, capsize=3, color=colors[k],
                     label=f"{label} ({accuracy.shape[2]} seeds, ± std)")
     ax.axhline(0.1, color=COLORS["grey"], ls=":", label="chance (10 classes)")
+    marks = []
     if default_scale is not None:
-        ax.axvline(default_scale, color=COLORS["black"], ls="--", lw=0.8, label="1/√fan_in")
+        marks.append((default_scale, "--", "1/√fan_in (default)"))
+        if propagation is not None:
+            marks.append((4 * default_scale, "-.", "4/√fan_in (the “4× for sigmoid” rule)"))
+    for a in axes:
+        for x, ls, label in marks:
+            a.axvline(x, color=COLORS["black"], ls=ls, lw=0.8, label=label if a is ax else None)
     ax.set_xscale("log")
     ax.set_ylim(0, 1)
-    ax.set_xlabel("initial weight std (every layer)")
     ax.set_ylabel("test accuracy")
     ax.set_title("BN widens the range of initial scales that train")
     ax.legend(fontsize=8, loc="center left")
+    if fan_in is not None:
+        top = ax.secondary_xaxis("top", functions=(lambda s: s * np.sqrt(fan_in),
+                                                   lambda c: c / np.sqrt(fan_in)))
+        top.set_xlabel(f"c = std · √{fan_in}  (multiple of the hidden layers' default std)")
+    if propagation is not None:
+        _plot_propagation(axes[1], axes[2], scales, propagation, fan_in)
+    axes[-1].set_xlabel("initial weight std (every layer)")
     return fig
+
+
+def _plot_propagation(ax_gain, ax_sat, scales, propagation, fan_in):
+    fwd = np.asarray(propagation["forward_gain"])
+    bwd = np.asarray(propagation["backward_gain"])
+    sat = np.asarray(propagation["saturated"])
+    for values, marker, ls, label in ((fwd, "o", "-", "forward: spread of the outputs"),
+                                      (bwd, "s", "--", "backward: ‖∂L/∂h‖")):
+        geo = np.exp(np.log(values).mean(axis=1))
+        ax_gain.plot(scales, geo, marker=marker, ms=4, ls=ls, color=COLORS["plain"],
+                     label=f"{label} (geo. mean, {values.shape[1]} seeds)")
+    if fan_in is not None:
+        linear = scales * np.sqrt(fan_in) / 4
+        keep = linear <= 3
+        ax_gain.plot(scales[keep], linear[keep], ":", color=COLORS["grey"], lw=1.5,
+                     label="c/4: a linear σ of slope 1/4")
+    ax_gain.axhline(1.0, color=COLORS["black"], lw=0.8, label="1: nothing lost per layer")
+    ax_gain.set_yscale("log")
+    ax_gain.set_ylim(0.01, 4)
+    ax_gain.set_ylabel("factor per layer\n(no BN, at init)")
+    ax_gain.set_title("Plain net: each sigmoid layer scales the signal by ≈ c/4 until σ bends", fontsize=10)
+    ax_gain.legend(fontsize=7.5, loc="lower right")
+    ax_sat.plot(scales, 100 * sat.mean(axis=1), "o-", ms=4, color=COLORS["vermillion"])
+    ax_sat.set_ylim(0, 100)
+    ax_sat.set_ylabel("% saturated\n(no BN, at init)")
+    ax_sat.set_title("…while from c ≈ 2 on more and more units saturate", fontsize=10)
