@@ -315,9 +315,9 @@ def signal_propagation(model, X, y) -> dict:
     * ``backward[k]`` — :math:`\lVert\partial L/\partial h_k\rVert` (Frobenius, whole batch), the
       gradient arriving at that layer's outputs;
     * ``mean_slope[k]``, ``rms_slope[k]`` — the mean and the root-mean-square of
-      :math:`\sigma' = h_k(1-h_k)` over the batch and the units (for independent signs, the backward pass
-      through layer k+1 multiplies the gradient by about ``c * rms_slope[k]``, where
-      :math:`c = \text{std}(W)\sqrt{\text{fan\_out}}` is the gain of :math:`W^\top`);
+      :math:`\sigma' = h_k(1-h_k)` over the batch and the units (for random weights, going back from
+      layer k to layer k−1 multiplies the gradient's norm by about ``c * rms_slope[k]``, where
+      :math:`c = \text{std}(W_k)\sqrt{\text{fan\_in}_k}` is the gain of :math:`W_k^\top`);
     * ``saturated[k]`` — the share of outputs below 0.03 or above 0.97;
     * ``norm_input_std[k]`` — for BN/LN/... models, the std over the batch of the pre-activation that
       enters the normalization layer, averaged over units (``None`` without normalization).

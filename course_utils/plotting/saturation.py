@@ -177,7 +177,7 @@ def plot_init_sweep(scales, accuracy, labels=("no BN", "with BN"), default_scale
     ax.set_ylim(0, 1)
     ax.set_ylabel("test accuracy")
     ax.set_title("BN widens the range of initial scales that train")
-    ax.legend(fontsize=8, loc="center left")
+    ax.legend(fontsize=8, loc="center left", frameon=True, framealpha=0.9, edgecolor="none")
     if fan_in is not None:
         top = ax.secondary_xaxis("top", functions=(lambda s: s * np.sqrt(fan_in),
                                                    lambda c: c / np.sqrt(fan_in)))
@@ -207,7 +207,7 @@ def _plot_propagation(ax_gain, ax_sat, scales, propagation, fan_in):
     ax_gain.set_ylim(0.01, 4)
     ax_gain.set_ylabel("factor per layer\n(no BN, at init)")
     ax_gain.set_title("Plain net: each sigmoid layer scales the signal by ≈ c/4 until σ bends", fontsize=10)
-    ax_gain.legend(fontsize=7.5, loc="lower right")
+    ax_gain.legend(fontsize=7.5, loc="lower right", frameon=True, framealpha=0.9, edgecolor="none")
     ax_sat.plot(scales, 100 * sat.mean(axis=1), "o-", ms=4, color=COLORS["vermillion"])
     ax_sat.set_ylim(0, 100)
     ax_sat.set_ylabel("% saturated\n(no BN, at init)")

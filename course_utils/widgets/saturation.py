@@ -52,7 +52,7 @@ class SaturationDemo:
     """
 
     def __init__(self, X, y, max_depth: int = 10, width: int = 100, bins: int = 20, seed: int = 0,
-                 figsize=(11.0, 3.4), dpi: int = 80):
+                 figsize=(11.5, 3.4), dpi: int = 80):
         if not 1 <= int(max_depth) <= 30:
             raise ValueError(f"SaturationDemo: max_depth must be in 1..30, got {max_depth}")
         self.X, self.y = np.asarray(X, dtype=float), np.asarray(y)
@@ -64,6 +64,8 @@ class SaturationDemo:
             "none": draw_activation_heatmap(axes[0], empty, self.max_depth, "no BN: sigmoid outputs"),
             "batch": draw_activation_heatmap(axes[1], empty, self.max_depth, "with BN: sigmoid outputs"),
         }
+        self.fig.colorbar(self.images["batch"], ax=list(axes[:2]), pad=0.01, aspect=30,
+                          label="share of outputs")
         ax = axes[2]
         self.lines = {
             "none": ax.plot([], [], "o-", ms=3, color=COLORS["plain"], label="no BN")[0],
@@ -72,7 +74,7 @@ class SaturationDemo:
         ax.set_yscale("log")
         ax.set_ylim(GRAD_FLOOR, 1e6)
         ax.set_xlim(0.5, self.max_depth + 1.5)
-        ax.set_xlabel("weight matrix (1 = input side; last = output)")
+        ax.set_xlabel("weight matrix (last = output layer)")
         ax.set_ylabel("‖∂L/∂W‖")
         ax.set_title("gradient norm per layer")
         ax.legend(loc="upper right", fontsize=8, ncols=2)
