@@ -177,7 +177,8 @@ def plot_init_sweep(scales, accuracy, labels=("no BN", "with BN"), default_scale
     ax.set_ylim(0, 1)
     ax.set_ylabel("test accuracy")
     ax.set_title("BN widens the range of initial scales that train")
-    ax.legend(fontsize=8, loc="center left", frameon=True, framealpha=0.9, edgecolor="none")
+    ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0.0, 0.13), frameon=True, framealpha=0.9,
+              edgecolor="none")
     if fan_in is not None:
         top = ax.secondary_xaxis("top", functions=(lambda s: s * np.sqrt(fan_in),
                                                    lambda c: c / np.sqrt(fan_in)))
