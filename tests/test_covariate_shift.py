@@ -128,6 +128,44 @@ def test_noisy_batchnorm_forward_backward(batch):
         C.NoisyBatchNorm(3, scale_max=0.5)
 
 
+def test_noisy_batchnorm_per_example_noise():
+    rng = np.random.default_rng(3)
+    x = rng.normal(1.0, 2.0, size=(400, 6))
+    layer = C.NoisyBatchNorm(6, shift_max=1.0, scale_max=2.0, per_example_std=0.5,
+                             rng=np.random.default_rng(1))
+    out = layer.forward(x, training=True)
+    assert layer.noise_example.shape == x.shape
+    bn = cu.layers.BatchNorm(6).forward(x, training=True)
+    expected = bn * layer.noise_scale + layer.noise_shift + layer.noise_example
+    np.testing.assert_allclose(out, expected, atol=1e-12)
+    # per unit: mean ≈ shift and variance ≈ scale² + 0.5² (the per-example part is independent noise)
+    np.testing.assert_allclose(out.mean(axis=0), layer.noise_shift, atol=0.1)
+    np.testing.assert_allclose(out.var(axis=0), layer.noise_scale ** 2 + 0.25, rtol=0.2)
+    assert np.std(layer.noise_example) == pytest.approx(0.5, rel=0.1)
+    with pytest.raises(ValueError, match="shape"):
+        layer.frozen = True
+        layer.forward(x[:10], training=True)       # frozen per-example noise of another batch size
+    layer.frozen = False
+    layer.forward(x[:10], training=True)           # a new step draws noise of the right shape
+    assert layer.noise_example.shape == (10, 6)
+    ev = layer.forward(x, training=False)          # eval: no per-example noise, mean scale
+    plain = cu.layers.BatchNorm(6)
+    plain.running_mean, plain.running_var = layer.running_mean, layer.running_var
+    np.testing.assert_allclose(ev, 1.5 * plain.forward(x, training=False))
+    with pytest.raises(ValueError, match="per_example_std"):
+        C.NoisyBatchNorm(3, per_example_std=-1.0)
+    assert "per_example_std" in repr(layer)
+    # gradient check with all the noise frozen; the per-example term does not depend on x
+    small = C.NoisyBatchNorm(5, per_example_std=1.0, rng=np.random.default_rng(2))
+    xs = rng.normal(size=(16, 5))
+    out = small.forward(xs, training=True)
+    small.frozen = True
+    dout = rng.normal(size=out.shape)
+    dx = small.backward(dout)
+    numeric = numerical_gradient_array(lambda xx: small.forward(xx, training=True), xs.copy(), dout, h=1e-6)
+    assert rel_error(dx, numeric) < 1e-6
+
+
 def test_noisy_mlp_has_same_weights_and_frozen_noise_replays(batch):
     x, y = batch
     model = C.noisy_batchnorm_mlp([10, 8, 8, 4], seed=4)
@@ -152,7 +190,7 @@ def test_hooks_do_not_change_the_training_run(digits):
     grads_a, grads_b = GradNormHook(), GradNormHook()
     train(base, X_tr, y_tr, hooks=[grads_a], **kwargs)
     probe = C.ProbeInputHook(hooked.activation_indices[-1], X_te[:40], every=10)
-    ics = C.ICSHook(X_tr, y_tr, 50, 2, 0.5, layers=(1, 2), every=10)
+    ics = C.ICSHook(0.5, layers=(1, 2), every=10)
     train(hooked, X_tr, y_tr, hooks=[probe, ics, grads_b], **kwargs)
     np.testing.assert_array_equal(grads_a.values, grads_b.values)
     assert probe.values.shape == (3, 40, 20) and probe.values.dtype == np.float32
@@ -162,12 +200,43 @@ def test_hooks_do_not_change_the_training_run(digits):
     np.testing.assert_allclose(ics.grad_norm[:, 1], grads_b.values[[0, 10, 20], 2], rtol=1e-10)
 
 
-def test_ics_hook_detects_a_different_batch_order(digits):
+class _Snapshot(cu.training.Hook):
+    """Keeps a copy of the model and its current batch at each recorded step."""
+
+    def __init__(self, every):
+        super().__init__(every)
+        self.saved = []
+
+    def record(self, step, model):
+        self.saved.append((copy.deepcopy(model), model.last_batch))
+
+
+@pytest.mark.parametrize("kind", ["plain", "batchnorm", "noisy", "noisy_example"])
+def test_ics_hook_measures_the_current_batch(digits, kind):
+    """The hook's fast path (reusing the step's gradients) equals ics_measurement on that step's batch."""
     X_tr, _, y_tr, _ = digits
-    ics = C.ICSHook(X_tr, y_tr, 50, seed=99, lr=0.1)
-    with pytest.raises(RuntimeError, match="batch"):
-        train(MLP([64, 10, 10], "sigmoid", seed=0), X_tr, y_tr, steps=2, batch_size=50, lr=0.1, seed=0,
-              hooks=[ics])
+    sizes = [64, 16, 16, 16, 10]
+    if kind.startswith("noisy"):
+        model = C.noisy_batchnorm_mlp(sizes, seed=1, per_example_std=1.0 if kind == "noisy_example" else 0.0)
+    else:
+        model = MLP(sizes, "sigmoid", "none" if kind == "plain" else "batch", seed=1)
+    snap, ics = _Snapshot(every=7), C.ICSHook(0.3, layers=(1, 2, 3), every=7)
+    train(model, X_tr, y_tr, steps=15, batch_size=40, lr=0.3, seed=5, hooks=[snap, ics])
+    assert ics.steps == snap.steps == [0, 7, 14]
+    for row, (net, (xb, yb)) in enumerate(snap.saved):
+        assert xb.shape == (40, 64)
+        for j, layer in enumerate((1, 2, 3)):
+            l2, cos = C.ics_measurement(net, xb, yb, layer, 0.3)
+            assert ics.l2[row, j] == pytest.approx(l2, rel=1e-9, abs=1e-15)
+            assert ics.cosine[row, j] == pytest.approx(cos, rel=1e-9)
+
+
+def test_ics_hook_needs_train(batch):
+    model = MLP([10, 8, 8, 4], "sigmoid", seed=0)
+    with pytest.raises(RuntimeError, match="last_batch"):
+        C.ICSHook(0.1, layers=(1,))(0, model)
+    with pytest.raises(ValueError, match="lr"):
+        C.ICSHook(0.0)
 
 
 def test_run_experiment_and_summaries(digits):
@@ -187,6 +256,39 @@ def test_run_experiment_and_summaries(digits):
         C.run_experiment("layer", data=digits)
     with pytest.raises(ValueError, match="probe"):
         C.median_drift(np.zeros((1, 5, 2)))
+
+
+def test_run_experiment_without_probe_and_with_per_example_noise(digits):
+    rec = C.run_experiment("noisy", seed=1, hidden=(12, 12), steps=20, eval_every=10, probe_every=0,
+                           per_example_std=1.0, data=digits)
+    assert rec.probe.shape == (0, 300, 12) and rec.probe_steps.size == 0
+    assert rec.test_steps.tolist() == [10, 20] and np.all(np.isfinite(rec.loss))
+    # the probe pass draws its own per-example noise on a copy; the run itself is unchanged
+    rec2 = C.run_experiment("noisy", seed=1, hidden=(12, 12), steps=20, eval_every=10, probe_every=5,
+                            per_example_std=1.0, data=digits)
+    np.testing.assert_array_equal(rec.loss, rec2.loss)
+    assert rec2.probe.shape == (4, 300, 12)
+
+
+def test_covariate_shift_example():
+    ex = C.covariate_shift_example(n=300, seed=1)
+    # P(X) moved ...
+    assert ex.x_train.mean() == pytest.approx(-0.8, abs=0.1)
+    assert ex.x_shift.mean() == pytest.approx(0.8, abs=0.1)
+    # ... P(Y|X) did not: the residuals of the common rule look alike in both samples
+    for mean, std in (ex.residual_train, ex.residual_shift):
+        assert abs(mean) < 0.03 and std == pytest.approx(ex.noise, rel=0.15)
+    np.testing.assert_allclose(ex.y_train - ex.rule(ex.x_train), ex.y_train - np.sin(2 * ex.x_train))
+    # the fit is good where it was trained and bad after the shift; refitting on shifted data fixes it
+    assert ex.mse_train < 2 * ex.noise ** 2 and ex.mse_refit < 2 * ex.noise ** 2
+    assert ex.mse_shift > 100 * ex.mse_train
+    # no shift: no harm
+    same = C.covariate_shift_example(n=300, seed=1, shift_mean=-0.8)
+    assert same.mse_shift < 2 * same.noise ** 2
+    for kwargs, name in ((dict(n=0), "n"), (dict(spread=0.0), "spread"), (dict(noise=-1.0), "noise"),
+                         (dict(degree=0), "degree"), (dict(n=3, degree=3), "n must exceed")):
+        with pytest.raises(ValueError, match=name):
+            C.covariate_shift_example(**kwargs)
 
 
 def test_check_ics_measurement(capsys):
@@ -218,9 +320,14 @@ def test_plots_and_scrubber(digits):
                                        probe_every=10, ics_layers=(1, 2), ics_every=10, data=digits)
                       for s in (0, 1)]
                for kind in ("plain", "batchnorm", "noisy")}
+    records["noisy_example"] = [C.run_experiment("noisy", seed=s, hidden=(8, 8), steps=30, lr=0.5,
+                                                 eval_every=10, probe_every=0, per_example_std=1.0,
+                                                 data=digits)
+                                for s in (0, 1)]
     figs = [cu.plotting.plot_ioffe_figure(records),
             cu.plotting.plot_ics(records, ["W2", "Wout"], layer_pos=0),
-            cu.plotting.plot_noisy_batchnorm(records, smooth=5)]
+            cu.plotting.plot_noisy_batchnorm(records, smooth=5),
+            cu.plotting.plot_covariate_shift_example(C.covariate_shift_example(n=50))]
     assert all(isinstance(f, matplotlib.figure.Figure) for f in figs)
     plt.close("all")
     demo = cu.widgets.DistributionScrubber({"plain": records["plain"][0],
