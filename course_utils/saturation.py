@@ -19,17 +19,13 @@ import numpy as np
 from scipy.special import expit, logit
 
 from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
-from .training import MLP, GradNormHook, Hook, _single_blas_thread, softmax_cross_entropy, train
+from .training import MLP, GradNormHook, Hook, single_blas_thread, softmax_cross_entropy, train
 
 __all__ = ["SATURATION_LOW", "SATURATION_HIGH", "SOURCE_GRADIENT_TABLE", "SOURCE_ITERATIONS",
            "sigmoid", "sigmoid_derivative", "saturated_fraction", "tangent_line_deviation",
            "linear_fit_r2", "hidden_activations", "SaturationHook", "layer_gradient_table",
            "activation_histograms", "signal_propagation", "init_scale_sweep",
            "forward_backward_diagnostics"]
-
-#: Kept for :mod:`course_utils.covariate_shift`, which imports it from here: the one implementation
-#: lives in :mod:`course_utils.training` (nested uses cost nothing).
-single_blas_thread = _single_blas_thread
 
 #: A sigmoid output below / above these counts as saturated (σ' < 0.03·0.97 ≈ 0.029, under 12 % of
 #: its maximum 0.25); the thresholds are the course's convention, not a law.
@@ -337,7 +333,7 @@ def signal_propagation(model, X, y) -> dict:
     net = copy.deepcopy(model)
     activation_positions = set(net.activation_indices)
     backward = {}
-    with _single_blas_thread(), np.errstate(over="ignore", under="ignore"):
+    with single_blas_thread(), np.errstate(over="ignore", under="ignore"):
         logits = net.forward(X, training=True)
         loss, grad = softmax_cross_entropy(logits, y)
         for i in range(len(net.layers) - 1, -1, -1):
@@ -434,7 +430,7 @@ def forward_backward_diagnostics(model, X, y, bins: int = 20, copy_model: bool =
     where = "forward_backward_diagnostics"
     _check_sigmoid_mlp(model, where)
     net = copy.deepcopy(model) if copy_model else model
-    with _single_blas_thread(), np.errstate(over="ignore", under="ignore"):  # one limit for both passes
+    with single_blas_thread(), np.errstate(over="ignore", under="ignore"):  # one limit for both passes
         logits = net.forward(X, training=True)
         loss, dlogits = softmax_cross_entropy(logits, y)
         net.backward(dlogits)

@@ -56,8 +56,6 @@ def single_blas_thread():
         _blas_depth -= 1
 
 
-_single_blas_thread = single_blas_thread  # old private name
-
 
 class MLP:
     """Multi-layer perceptron ``Linear → [norm] → activation → … → Linear`` (logits).

@@ -269,11 +269,6 @@ def test_init_scale_sweep_output_scale(digits):
         S.init_scale_sweep([0.3], output_scale=0.0, **kwargs)
 
 
-def test_single_blas_thread_is_the_training_one():
-    assert S.single_blas_thread is cu.training._single_blas_thread
-    assert "single_blas_thread" not in S.__all__
-
-
 def test_init_sweep_plot_with_propagation_panels():
     import matplotlib.pyplot as plt
 

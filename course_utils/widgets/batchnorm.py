@@ -22,12 +22,7 @@ from ..plotting.batchnorm import GammaBetaPlot
 from ..plotting.style import new_figure
 from .core import blit
 
-__all__ = ["GammaBetaDemo", "freeze_static_background"]
-
-
-def freeze_static_background(fig, dynamic, overlay=()):
-    """Old name kept for modules not yet moved to :func:`course_utils.widgets.blit`."""
-    return blit(fig, [*dynamic, *overlay])
+__all__ = ["GammaBetaDemo"]
 
 
 class GammaBetaDemo:

@@ -1,7 +1,8 @@
 """Interactive demos of notebooks 01 and 02: the directional derivative, and feature scaling.
 
 Each builder returns ``(fig, update)``: ``fig`` comes from :func:`course_utils.plotting.new_figure`
-with everything expensive (the contours of f) drawn once; ``update(**values)`` only moves existing
+with everything expensive (the contours of f, the text) drawn once and cached by
+:func:`course_utils.widgets.blit`; ``update(**values)`` only moves existing
 artists (``set_data``, ``set_offsets``, ``set_UVC``, ``set_text``) and returns a text readout. The
 notebook wires ``update`` to sliders with :func:`course_utils.widgets.slider_panel`.
 """
@@ -11,51 +12,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from matplotlib.artist import Artist
 
 from .. import calculus as C
 from ..data import standardize
 from ..plotting.style import COLORS, new_figure
+from .core import blit
 
 __all__ = ["directional_derivative_demo", "feature_scaling_demo", "FEATURE_SCALING_LEVELS"]
-
-
-class _Background(Artist):
-    """A pre-rendered RGBA picture of the whole figure, blitted as is (no resampling)."""
-
-    def __init__(self, rgba):
-        super().__init__()
-        self._rgba = np.ascontiguousarray(rgba[::-1])  # Agg's draw_image counts rows from the bottom
-
-    def draw(self, renderer):
-        gc = renderer.new_gc()
-        renderer.draw_image(gc, 0, 0, self._rgba)
-        gc.restore()
-
-
-def _freeze_background(fig, dynamic):
-    """Render everything but ``dynamic`` once and keep it as a picture behind the dynamic artists.
-
-    Axes, tick labels, legends and contours never change in these demos, yet re-rendering their
-    text is most of the cost of a redraw (about 45 of 55 ms here). After this call the figure draws
-    one background image (about 0.4 ms) plus the dynamic artists. The layout is frozen first (axes must
-    not move once their pixels are baked in), and the figure must be rendered at its own dpi, which
-    :func:`course_utils.plotting.figure_to_png` does.
-    """
-    dynamic = list(dynamic)
-    for artist in dynamic:
-        artist.set_visible(False)
-    fig.canvas.draw()
-    fig.set_layout_engine("none")
-    background = np.asarray(fig.canvas.buffer_rgba()).copy()
-    for ax in fig.axes:
-        for child in ax.get_children():
-            if all(child is not artist for artist in dynamic):
-                child.set_visible(False)
-    fig.patch.set_visible(False)
-    fig.add_artist(_Background(background)).set_zorder(-10)
-    for artist in dynamic:
-        artist.set_visible(True)
 
 
 def directional_derivative_demo(extent: float = 3.0, slider_extent: float = 2.5):
@@ -103,7 +66,7 @@ def directional_derivative_demo(extent: float = 3.0, slider_extent: float = 2.5)
              xlabel="direction θ of u (degrees)", ylabel="D_u f (units of f per unit length)",
              title="D_u f is a cosine of amplitude ‖∇f‖")
     ax_d.legend(loc="lower left", fontsize=7.5)
-    _freeze_background(fig, [tangent, drop, projection, arrows, point, curve, bounds, special, current])
+    blit(fig, [tangent, drop, projection, arrows, point, curve, bounds, special, current])
 
     def update(theta=60.0, px=1.2, py=0.3):
         p = np.array([float(px), float(py)])
@@ -241,7 +204,7 @@ def feature_scaling_demo(n: int = 200, seed: int = 0, steps: int = 100, rel_tol:
         crosses[key], = ax_loss.plot([], [], "x", color=colors[key], ms=10, mew=2.5)
     ax_loss.plot([], [], "x", color=COLORS["black"], ms=8, mew=2, ls="none", label="diverged (cut)")
     ax_loss.legend(loc="upper right", fontsize=8, framealpha=0.8)
-    _freeze_background(fig, [*paths.values(), *statuses.values(), *curves.values(), *crosses.values()])
+    blit(fig, [*paths.values(), *statuses.values(), *curves.values(), *crosses.values()])
 
     def _draw_run(key, H, w_star, lr, to_display):
         path, excess, diverged = C.gd_quadratic(H, w_star, np.zeros(2), lr, steps)

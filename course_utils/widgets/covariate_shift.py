@@ -16,7 +16,7 @@ import numpy as np
 from ..covariate_shift import percentile_traces
 from ..plotting.covariate_shift import KIND_COLORS, KIND_LABELS, draw_percentile_traces
 from ..plotting.style import new_figure
-from .batchnorm import freeze_static_background
+from .core import blit
 
 __all__ = ["DistributionScrubber"]
 
@@ -78,7 +78,7 @@ class DistributionScrubber:
             ax.set_title(f"{KIND_LABELS[kind]} (dashed: median)")
         self.axes = axes
         dynamic = [self.cursor, *self.stairs.values(), *self.medians.values()]
-        freeze_static_background(self.fig, dynamic=dynamic)
+        blit(self.fig, dynamic)
 
     def index(self, step) -> int:
         """The record closest to ``step``."""

@@ -23,7 +23,7 @@ from ..plotting.saturation import _padded, draw_activation_heatmap
 from ..plotting.style import COLORS, new_figure
 from ..saturation import forward_backward_diagnostics
 from ..training import MLP
-from .batchnorm import freeze_static_background
+from .core import blit
 
 __all__ = ["SaturationDemo"]
 
@@ -85,8 +85,7 @@ class SaturationDemo:
         self.update(self.max_depth, 0.1)
         # render axes, ticks and labels once; later redraws paint only the images and the lines
         overlay = [line for a in axes[:2] for line in a.lines]
-        freeze_static_background(self.fig, dynamic=[*self.images.values(), *self.lines.values()],
-                                 overlay=overlay)
+        blit(self.fig, [*self.images.values(), *self.lines.values(), *overlay])
 
     def _model(self, depth: int, norm: str):
         """A cached MLP with unit-std weights for this depth; returns (model, its unit weights)."""
