@@ -57,7 +57,7 @@ def plot_directional_derivative_overview(p=(1.2, 0.3), n_directions: int = 12):
                 scale=1, width=0.014, label="∇f(p)")
     ax_c.plot(*p, "o", color=COLORS["black"], ms=5)
     ax_c.legend(loc="lower left")
-    ax_c.set_title("unit directions u at p: blue uphill, red downhill, black level", fontsize=10)
+    ax_c.set_title("unit directions u around p:\nblue uphill, red downhill, black level", fontsize=10)
     th = np.linspace(0, 360, 361)
     ax_d.plot(th, g_norm * np.cos(np.radians(th) - theta_g), color=COLORS["green"], lw=2, label="∇f·u")
     ax_d.scatter(np.degrees(thetas) % 360, d, c=colors, zorder=3, label="the arrows on the left")
@@ -67,10 +67,10 @@ def plot_directional_derivative_overview(p=(1.2, 0.3), n_directions: int = 12):
                       fontsize=8)
     ax_d.axhline(0, color=COLORS["grey"], lw=0.8)
     ax_d.set(xlim=(0, 360), xticks=range(0, 361, 90), ylim=(-1.5 * g_norm, 1.5 * g_norm),
-             xlabel="direction θ of u (degrees)", ylabel="D_u f at p",
-             title=f"D_u f = ‖∇f‖ cos(angle to ∇f); zero at θ = "
-                   f"{math.degrees(theta_g + np.pi / 2) % 360:.0f}° and "
-                   f"{math.degrees(theta_g - np.pi / 2) % 360:.0f}° (tangents)")
+             xlabel="direction θ of u (degrees)", ylabel=r"$D_u f$ at p")
+    ax_d.set_title(r"$D_u f$ = ‖∇f‖ cos(angle between u and ∇f):" "\n"
+                   f"zero at θ = {math.degrees(theta_g + np.pi / 2) % 360:.0f}° and "
+                   f"{math.degrees(theta_g - np.pi / 2) % 360:.0f}°, along the contour", fontsize=10)
     ax_d.legend(loc="lower right")
     return fig
 

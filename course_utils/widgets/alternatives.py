@@ -62,8 +62,8 @@ def renorm_clip_view(trace, unit: int = 0, r_range=(1.0, 5.0), d_range=(0.0, 3.0
     if not 0 <= unit < r_raw.shape[1]:
         raise ValueError(f"renorm_clip_view: unit must be in [0, {r_raw.shape[1]}), got {unit}")
     steps = np.array(trace.steps)
-    fig, (ax_r, ax_d) = new_figure(1, 2, figsize=(8.4, 3.2), dpi=80)
-    ax_r.plot(steps, r_raw[:, unit], color=COLORS["grey"], lw=0.6, label="raw σ_B/σ")
+    fig, (ax_r, ax_d) = new_figure(1, 2, figsize=(8.4, 3.3), dpi=90)
+    ax_r.plot(steps, r_raw[:, unit], color=COLORS["grey"], lw=0.6, label=r"raw $\sigma_B/\sigma$")
     (line_r,) = ax_r.plot(steps, r_raw[:, unit], color=COLORS["renorm"], lw=1.1, label="clipped r")
     upper_r = ax_r.axhline(1.0, color="k", ls="--", lw=1)
     lower_r = ax_r.axhline(1.0, color="k", ls="--", lw=1)
@@ -74,8 +74,8 @@ def renorm_clip_view(trace, unit: int = 0, r_range=(1.0, 5.0), d_range=(0.0, 3.0
     _plain_log_ticks(ax_r)
     ax_r.set_xlabel("training step")
     ax_r.set_ylabel("r (log scale)")
-    ax_r.legend(fontsize=7, loc="lower right", framealpha=0.9)
-    ax_d.plot(steps, d_raw[:, unit], color=COLORS["grey"], lw=0.6, label="raw (μ_B − μ)/σ")
+    ax_r.legend(fontsize=8, loc="lower right", framealpha=0.9)
+    ax_d.plot(steps, d_raw[:, unit], color=COLORS["grey"], lw=0.6, label=r"raw $(\mu_B - \mu)/\sigma$")
     (line_d,) = ax_d.plot(steps, d_raw[:, unit], color=COLORS["blue"], lw=1.1, label="clipped d")
     upper_d = ax_d.axhline(0.0, color="k", ls="--", lw=1)
     lower_d = ax_d.axhline(0.0, color="k", ls="--", lw=1)
@@ -83,9 +83,14 @@ def renorm_clip_view(trace, unit: int = 0, r_range=(1.0, 5.0), d_range=(0.0, 3.0
     ax_d.set_ylim(-span, span)
     ax_d.set_xlabel("training step")
     ax_d.set_ylabel("d")
-    ax_d.legend(fontsize=7, loc="lower right", framealpha=0.9)
-    ax_r.set_title("r = σ_B/σ, raw (grey) and clipped to [1/r_max, r_max]", fontsize=9)
-    ax_d.set_title("d = (μ_B − μ)/σ, raw (grey) and clipped to ±d_max", fontsize=9)
+    ax_d.legend(fontsize=8, loc="lower right", framealpha=0.9)
+    # Titles state what the recorded run shows; they do not depend on the sliders (redrawing text on every
+    # move would triple the callback time), the readout gives the share clipped at the current limits.
+    r_lo, r_hi = np.percentile(r_raw[:, unit], [5, 95])
+    ax_r.set_title(rf"raw $r = \sigma_B/\sigma$ (grey) spans {r_lo:.1f} to {r_hi:.1f} (5–95 %);" "\n"
+                   r"the clip (colour) holds it in [1/$r_{max}$, $r_{max}$]", fontsize=10)
+    ax_d.set_title(rf"raw $d = (\mu_B - \mu)/\sigma$ (grey) stays within ±{np.abs(d_raw[:, unit]).max():.1f};"
+                   "\n" r"only a $d_{max}$ below that clips it (colour)", fontsize=10)
     dynamic = [line_r, line_d, upper_r, lower_r, upper_d, lower_d]
 
     def update(r_max: float = 3.0, d_max: float = 5.0) -> str:
