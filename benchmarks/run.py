@@ -52,6 +52,8 @@ def _values(control, n=25):
         vals = [o[1] if isinstance(o, tuple) else o for o in opts]
         idx = _np.linspace(0, len(vals) - 1, min(n, len(vals))).round().astype(int)
         return [vals[i] for i in idx]
+    if hasattr(control, "base"):  # FloatLogSlider: min and max are exponents
+        return [float(v) for v in control.base ** _np.linspace(control.min, control.max, n)]
     if hasattr(control, "min") and hasattr(control, "max"):
         vals = _np.linspace(control.min, control.max, n)
         if isinstance(control.value, int) and not isinstance(control.value, bool):
