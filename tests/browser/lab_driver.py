@@ -96,26 +96,59 @@ def jupyterlab_server(notebooks_dir: Path | None = None, timeout: float = 90.0):
 
 
 @contextlib.contextmanager
-def browser_page(chromium: str, width: int = 1400, height: int = 1000):
-    """Yield ``(page, page_errors)``: a Playwright page in the system Chromium and a list that collects
-    uncaught page errors."""
+def chromium_browser(chromium: str):
+    """Yield a Playwright Browser running the system Chromium (a fresh, empty profile)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        # Playwright gives the browser a fresh, empty profile of its own.
         browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            yield page, errors
+            yield browser
         finally:
             browser.close()
 
 
+@contextlib.contextmanager
+def new_page(browser, width: int = 1400, height: int = 1000):
+    """Yield ``(page, page_errors)``: a page in its own browser context, and a list that collects
+    uncaught page errors. The context is closed afterwards."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield page, errors
+    finally:
+        context.close()
+
+
+@contextlib.contextmanager
+def browser_page(chromium: str, width: int = 1400, height: int = 1000):
+    """Yield ``(page, page_errors)`` in a fresh system Chromium (see :func:`new_page`)."""
+    with chromium_browser(chromium) as browser, new_page(browser, width, height) as page_and_errors:
+        yield page_and_errors
+
+
+def shutdown_kernels(base_url: str, token: str):
+    """Delete every kernel of the server (frees memory between notebooks)."""
+    import json
+
+    headers = {"Authorization": f"token {token}"}
+    with urllib.request.urlopen(urllib.request.Request(f"{base_url}/api/kernels", headers=headers)) as r:
+        kernels = json.load(r)
+    for kernel in kernels:
+        request = urllib.request.Request(f"{base_url}/api/kernels/{kernel['id']}", headers=headers,
+                                         method="DELETE")
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(request).close()
+
+
 def open_notebook(page, base_url: str, token: str, relpath: str, timeout_ms: int = 90_000):
     """Open ``relpath`` (relative to the server root) and wait until its kernel is idle."""
-    page.goto(f"{base_url}/lab/tree/{relpath}?token={token}", timeout=timeout_ms)
+    # A fresh, empty workspace per page: otherwise JupyterLab restores the tabs of earlier pages
+    # (whose kernels may be gone) and the new notebook can sit behind their dialogs.
+    workspace = f"w{secrets.token_hex(4)}"
+    page.goto(f"{base_url}/lab/workspaces/{workspace}/tree/{relpath}?reset&token={token}", timeout=timeout_ms)
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=timeout_ms)
     # A notebook whose kernelspec JupyterLab cannot match asks which kernel to start: take the default.
     dialog = page.locator(".jp-Dialog button.jp-mod-accept")
@@ -174,6 +207,11 @@ def error_outputs(page) -> list[str]:
 def slider_locator(page, description: str):
     """The ipywidgets slider whose label is ``description`` (e.g. "γ")."""
     return page.locator(".widget-slider", has=page.locator(f".widget-label:text-is('{description}')")).first
+
+
+def slider_panels(page):
+    """Locators of every SliderPanel shown in the open notebook (a VBox holding sliders and an image)."""
+    return page.locator(".widget-vbox:has(> .widget-hbox .widget-slider):has(img)")
 
 
 def panel_image_for(slider):
