@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import normalization as F
-from ..gradcheck import rel_error
-from .core import _call, _first, report
+from .core import check_forward
 
 __all__ = ["check_layernorm_forward"]
 
@@ -18,26 +17,11 @@ def check_layernorm_forward(fn) -> bool:
     work there, unlike BatchNorm), and on an (N, C, L) batch with γ, β of shape (C, L).
     """
     rng = np.random.default_rng(2016)
-    worst = 0.0
-    hint = ""
+    cases = []
     for shape in [(6, 5), (1, 7), (3, 4, 5)]:
         x = rng.normal(2.0, 3.0, size=shape)
-        gamma = rng.uniform(0.5, 2.0, size=shape[1:])
-        beta = rng.normal(size=shape[1:])
-        result = _call(fn, x.copy(), gamma.copy(), beta.copy(), eps=1e-5)
-        if result is None:
-            return report("layernorm_forward", None)
-        out = np.asarray(_first(result), dtype=float)
-        expected, _ = F.layernorm_forward(x, gamma, beta, eps=1e-5)
-        if out.shape != expected.shape:
-            print(f"FAIL ✗ layernorm_forward: output shape {out.shape} for x of shape {x.shape}, "
-                  f"expected {expected.shape}")
-            return False
-        err = rel_error(out, expected)
-        if err > worst:
-            worst = err
-            hint = _diagnose_layernorm(out, x, gamma, beta)
-    return report("layernorm_forward", worst, hint=hint)
+        cases.append((x, rng.uniform(0.5, 2.0, size=shape[1:]), rng.normal(size=shape[1:])))
+    return check_forward("layernorm_forward", fn, F.layernorm_forward, cases, _diagnose_layernorm)
 
 
 def _diagnose_layernorm(out, x, gamma, beta):

@@ -14,7 +14,7 @@ import numpy as np
 from .. import normalization as F
 from ..gradcheck import rel_error
 
-__all__ = ["report", "check_batchnorm_forward"]
+__all__ = ["report", "check_forward", "check_batchnorm_forward"]
 
 TOLERANCE = 1e-7
 
@@ -49,31 +49,54 @@ def _first(result):
     return result[0] if isinstance(result, tuple) else result
 
 
+def check_forward(name: str, fn, reference, cases, diagnose=None) -> bool:
+    """Grade a student's forward function against the course's ``reference`` on several inputs.
+
+    Parameters
+    ----------
+    name : str
+        Shown in the verdict line.
+    fn, reference : callable
+        Called as ``f(x, gamma, beta, eps=1e-5)``; either may return ``out`` or ``(out, cache)``.
+    cases : iterable of (x, gamma, beta)
+        Inputs; each call gets copies, so a student's in-place edit cannot change the reference's input.
+    diagnose : callable, optional
+        ``diagnose(out, x, gamma, beta) -> hint`` for the worst case.
+
+    Returns
+    -------
+    bool
+        Whether the largest relative error over all cases is below :data:`TOLERANCE`.
+    """
+    worst, hint = 0.0, ""
+    for x, gamma, beta in cases:
+        result = _call(fn, x.copy(), gamma.copy(), beta.copy(), eps=1e-5)
+        if result is None:
+            return report(name, None)
+        out = np.asarray(_first(result), dtype=float)
+        expected = _first(reference(x, gamma, beta, eps=1e-5))
+        if out.shape != expected.shape:
+            print(f"FAIL ✗ {name}: output shape {out.shape} for x of shape {x.shape}, "
+                  f"expected {expected.shape}")
+            return False
+        err = rel_error(out, expected)
+        if err > worst:
+            worst = err
+            hint = diagnose(out, x, gamma, beta) if diagnose is not None else ""
+    return report(name, worst, hint=hint)
+
+
 def check_batchnorm_forward(fn) -> bool:
     """Grade ``fn(x, gamma, beta, eps=1e-5)`` against :func:`course_utils.batchnorm_forward`.
 
     Tried on an (N, D) batch and an (N, C, H, W) batch with γ ≠ 1 and β ≠ 0.
     """
     rng = np.random.default_rng(2015)
-    worst = 0.0
-    hint = ""
+    cases = []
     for shape in [(8, 5), (4, 3, 2, 5)]:
         C = shape[1]
-        x = rng.normal(3.0, 2.0, size=shape)
-        gamma, beta = rng.uniform(0.5, 2.0, C), rng.normal(size=C)
-        result = _call(fn, x.copy(), gamma.copy(), beta.copy(), eps=1e-5)
-        if result is None:
-            return report("batchnorm_forward", None)
-        out = np.asarray(_first(result), dtype=float)
-        expected, _ = F.batchnorm_forward(x, gamma, beta, eps=1e-5)
-        if out.shape != expected.shape:
-            print(f"FAIL ✗ batchnorm_forward: output shape {out.shape}, expected {expected.shape}")
-            return False
-        err = rel_error(out, expected)
-        if err > worst:
-            worst = err
-            hint = _diagnose_batchnorm(out, x, gamma, beta)
-    return report("batchnorm_forward", worst, hint=hint)
+        cases.append((rng.normal(3.0, 2.0, size=shape), rng.uniform(0.5, 2.0, C), rng.normal(size=C)))
+    return check_forward("batchnorm_forward", fn, F.batchnorm_forward, cases, _diagnose_batchnorm)
 
 
 def _diagnose_batchnorm(out, x, gamma, beta):
