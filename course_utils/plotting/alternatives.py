@@ -117,6 +117,14 @@ def plot_axes_cubes(shape=(4, 6, 5), num_groups: int = 2, sample: int = 0, chann
     return fig
 
 
+def _batch_size_axis(ax, batch_sizes):
+    """Batch sizes on a log2 axis, largest on the left (as in Wu & He 2018, Fig. 1)."""
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(batch_sizes, [str(v) for v in batch_sizes])
+    ax.invert_xaxis()
+    ax.set_xlabel("batch size (examples per step)")
+
+
 def plot_batch_size_results(result):
     """Left: test error vs batch size per method (mean ± std over seeds), in the style of Wu & He
     (2018, Fig. 1). Right: BN and Batch Renorm on the same test images normalized with running
@@ -137,10 +145,7 @@ def plot_batch_size_results(result):
     for i, method in enumerate(result.methods):
         ax0.errorbar(b, 100 * (1 - mean[i]), yerr=100 * std[i], marker="o", ms=4, capsize=3,
                      color=METHOD_COLORS[method], label=METHOD_LABELS[method])
-    ax0.set_xscale("log", base=2)
-    ax0.set_xticks(b, [str(v) for v in b])
-    ax0.invert_xaxis()
-    ax0.set_xlabel("batch size (examples per step)")
+    _batch_size_axis(ax0, b)
     ax0.set_ylabel(f"test error (%), {spread}")
     ax0.set_title("BN's error grows as the batch shrinks;\nLN and GN stay flat")
     ax0.legend()
@@ -153,10 +158,7 @@ def plot_batch_size_results(result):
                      label=f"{METHOD_LABELS[method]}: running stats (eval)")
         ax1.errorbar(b, 100 * bmean[i], yerr=100 * bstd[i], marker="s", ms=4, capsize=3, color=color,
                      ls="--", label=f"{METHOD_LABELS[method]}: batch stats (train mode)")
-    ax1.set_xscale("log", base=2)
-    ax1.set_xticks(b, [str(v) for v in b])
-    ax1.invert_xaxis()
-    ax1.set_xlabel("batch size (examples per step)")
+    _batch_size_axis(ax1, b)
     ax1.set_ylabel(f"test accuracy (%), {spread}")
     ax1.set_title("Same test images, two modes:\nBN's gap opens at small batches")
     ax1.legend(fontsize=7)
