@@ -19,11 +19,13 @@ START_NOTEBOOK := notebooks/00_start_here.ipynb
 # Notebook kernels started by make run with the network blocked (tests/_offline/, README "Testing").
 OFFLINE_ENV := NORMLAB_OFFLINE=1 PYTHONPATH="$(CURDIR)/tests/_offline$${PYTHONPATH:+:$$PYTHONPATH}"
 
-.PHONY: help setup lab test lint notebooks bench images student clean check-python
+.PHONY: help setup lab test test-fast lint format notebooks bench images student clean check-python
 
 help:
 	@echo "make lab        set up .venv (first time only) and start JupyterLab at $(START_NOTEBOOK)"
 	@echo "make test       set up .venv, then ruff + the whole test suite (unit, hygiene, Binder, browser, nbval)"
+	@echo "make test-fast  ruff + pytest tests/ without the slow, browser and replication tests (edit-test loop)"
+	@echo "make format     ruff format + ruff check --fix the whole tree"
 	@echo "make notebooks  re-run notebooks in place on a fresh kernel (all, or NB=notebooks/05_x.ipynb)"
 	@echo "make images     regenerate images/ with every images/make_*.py"
 	@echo "make student    student copy without solution cells in build/student/"
@@ -58,12 +60,23 @@ lab: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# The edit-test loop: seconds to a minute; `make test` still runs everything.
+test-fast: setup
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && \
+	$(VENV)/bin/pytest -q -m "not slow and not browser and not replication" tests/
 
 # All three steps always run (a lint error does not hide test results); any failure fails the target.
 # pytest's exit code 5 (no test collected) counts as a failure.
 test: setup
 	@failed=""; \
 	echo "$(VENV)/bin/ruff check ."; $(VENV)/bin/ruff check . || failed="$$failed ruff"; \
+	echo "$(VENV)/bin/ruff format --check ."; $(VENV)/bin/ruff format --check . || failed="$$failed ruff-format"; \
 	if [ -z "$${NORMLAB_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then \
 	  echo "!!!!! NO CHROMIUM: the browser test (tests/browser) will be SKIPPED. Install it: apt-get install -y chromium !!!!!"; fi; \
 	echo "$(VENV)/bin/pytest -rs tests/"; $(VENV)/bin/pytest -rs tests/ || failed="$$failed tests/"; \

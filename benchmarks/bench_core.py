@@ -56,9 +56,16 @@ def bench_bn_backward(N: int = 256, D: int = 1024, repeats: int = 50, seed: int 
     }
 
 
-def bench_training(steps: int = 3000, batch_size: int = 60, layer_sizes=(64, 100, 100, 100, 10),
-                   activation: str = "sigmoid", normalization: str = "batch", lr: float = 0.1,
-                   seed: int = 0, repeats: int = 1) -> dict:
+def bench_training(
+    steps: int = 3000,
+    batch_size: int = 60,
+    layer_sizes=(64, 100, 100, 100, 10),
+    activation: str = "sigmoid",
+    normalization: str = "batch",
+    lr: float = 0.1,
+    seed: int = 0,
+    repeats: int = 1,
+) -> dict:
     """Train an MLP on the digits (the issue's benchmark: 64-100-100-100-10 sigmoid + BN, 3000 SGD
     steps of batch 60) and time it.
 
@@ -71,8 +78,9 @@ def bench_training(steps: int = 3000, batch_size: int = 60, layer_sizes=(64, 100
     for _ in range(repeats):
         model = cu.training.MLP(list(layer_sizes), activation, normalization, seed=seed)
         wall, cpu = time.perf_counter(), time.process_time()
-        hist = cu.training.train(model, X_train, y_train, steps=steps, batch_size=batch_size, lr=lr,
-                                 seed=seed)
+        hist = cu.training.train(
+            model, X_train, y_train, steps=steps, batch_size=batch_size, lr=lr, seed=seed
+        )
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
     return {
@@ -86,13 +94,17 @@ def bench_training(steps: int = 3000, batch_size: int = 60, layer_sizes=(64, 100
 
 def main() -> None:
     bn = bench_bn_backward()
-    print(f"BN backward on {bn['shape']} float64 (median): compact {bn['compact_ms']:.2f} ms, "
-          f"staged {bn['staged_ms']:.2f} ms -> compact is {bn['ratio']:.1f}x faster "
-          f"(target >= 2x; max |difference| {bn['max_abs_difference']:.1e})")
+    print(
+        f"BN backward on {bn['shape']} float64 (median): compact {bn['compact_ms']:.2f} ms, "
+        f"staged {bn['staged_ms']:.2f} ms -> compact is {bn['ratio']:.1f}x faster "
+        f"(target >= 2x; max |difference| {bn['max_abs_difference']:.1e})"
+    )
     tr = bench_training(repeats=3)
-    print(f"3000 SGD steps, 64-100-100-100-10 sigmoid MLP + BN, batch 60 on digits: "
-          f"{tr['seconds']:.2f} s wall, {tr['cpu_seconds']:.2f} s CPU (median of 3; target <= 3 s); "
-          f"final loss {tr['final_loss']:.3f}, test accuracy {tr['test_accuracy']:.3f}")
+    print(
+        f"3000 SGD steps, 64-100-100-100-10 sigmoid MLP + BN, batch 60 on digits: "
+        f"{tr['seconds']:.2f} s wall, {tr['cpu_seconds']:.2f} s CPU (median of 3; target <= 3 s); "
+        f"final loss {tr['final_loss']:.3f}, test accuracy {tr['test_accuracy']:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -36,8 +36,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-TARGETS = {"notebook_s": 15.0, "course_s": 60.0, "slider_median_ms": 30.0, "browser_median_ms": 100.0,
-           "kernel_rss_mb": 400.0}
+TARGETS = {
+    "notebook_s": 15.0,
+    "course_s": 60.0,
+    "slider_median_ms": 30.0,
+    "browser_median_ms": 100.0,
+    "kernel_rss_mb": 400.0,
+}
 
 # Runs inside the notebook's kernel after Run-All. Values are spread over each control's range; a
 # value equal to the previous one would trigger no callback, so such values are dropped.
@@ -90,8 +95,9 @@ print("@@BENCH@@" + _json.dumps({"sliders": _out,
 def bench_notebook(path: Path) -> dict:
     """Execute one notebook on a fresh kernel; time Run-All; probe its sliders and memory."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     t0 = time.perf_counter()
     with client.setup_kernel():
         t_kernel = time.perf_counter() - t0
@@ -132,10 +138,15 @@ def bench_browser(n_presses: int = 15) -> dict | None:
         for i in range(n_presses):
             samples.append(lab.key_to_pixels_ms(page, handle, "ArrowRight" if i % 2 == 0 else "ArrowLeft"))
             time.sleep(0.15)
-    return {"notebook": notebook, "control": "gamma", "n": len(samples),
-            "median_ms": statistics.median(samples),
-            "p95_ms": sorted(samples)[int(0.95 * (len(samples) - 1))],
-            "samples_ms": samples, "page_errors": errors}
+    return {
+        "notebook": notebook,
+        "control": "gamma",
+        "n": len(samples),
+        "median_ms": statistics.median(samples),
+        "p95_ms": sorted(samples)[int(0.95 * (len(samples) - 1))],
+        "samples_ms": samples,
+        "page_errors": errors,
+    }
 
 
 def bench_core() -> dict:
@@ -143,9 +154,14 @@ def bench_core() -> dict:
 
     bn = bench_core.bench_bn_backward()
     tr = bench_core.bench_training(repeats=3)
-    return {"bn_backward_compact_ms": bn["compact_ms"], "bn_backward_staged_ms": bn["staged_ms"],
-            "bn_backward_ratio": bn["ratio"], "train_3000_steps_s": tr["seconds"],
-            "train_3000_steps_cpu_s": tr["cpu_seconds"], "train_test_accuracy": tr["test_accuracy"]}
+    return {
+        "bn_backward_compact_ms": bn["compact_ms"],
+        "bn_backward_staged_ms": bn["staged_ms"],
+        "bn_backward_ratio": bn["ratio"],
+        "train_3000_steps_s": tr["seconds"],
+        "train_3000_steps_cpu_s": tr["cpu_seconds"],
+        "train_test_accuracy": tr["test_accuracy"],
+    }
 
 
 def machine() -> dict:
@@ -157,8 +173,13 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(), "date": dt.date.today().isoformat()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "date": dt.date.today().isoformat(),
+    }
 
 
 def flag(value, target) -> str:
@@ -198,33 +219,44 @@ README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 def markdown_summary(results: dict) -> str:
     """The README's Performance table, generated from ``results``."""
     m = results["machine"]
-    lines = [f"Measured by `make bench` on {m['date']}: {m['cpu']}, {m['cores']} cores, "
-             f"Python {m['python']}.",
-             "Run-All excludes kernel start-up; slider latency is kernel-side (update + render + PNG).", "",
-             "| notebook | Run-All (s) | peak kernel memory (MB) | sliders: median / p95 ms |",
-             "|---|---:|---:|---|"]
+    lines = [
+        f"Measured by `make bench` on {m['date']}: {m['cpu']}, {m['cores']} cores, Python {m['python']}.",
+        "Run-All excludes kernel start-up; slider latency is kernel-side (update + render + PNG).",
+        "",
+        "| notebook | Run-All (s) | peak kernel memory (MB) | sliders: median / p95 ms |",
+        "|---|---:|---:|---|",
+    ]
     for r in results["notebooks"]:
-        sliders = ", ".join(f"{s['description']} {s['median_ms']:.0f} / {s['p95_ms']:.0f}"
-                            for s in r["sliders"])
+        sliders = ", ".join(
+            f"{s['description']} {s['median_ms']:.0f} / {s['p95_ms']:.0f}" for s in r["sliders"]
+        )
         rss = "–" if r.get("peak_rss_mb") is None else f"{r['peak_rss_mb']:.0f}"
         lines.append(f"| {r['notebook']} | {r['run_all_s']:.1f} | {rss} | {sliders or '–'} |")
     lines.append(f"| **whole course** | **{results['course_run_all_s']:.1f}** | | |")
     lines.append("")
     b, c = results.get("browser"), results.get("core")
     if b:
-        lines.append(f"- Browser (JupyterLab in Chromium), key press → new figure pixels, notebook 05's γ "
-                     f"slider: median {b['median_ms']:.0f} ms, p95 {b['p95_ms']:.0f} ms "
-                     f"over {b['n']} presses.")
+        lines.append(
+            f"- Browser (JupyterLab in Chromium), key press → new figure pixels, notebook 05's γ "
+            f"slider: median {b['median_ms']:.0f} ms, p95 {b['p95_ms']:.0f} ms "
+            f"over {b['n']} presses."
+        )
     if c:
-        lines.append(f"- BN backward on (256, 1024) float64: compact {c['bn_backward_compact_ms']:.2f} ms, "
-                     f"staged {c['bn_backward_staged_ms']:.2f} ms ({c['bn_backward_ratio']:.1f}× faster).")
-        lines.append(f"- 3000 SGD steps of a 64-100-100-100-10 sigmoid MLP with BN, batch 60, on digits: "
-                     f"{c['train_3000_steps_s']:.2f} s.")
+        lines.append(
+            f"- BN backward on (256, 1024) float64: compact {c['bn_backward_compact_ms']:.2f} ms, "
+            f"staged {c['bn_backward_staged_ms']:.2f} ms ({c['bn_backward_ratio']:.1f}× faster)."
+        )
+        lines.append(
+            f"- 3000 SGD steps of a 64-100-100-100-10 sigmoid MLP with BN, batch 60, on digits: "
+            f"{c['train_3000_steps_s']:.2f} s."
+        )
     t = results["targets"]
-    lines.append(f"- Targets: notebook ≤ {t['notebook_s']:.0f} s, course ≤ {t['course_s']:.0f} s, "
-                 f"slider median ≤ {t['slider_median_ms']:.0f} ms, "
-                 f"browser ≤ {t['browser_median_ms']:.0f} ms, "
-                 f"kernel ≤ {t['kernel_rss_mb']:.0f} MB.")
+    lines.append(
+        f"- Targets: notebook ≤ {t['notebook_s']:.0f} s, course ≤ {t['course_s']:.0f} s, "
+        f"slider median ≤ {t['slider_median_ms']:.0f} ms, "
+        f"browser ≤ {t['browser_median_ms']:.0f} ms, "
+        f"kernel ≤ {t['kernel_rss_mb']:.0f} MB."
+    )
     return "\n".join(lines)
 
 
@@ -246,20 +278,26 @@ def print_table(results: dict):
     print(f"{'notebook':<52} {'Run-All s':>9} {'kernel MB':>9}")
     for r in results["notebooks"]:
         rss = r.get("peak_rss_mb")
-        print(f"{r['notebook']:<52} {r['run_all_s']:>9.1f} {rss if rss is None else round(rss):>9}  "
-              f"{flag(r['run_all_s'], TARGETS['notebook_s'])}/{flag(rss, TARGETS['kernel_rss_mb'])}")
+        print(
+            f"{r['notebook']:<52} {r['run_all_s']:>9.1f} {rss if rss is None else round(rss):>9}  "
+            f"{flag(r['run_all_s'], TARGETS['notebook_s'])}/{flag(rss, TARGETS['kernel_rss_mb'])}"
+        )
     total = results["course_run_all_s"]
     print(f"{'whole course':<52} {total:>9.1f}            {flag(total, TARGETS['course_s'])}")
     print(f"\n{'slider (notebook: control)':<60} {'median ms':>9} {'p95 ms':>8}")
     for r in results["notebooks"]:
         for s in r.get("sliders", []):
             name = f"{r['notebook'][:2]}: {s['description']} [{s['panel']}]"
-            print(f"{name:<60} {s['median_ms']:>9.1f} {s['p95_ms']:>8.1f}  "
-                  f"{flag(s['median_ms'], TARGETS['slider_median_ms'])}")
+            print(
+                f"{name:<60} {s['median_ms']:>9.1f} {s['p95_ms']:>8.1f}  "
+                f"{flag(s['median_ms'], TARGETS['slider_median_ms'])}"
+            )
     b = results.get("browser")
     if b:
-        print(f"\nbrowser key → pixels (05 γ, n={b['n']}): median {b['median_ms']:.0f} ms, "
-              f"p95 {b['p95_ms']:.0f} ms  {flag(b['median_ms'], TARGETS['browser_median_ms'])}")
+        print(
+            f"\nbrowser key → pixels (05 γ, n={b['n']}): median {b['median_ms']:.0f} ms, "
+            f"p95 {b['p95_ms']:.0f} ms  {flag(b['median_ms'], TARGETS['browser_median_ms'])}"
+        )
     c = results.get("core")
     if c:
         items = (f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}" for k, v in c.items())

@@ -83,6 +83,4 @@ def check_same_shape(dout: np.ndarray, shape: tuple, where: str, name: str = "do
 
 def check_cache(cache, cls, where: str, producer: str) -> None:
     if not isinstance(cache, cls):
-        raise TypeError(
-            f"{where}: cache must be the one returned by {producer}, got {type(cache).__name__}"
-        )
+        raise TypeError(f"{where}: cache must be the one returned by {producer}, got {type(cache).__name__}")

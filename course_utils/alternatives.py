@@ -45,11 +45,24 @@ from .normalization import (
 from .training import MLP, GradNormHook, Hook, single_blas_thread, train
 
 __all__ = [
-    "rmsnorm_forward", "rmsnorm_backward", "instancenorm_forward", "instancenorm_backward",
-    "NORM_METHODS", "shared_statistics_mask", "statistics_count",
-    "INVARIANCE_TRANSFORMS", "BA2016_TABLE1", "InvarianceTable", "invariance_table",
-    "accuracy_with_batch_statistics", "BatchSizeResult", "run_batch_size_experiment",
-    "renorm_limits", "RenormSchedule", "RenormTraceHook", "clip_renorm",
+    "rmsnorm_forward",
+    "rmsnorm_backward",
+    "instancenorm_forward",
+    "instancenorm_backward",
+    "NORM_METHODS",
+    "shared_statistics_mask",
+    "statistics_count",
+    "INVARIANCE_TRANSFORMS",
+    "BA2016_TABLE1",
+    "InvarianceTable",
+    "invariance_table",
+    "accuracy_with_batch_statistics",
+    "BatchSizeResult",
+    "run_batch_size_experiment",
+    "renorm_limits",
+    "RenormSchedule",
+    "RenormTraceHook",
+    "clip_renorm",
 ]
 
 
@@ -224,8 +237,9 @@ def shared_statistics_mask(method: str, shape, sample: int = 0, channel: int = 0
     _check_method(method, where)
     N, C, S = _check_block_shape(shape, where)
     if not (0 <= sample < N and 0 <= channel < C):
-        raise ValueError(f"{where}: sample must be in [0, {N}) and channel in [0, {C}), "
-                         f"got {sample}, {channel}")
+        raise ValueError(
+            f"{where}: sample must be in [0, {N}) and channel in [0, {C}), got {sample}, {channel}"
+        )
     num_groups = check_positive_int(num_groups, "num_groups", where)
     if C % num_groups:
         raise ValueError(f"{where}: num_groups={num_groups} must divide C={C}")
@@ -239,7 +253,7 @@ def shared_statistics_mask(method: str, shape, sample: int = 0, channel: int = 0
     else:
         size = C // num_groups
         start = (channel // size) * size
-        mask[sample, start:start + size, :] = True
+        mask[sample, start : start + size, :] = True
     return mask
 
 
@@ -254,8 +268,12 @@ def statistics_count(method: str, shape, num_groups: int = 2) -> tuple[int, int]
     num_groups = check_positive_int(num_groups, "num_groups", where)
     if C % num_groups:
         raise ValueError(f"{where}: num_groups={num_groups} must divide C={C}")
-    return {"batch": (C, N * S), "layer": (N, C * S), "instance": (N * C, S),
-            "group": (N * num_groups, C // num_groups * S)}[method]
+    return {
+        "batch": (C, N * S),
+        "layer": (N, C * S),
+        "instance": (N * C, S),
+        "group": (N * num_groups, C // num_groups * S),
+    }[method]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -356,9 +374,15 @@ class InvarianceTable:
         return "\n".join(lines)
 
 
-def invariance_table(methods=("batch norm", "weight norm", "layer norm"), n: int = 16, d_in: int = 10,
-                     n_units: int = 8, seed: int = 0, eps: float = 1e-12,
-                     tol: float = 1e-6) -> InvarianceTable:
+def invariance_table(
+    methods=("batch norm", "weight norm", "layer norm"),
+    n: int = 16,
+    d_in: int = 10,
+    n_units: int = 8,
+    seed: int = 0,
+    eps: float = 1e-12,
+    tol: float = 1e-6,
+) -> InvarianceTable:
     """Compute Ba et al. (2016) Table 1 numerically.
 
     For a seeded batch ``x`` (n, d_in) and weights ``W`` (d_in, n_units), each transformation of
@@ -399,8 +423,10 @@ def invariance_table(methods=("batch norm", "weight norm", "layer norm"), n: int
     for method in methods:
         base = _normalized_units(method, x, W, eps)
         scale = np.abs(base).max()
-        changes[method] = {t: float(np.abs(_normalized_units(method, x2, W2, eps) - base).max() / scale)
-                           for t, (x2, W2) in transformed.items()}
+        changes[method] = {
+            t: float(np.abs(_normalized_units(method, x2, W2, eps) - base).max() / scale)
+            for t, (x2, W2) in transformed.items()
+        }
     return InvarianceTable(changes=changes, tol=tol)
 
 
@@ -431,8 +457,11 @@ def accuracy_with_batch_statistics(model: MLP, X, y, batch_size: int, seed: int 
         raise ValueError(f"{where}: batch_size={batch_size} exceeds the {X.shape[0]} examples")
     saved = []
     for layer in _norm_layers(model):
-        state = {k: getattr(layer, k) for k in ("running_mean", "running_var", "num_batches_tracked",
-                                                 "last_r", "last_d") if hasattr(layer, k)}
+        state = {
+            k: getattr(layer, k)
+            for k in ("running_mean", "running_var", "num_batches_tracked", "last_r", "last_d")
+            if hasattr(layer, k)
+        }
         saved.append((layer, state, layer._cache))
     order = np.random.default_rng(seed).permutation(X.shape[0])
     n_used = (X.shape[0] // batch_size) * batch_size
@@ -441,7 +470,7 @@ def accuracy_with_batch_statistics(model: MLP, X, y, batch_size: int, seed: int 
         # one BLAS thread for the whole loop, not set up again for each of the many tiny forward passes
         with single_blas_thread():
             for start in range(0, n_used, batch_size):
-                idx = order[start:start + batch_size]
+                idx = order[start : start + batch_size]
                 correct += int(np.sum(model.forward(X[idx], training=True).argmax(axis=1) == y[idx]))
     finally:
         for layer, state, cache in saved:
@@ -451,8 +480,14 @@ def accuracy_with_batch_statistics(model: MLP, X, y, batch_size: int, seed: int 
     return correct / n_used
 
 
-def renorm_limits(step: int, total_steps: int, warmup: float = 0.1, ramp: float = 0.4,
-                  r_max: float = 3.0, d_max: float = 5.0) -> tuple[float, float]:
+def renorm_limits(
+    step: int,
+    total_steps: int,
+    warmup: float = 0.1,
+    ramp: float = 0.4,
+    r_max: float = 3.0,
+    d_max: float = 5.0,
+) -> tuple[float, float]:
     """The r_max/d_max schedule of Ioffe (2017), scaled to ``total_steps``.
 
     Plain batch norm (r_max = 1, d_max = 0) for the first ``warmup`` fraction of the steps, then both
@@ -479,8 +514,9 @@ class RenormSchedule(Hook):
     :func:`renorm_limits` (hooks run after the backward pass of step ``t``, before step ``t + 1``).
     Build the model with the step-0 limits (``renorm_limits(0, …)``)."""
 
-    def __init__(self, total_steps: int, warmup: float = 0.1, ramp: float = 0.4, r_max: float = 3.0,
-                 d_max: float = 5.0):
+    def __init__(
+        self, total_steps: int, warmup: float = 0.1, ramp: float = 0.4, r_max: float = 3.0, d_max: float = 5.0
+    ):
         super().__init__(every=1)
         self.kwargs = dict(total_steps=total_steps, warmup=warmup, ramp=ramp, r_max=r_max, d_max=d_max)
         renorm_limits(0, **self.kwargs)  # validate now
@@ -515,8 +551,9 @@ class RenormTraceHook(Hook):
     def record(self, step, model):
         layer = model.layers[self.layer_index]
         if not isinstance(layer, L.BatchRenorm):
-            raise TypeError(f"RenormTraceHook: layer {self.layer_index} is {type(layer).__name__}, "
-                            "not BatchRenorm")
+            raise TypeError(
+                f"RenormTraceHook: layer {self.layer_index} is {type(layer).__name__}, not BatchRenorm"
+            )
         mode, cache = layer._cache
         if self._running is None:  # step 0 used the initial statistics
             self._running = (np.zeros(layer.num_features), np.ones(layer.num_features))
@@ -602,8 +639,12 @@ class BatchSizeResult:
             largest.append(g.max())
             share.append(squares[:k].sum() / squares.sum())
         i, j = self.methods.index(method), self.batch_sizes.index(batch_size)
-        return {"median": np.array(median), "max": np.array(largest), "top_share": np.array(share),
-                "weight_change": self.weight_change[i, j, :, layer].copy()}
+        return {
+            "median": np.array(median),
+            "max": np.array(largest),
+            "top_share": np.array(share),
+            "weight_change": self.weight_change[i, j, :, layer].copy(),
+        }
 
     def to_text(self, which: str = "test_accuracy") -> str:
         """Table of mean ± sample std (over seeds) in percent, one row per method."""
@@ -611,18 +652,32 @@ class BatchSizeResult:
         head = f"{'batch size':12s}" + "".join(f"{b:>14d}" for b in self.batch_sizes)
         lines = [head]
         for i, method in enumerate(self.methods):
-            cells = "".join(f"{100 * mean[i, j]:>8.0f} ± {100 * std[i, j]:<3.0f}"
-                            for j in range(len(self.batch_sizes)))
+            cells = "".join(
+                f"{100 * mean[i, j]:>8.0f} ± {100 * std[i, j]:<3.0f}" for j in range(len(self.batch_sizes))
+            )
             lines.append(f"{method:12s}{cells}")
         return "\n".join(lines)
 
 
-def run_batch_size_experiment(X, y, X_test, y_test, methods=("batch", "layer", "group", "renorm"),
-                              batch_sizes=(2, 4, 8, 32), seeds=(0, 1, 2), hidden=(32, 32),
-                              examples: int = 1344, lr_per_example: float = 0.0125,
-                              activation: str = "relu", num_groups: int = 4, renorm_warmup: float = 0.1,
-                              renorm_ramp: float = 0.4, r_max: float = 3.0, d_max: float = 5.0,
-                              momentum: float = 0.1) -> BatchSizeResult:
+def run_batch_size_experiment(
+    X,
+    y,
+    X_test,
+    y_test,
+    methods=("batch", "layer", "group", "renorm"),
+    batch_sizes=(2, 4, 8, 32),
+    seeds=(0, 1, 2),
+    hidden=(32, 32),
+    examples: int = 1344,
+    lr_per_example: float = 0.0125,
+    activation: str = "relu",
+    num_groups: int = 4,
+    renorm_warmup: float = 0.1,
+    renorm_ramp: float = 0.4,
+    r_max: float = 3.0,
+    d_max: float = 5.0,
+    momentum: float = 0.1,
+) -> BatchSizeResult:
     """Train one MLP per (method, batch size, seed) on the same number of examples and test it.
 
     Follows the protocol of Wu & He (2018, Fig. 1) at toy scale: every run sees ``examples`` training
@@ -665,8 +720,9 @@ def run_batch_size_experiment(X, y, X_test, y_test, methods=("batch", "layer", "
         raise ValueError(f"{where}: methods, batch_sizes and seeds must not be empty")
     for b in batch_sizes:
         if b < 2 or b > X.shape[0] or examples // b < 1:
-            raise ValueError(f"{where}: each batch size must be in [2, {X.shape[0]}] and <= examples, "
-                             f"got {b}")
+            raise ValueError(
+                f"{where}: each batch size must be in [2, {X.shape[0]}] and <= examples, got {b}"
+            )
     n_classes = int(max(y.max(), y_test.max())) + 1
     sizes = [X.shape[1], *[int(h) for h in hidden], n_classes]
     shape = (len(methods), len(batch_sizes), len(seeds))
@@ -687,16 +743,36 @@ def run_batch_size_experiment(X, y, X_test, y_test, methods=("batch", "layer", "
                     schedule = RenormSchedule(steps[b], renorm_warmup, renorm_ramp, r_max, d_max)
                     hooks.append(schedule)
                     r0, d0 = renorm_limits(0, **schedule.kwargs)
-                model = MLP(sizes, activation=activation, normalization=method, seed=seed,
-                            num_groups=num_groups, r_max=r0, d_max=d0, momentum=momentum)
+                model = MLP(
+                    sizes,
+                    activation=activation,
+                    normalization=method,
+                    seed=seed,
+                    num_groups=num_groups,
+                    r_max=r0,
+                    d_max=d0,
+                    momentum=momentum,
+                )
                 linears = [model.layers[i] for i in model.linear_indices]
                 initial = [layer.W.copy() for layer in linears]
-                history = train(model, X, y, steps=steps[b], batch_size=b, lr=lrs[b], seed=seed,
-                                hooks=hooks, X_test=X_test, y_test=y_test)
+                history = train(
+                    model,
+                    X,
+                    y,
+                    steps=steps[b],
+                    batch_size=b,
+                    lr=lrs[b],
+                    seed=seed,
+                    hooks=hooks,
+                    X_test=X_test,
+                    y_test=y_test,
+                )
                 test_acc[i, j, k] = history.final_test_accuracy
                 grad_norms[(method, b, seed)] = grad_hook.values
-                weight_change[i, j, k] = [np.linalg.norm(layer.W - w0) / np.linalg.norm(w0)
-                                          for layer, w0 in zip(linears, initial, strict=True)]
+                weight_change[i, j, k] = [
+                    np.linalg.norm(layer.W - w0) / np.linalg.norm(w0)
+                    for layer, w0 in zip(linears, initial, strict=True)
+                ]
                 if history.diverged:
                     batch_acc[i, j, k] = 1.0 / n_classes
                 elif method in ("batch", "renorm"):
@@ -704,10 +780,28 @@ def run_batch_size_experiment(X, y, X_test, y_test, methods=("batch", "layer", "
                 else:
                     batch_acc[i, j, k] = test_acc[i, j, k]
     seconds = time.perf_counter() - start
-    settings = dict(layer_sizes=sizes, examples=examples, lr_per_example=lr_per_example,
-                    activation=activation, num_groups=num_groups, renorm_warmup=renorm_warmup,
-                    renorm_ramp=renorm_ramp, r_max=r_max, d_max=d_max, momentum=momentum)
-    return BatchSizeResult(methods=methods, batch_sizes=batch_sizes, seeds=seeds, test_accuracy=test_acc,
-                           batch_stat_accuracy=batch_acc, weight_change=weight_change,
-                           grad_norms=grad_norms, steps=steps, lrs=lrs, seconds=seconds,
-                           settings=settings)
+    settings = dict(
+        layer_sizes=sizes,
+        examples=examples,
+        lr_per_example=lr_per_example,
+        activation=activation,
+        num_groups=num_groups,
+        renorm_warmup=renorm_warmup,
+        renorm_ramp=renorm_ramp,
+        r_max=r_max,
+        d_max=d_max,
+        momentum=momentum,
+    )
+    return BatchSizeResult(
+        methods=methods,
+        batch_sizes=batch_sizes,
+        seeds=seeds,
+        test_accuracy=test_acc,
+        batch_stat_accuracy=batch_acc,
+        weight_change=weight_change,
+        grad_norms=grad_norms,
+        steps=steps,
+        lrs=lrs,
+        seconds=seconds,
+        settings=settings,
+    )

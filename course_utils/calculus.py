@@ -23,14 +23,32 @@ from ._validate import as_real_array, check_in_range, check_positive, check_posi
 from .training import single_blas_thread
 
 __all__ = [
-    "example_f", "example_grad", "example_hessian", "unit_vector", "difference_quotient",
-    "directional_derivative", "increment_and_differential", "gradient_descent", "contour_lines",
+    "example_f",
+    "example_grad",
+    "example_hessian",
+    "unit_vector",
+    "difference_quotient",
+    "directional_derivative",
+    "increment_and_differential",
+    "gradient_descent",
+    "contour_lines",
     "gradient_contour_cosines",
-    "make_scaled_regression", "least_squares_loss", "least_squares_gradient", "least_squares_hessian",
-    "least_squares_solution", "condition_number", "max_stable_lr", "gd_least_squares", "gd_quadratic",
+    "make_scaled_regression",
+    "least_squares_loss",
+    "least_squares_gradient",
+    "least_squares_hessian",
+    "least_squares_solution",
+    "condition_number",
+    "max_stable_lr",
+    "gd_least_squares",
+    "gd_quadratic",
     "optimal_lr",
-    "steps_to_tolerance", "best_steps_to_tolerance", "empirical_max_stable_lr", "quadratic_ellipse",
-    "hyperplane_split_fraction", "time_whitening",
+    "steps_to_tolerance",
+    "best_steps_to_tolerance",
+    "empirical_max_stable_lr",
+    "quadratic_ellipse",
+    "hyperplane_split_fraction",
+    "time_whitening",
 ]
 
 
@@ -38,11 +56,13 @@ __all__ = [
 # Notebook 01: a smooth non-quadratic function, directional derivatives
 # ---------------------------------------------------------------------------------------------
 
+
 def _point(p, where, d=None):
     p = as_real_array(p, "p", where).astype(np.float64, copy=False)
     if p.ndim == 0 or (d is not None and p.shape[-1] != d):
-        raise ValueError(f"{where}: p must have shape (..., {d or 'd'}) (coordinates on the last axis), "
-                         f"got {p.shape}")
+        raise ValueError(
+            f"{where}: p must have shape (..., {d or 'd'}) (coordinates on the last axis), got {p.shape}"
+        )
     return p
 
 
@@ -210,8 +230,10 @@ def gradient_contour_cosines(grad, line):
 # Notebook 02: least squares, conditioning, gradient descent on a quadratic bowl
 # ---------------------------------------------------------------------------------------------
 
-def make_scaled_regression(n: int = 200, scale: float = 100.0, weights=(2.0, 1.5), noise: float = 0.1,
-                           seed: int = 0):
+
+def make_scaled_regression(
+    n: int = 200, scale: float = 100.0, weights=(2.0, 1.5), noise: float = 0.1, seed: int = 0
+):
     """Two-feature regression data whose second feature is ``scale`` times larger than the first.
 
     ``x1 ~ U[1, 3]`` and ``x2 = scale * v`` with ``v ~ U[1, 3]`` independent of ``x1``, so
@@ -538,8 +560,10 @@ def quadratic_ellipse(H, w_star, excess: float, n_points: int = 120):
 # Notebook 02: why centre? random hyperplanes; the cost of whitening
 # ---------------------------------------------------------------------------------------------
 
-def hyperplane_split_fraction(X, n_planes: int = 2000, bias_scale: float = 0.1, seed: int = 0,
-                              min_side: float = 0.0):
+
+def hyperplane_split_fraction(
+    X, n_planes: int = 2000, bias_scale: float = 0.1, seed: int = 0, min_side: float = 0.0
+):
     """Fraction of random hyperplanes ``w·x + b = 0`` that split the data points ``X``.
 
     ``w`` is standard normal (a uniformly random direction) and ``b ~ N(0, (bias_scale |w|)^2)``, so

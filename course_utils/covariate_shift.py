@@ -32,9 +32,21 @@ from . import layers as L
 from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
 from .training import MLP, Hook, softmax_cross_entropy, train
 
-__all__ = ["NoisyBatchNorm", "noisy_batchnorm_mlp", "frozen_noise", "weight_gradient", "ics_measurement",
-           "ICSHook", "ProbeInputHook", "RunRecord", "run_experiment", "percentile_traces",
-           "median_drift", "CovariateShiftExample", "covariate_shift_example"]
+__all__ = [
+    "NoisyBatchNorm",
+    "noisy_batchnorm_mlp",
+    "frozen_noise",
+    "weight_gradient",
+    "ics_measurement",
+    "ICSHook",
+    "ProbeInputHook",
+    "RunRecord",
+    "run_experiment",
+    "percentile_traces",
+    "median_drift",
+    "CovariateShiftExample",
+    "covariate_shift_example",
+]
 
 
 class NoisyBatchNorm(L.BatchNorm):
@@ -73,8 +85,16 @@ class NoisyBatchNorm(L.BatchNorm):
         ``per_example_std · ε`` of the current step (None when ``per_example_std`` is 0).
     """
 
-    def __init__(self, num_features: int, shift_max: float = 1.0, scale_max: float = 2.0, rng=None,
-                 momentum: float = 0.1, eps: float = 1e-5, per_example_std: float = 0.0):
+    def __init__(
+        self,
+        num_features: int,
+        shift_max: float = 1.0,
+        scale_max: float = 2.0,
+        rng=None,
+        momentum: float = 0.1,
+        eps: float = 1e-5,
+        per_example_std: float = 0.0,
+    ):
         super().__init__(num_features, momentum=momentum, eps=eps)
         where = "NoisyBatchNorm"
         self.shift_max = check_in_range(shift_max, "shift_max", where, 0.0, np.inf)
@@ -101,8 +121,10 @@ class NoisyBatchNorm(L.BatchNorm):
             if not self.frozen:
                 self.resample(out.shape)
             elif self.noise_example is not None and self.noise_example.shape != out.shape:
-                raise ValueError(f"NoisyBatchNorm: frozen per-example noise has shape "
-                                 f"{self.noise_example.shape}, the batch {out.shape}")
+                raise ValueError(
+                    f"NoisyBatchNorm: frozen per-example noise has shape "
+                    f"{self.noise_example.shape}, the batch {out.shape}"
+                )
             scale = self.noise_scale
             y = out * scale + self.noise_shift
             if self.noise_example is not None:
@@ -118,13 +140,22 @@ class NoisyBatchNorm(L.BatchNorm):
 
     def __repr__(self):
         extra = f", per_example_std={self.per_example_std}" if self.per_example_std else ""
-        return (f"NoisyBatchNorm({self.num_features}, shift_max={self.shift_max}, "
-                f"scale_max={self.scale_max}{extra})")
+        return (
+            f"NoisyBatchNorm({self.num_features}, shift_max={self.shift_max}, "
+            f"scale_max={self.scale_max}{extra})"
+        )
 
 
-def noisy_batchnorm_mlp(layer_sizes, activation: str = "sigmoid", shift_max: float = 1.0,
-                        scale_max: float = 2.0, seed: int = 0, noise_seed: int | None = None,
-                        per_example_std: float = 0.0, **mlp_kwargs) -> MLP:
+def noisy_batchnorm_mlp(
+    layer_sizes,
+    activation: str = "sigmoid",
+    shift_max: float = 1.0,
+    scale_max: float = 2.0,
+    seed: int = 0,
+    noise_seed: int | None = None,
+    per_example_std: float = 0.0,
+    **mlp_kwargs,
+) -> MLP:
     """An :class:`~course_utils.training.MLP` with BatchNorm whose BN layers are :class:`NoisyBatchNorm`.
 
     The weights are the same as ``MLP(layer_sizes, activation, "batch", seed=seed, **mlp_kwargs)``;
@@ -135,9 +166,15 @@ def noisy_batchnorm_mlp(layer_sizes, activation: str = "sigmoid", shift_max: flo
     noise_seed = seed if noise_seed is None else noise_seed
     for k, i in enumerate(model.norm_indices):
         bn = model.layers[i]
-        model.layers[i] = NoisyBatchNorm(bn.num_features, shift_max=shift_max, scale_max=scale_max,
-                                         rng=np.random.default_rng([noise_seed, k]), momentum=bn.momentum,
-                                         eps=bn.eps, per_example_std=per_example_std)
+        model.layers[i] = NoisyBatchNorm(
+            bn.num_features,
+            shift_max=shift_max,
+            scale_max=scale_max,
+            rng=np.random.default_rng([noise_seed, k]),
+            momentum=bn.momentum,
+            eps=bn.eps,
+            per_example_std=per_example_std,
+        )
     return model
 
 
@@ -160,8 +197,9 @@ def _check_model_layer(model, layer, where):
         raise TypeError(f"{where}: model must be a course_utils.training.MLP, got {type(model).__name__}")
     n = len(model.linear_indices)
     if isinstance(layer, bool) or not isinstance(layer, int | np.integer) or not -n <= layer < n:
-        raise ValueError(f"{where}: layer must be an integer index into the model's {n} Linear layers, "
-                         f"got {layer!r}")
+        raise ValueError(
+            f"{where}: layer must be an integer index into the model's {n} Linear layers, got {layer!r}"
+        )
     return int(layer) % n
 
 
@@ -169,8 +207,9 @@ def _check_batch(model, x, y, where):
     x = as_real_array(x, "x", where)
     y = np.asarray(y)
     if x.ndim != 2 or x.shape[1] != model.layer_sizes[0] or y.shape != (x.shape[0],):
-        raise ValueError(f"{where}: x must be (N, {model.layer_sizes[0]}) and y (N,), "
-                         f"got {x.shape} and {y.shape}")
+        raise ValueError(
+            f"{where}: x must be (N, {model.layer_sizes[0]}) and y (N,), got {x.shape} and {y.shape}"
+        )
     return x, y
 
 
@@ -239,7 +278,7 @@ def _ics_from_fresh_gradients(model, x, y, layer, lr, copy_model=True):
     copy unless ``copy_model`` is False)."""
     G = model.linears[layer].grads["W"].copy()
     net = copy.deepcopy(model) if copy_model else model
-    for earlier in net.layers[:net.linear_indices[layer]]:
+    for earlier in net.layers[: net.linear_indices[layer]]:
         for name, param in earlier.params.items():
             param -= lr * earlier.grads[name]
     G_new = _backprop(net, x, y).linears[layer].grads["W"]
@@ -285,8 +324,10 @@ class ICSHook(Hook):
     def record(self, step, model):
         batch = getattr(model, "last_batch", None)
         if batch is None:
-            raise RuntimeError("ICSHook: model.last_batch is not set; call the hook from "
-                               "cu.training.train, which sets it at every step")
+            raise RuntimeError(
+                "ICSHook: model.last_batch is not set; call the hook from "
+                "cu.training.train, which sets it at every step"
+            )
         x, y = batch
         row_l2, row_cos, row_norm = [], [], []
         for k in self.layers:
@@ -339,7 +380,8 @@ class ProbeInputHook(Hook):
         for layer in net.layers:
             if isinstance(layer, NoisyBatchNorm) and layer.per_example_std:
                 layer.noise_example = layer.per_example_std * layer.rng.standard_normal(
-                    (self.X_probe.shape[0], layer.num_features))
+                    (self.X_probe.shape[0], layer.num_features)
+                )
         with frozen_noise(net):
             net.forward(self.X_probe, training=True)
         x = net.layer_inputs[self.layer_index]
@@ -362,18 +404,31 @@ class RunRecord:
     test_steps: np.ndarray
     test_accuracy: np.ndarray
     probe_steps: np.ndarray
-    probe: np.ndarray          # (n_records, n_probe, n_units) sigmoid inputs of the last hidden layer
+    probe: np.ndarray  # (n_records, n_probe, n_units) sigmoid inputs of the last hidden layer
     ics_steps: np.ndarray
-    ics_l2: np.ndarray         # (n_records, len(ics_layers))
+    ics_l2: np.ndarray  # (n_records, len(ics_layers))
     ics_cosine: np.ndarray
     ics_grad_norm: np.ndarray
     diverged: bool
 
 
-def run_experiment(kind: str = "plain", seed: int = 0, hidden=(100, 100, 100), steps: int = 600,
-                   batch_size: int = 60, lr: float = 0.5, eval_every: int = 25, probe_every: int = 25,
-                   X_probe=None, ics_layers=(), ics_every: int = 50, shift_max: float = 1.0,
-                   scale_max: float = 2.0, per_example_std: float = 0.0, data=None) -> RunRecord:
+def run_experiment(
+    kind: str = "plain",
+    seed: int = 0,
+    hidden=(100, 100, 100),
+    steps: int = 600,
+    batch_size: int = 60,
+    lr: float = 0.5,
+    eval_every: int = 25,
+    probe_every: int = 25,
+    X_probe=None,
+    ics_layers=(),
+    ics_every: int = 50,
+    shift_max: float = 1.0,
+    scale_max: float = 2.0,
+    per_example_std: float = 0.0,
+    data=None,
+) -> RunRecord:
     """Train a sigmoid MLP on digits and record test accuracy, a sigmoid's input and ICS.
 
     Parameters
@@ -406,8 +461,14 @@ def run_experiment(kind: str = "plain", seed: int = 0, hidden=(100, 100, 100), s
     X_probe = X_te[:300] if X_probe is None else X_probe
     sizes = [X_tr.shape[1], *hidden, 10]
     if kind == "noisy":
-        model = noisy_batchnorm_mlp(sizes, "sigmoid", shift_max=shift_max, scale_max=scale_max, seed=seed,
-                                    per_example_std=per_example_std)
+        model = noisy_batchnorm_mlp(
+            sizes,
+            "sigmoid",
+            shift_max=shift_max,
+            scale_max=scale_max,
+            seed=seed,
+            per_example_std=per_example_std,
+        )
     else:
         model = MLP(sizes, "sigmoid", "none" if kind == "plain" else "batch", seed=seed)
     hooks = []
@@ -418,16 +479,34 @@ def run_experiment(kind: str = "plain", seed: int = 0, hidden=(100, 100, 100), s
     if len(ics_layers):
         ics = ICSHook(lr, layers=ics_layers, every=ics_every)
         hooks.append(ics)
-    history = train(model, X_tr, y_tr, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
-                    hooks=hooks, X_test=X_te, y_test=y_te, eval_every=eval_every)
+    history = train(
+        model,
+        X_tr,
+        y_tr,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        hooks=hooks,
+        X_test=X_te,
+        y_test=y_te,
+        eval_every=eval_every,
+    )
     empty = np.zeros((0, len(ics_layers)))
-    return RunRecord(kind=kind, seed=seed, loss=history.loss, test_steps=history.test_steps,
-                     test_accuracy=history.test_accuracy,
-                     probe_steps=np.array(probe.steps if probe else [], dtype=int),
-                     probe=probe.values if probe else np.zeros((0, len(X_probe), hidden[-1]), np.float32),
-                     ics_steps=np.array(ics.steps if ics else [], dtype=int),
-                     ics_l2=ics.l2 if ics else empty, ics_cosine=ics.cosine if ics else empty,
-                     ics_grad_norm=ics.grad_norm if ics else empty, diverged=history.diverged)
+    return RunRecord(
+        kind=kind,
+        seed=seed,
+        loss=history.loss,
+        test_steps=history.test_steps,
+        test_accuracy=history.test_accuracy,
+        probe_steps=np.array(probe.steps if probe else [], dtype=int),
+        probe=probe.values if probe else np.zeros((0, len(X_probe), hidden[-1]), np.float32),
+        ics_steps=np.array(ics.steps if ics else [], dtype=int),
+        ics_l2=ics.l2 if ics else empty,
+        ics_cosine=ics.cosine if ics else empty,
+        ics_grad_norm=ics.grad_norm if ics else empty,
+        diverged=history.diverged,
+    )
 
 
 def percentile_traces(probe, unit: int = 0, q=(15, 50, 85)) -> np.ndarray:
@@ -449,9 +528,11 @@ def median_drift(probe, start: int = 0) -> float:
     """
     probe = as_real_array(probe, "probe", "median_drift")
     if probe.ndim != 3 or probe.shape[0] - start < 2:
-        raise ValueError(f"median_drift: probe must be (n_records ≥ start + 2, n_probe, n_units), "
-                         f"got {probe.shape} with start={start}")
-    med = np.median(probe[start:], axis=1)          # (n_records, n_units)
+        raise ValueError(
+            f"median_drift: probe must be (n_records ≥ start + 2, n_probe, n_units), "
+            f"got {probe.shape} with start={start}"
+        )
+    med = np.median(probe[start:], axis=1)  # (n_records, n_units)
     return float(np.mean(np.abs(np.diff(med, axis=0))))
 
 
@@ -473,9 +554,9 @@ class CovariateShiftExample:
     coef: np.ndarray
     coef_refit: np.ndarray
     noise: float
-    mse_train: float          # model fitted on the training inputs, fresh training-distribution inputs
-    mse_shift: float          # the same model on fresh shifted inputs
-    mse_refit: float          # a model fitted on shifted inputs, fresh shifted inputs
+    mse_train: float  # model fitted on the training inputs, fresh training-distribution inputs
+    mse_shift: float  # the same model on fresh shifted inputs
+    mse_refit: float  # a model fitted on shifted inputs, fresh shifted inputs
     residual_train: tuple[float, float]
     residual_shift: tuple[float, float]
 
@@ -485,9 +566,15 @@ class CovariateShiftExample:
         return np.sin(2 * np.asarray(x, dtype=float))
 
 
-def covariate_shift_example(n: int = 200, seed: int = 0, train_mean: float = -0.8, shift_mean: float = 0.8,
-                            spread: float = 0.4, noise: float = 0.1,
-                            degree: int = 3) -> CovariateShiftExample:
+def covariate_shift_example(
+    n: int = 200,
+    seed: int = 0,
+    train_mean: float = -0.8,
+    shift_mean: float = 0.8,
+    spread: float = 0.4,
+    noise: float = 0.1,
+    degree: int = 3,
+) -> CovariateShiftExample:
     """Covariate shift on a line: P(X) moves, P(Y | X) stays, a fitted model breaks.
 
     Inputs ``x ~ N(train_mean, spread²)`` for training and ``N(shift_mean, spread²)`` after the shift;
@@ -532,7 +619,17 @@ def covariate_shift_example(n: int = 200, seed: int = 0, train_mean: float = -0.
         r = y - CovariateShiftExample.rule(x)
         return float(r.mean()), float(r.std())
 
-    return CovariateShiftExample(x_train=x_tr, y_train=y_tr, x_shift=x_sh, y_shift=y_sh, coef=coef,
-                                 coef_refit=coef_refit, noise=noise, mse_train=mse(coef, x_tr2, y_tr2),
-                                 mse_shift=mse(coef, x_sh2, y_sh2), mse_refit=mse(coef_refit, x_sh2, y_sh2),
-                                 residual_train=residual(x_tr, y_tr), residual_shift=residual(x_sh, y_sh))
+    return CovariateShiftExample(
+        x_train=x_tr,
+        y_train=y_tr,
+        x_shift=x_sh,
+        y_shift=y_sh,
+        coef=coef,
+        coef_refit=coef_refit,
+        noise=noise,
+        mse_train=mse(coef, x_tr2, y_tr2),
+        mse_shift=mse(coef, x_sh2, y_sh2),
+        mse_refit=mse(coef_refit, x_sh2, y_sh2),
+        residual_train=residual(x_tr, y_tr),
+        residual_shift=residual(x_sh, y_sh),
+    )

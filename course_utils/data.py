@@ -10,8 +10,14 @@ import numpy as np
 
 from ._validate import as_real_array, check_in_range, check_positive_int
 
-__all__ = ["load_digits_split", "standardize", "whitening_matrix", "pca_whiten", "zca_whiten",
-           "iterate_minibatches"]
+__all__ = [
+    "load_digits_split",
+    "standardize",
+    "whitening_matrix",
+    "pca_whiten",
+    "zca_whiten",
+    "iterate_minibatches",
+]
 
 
 def load_digits_split(test_fraction: float = 0.25, seed: int = 0, scale: str = "standardize"):
@@ -41,7 +47,8 @@ def load_digits_split(test_fraction: float = 0.25, seed: int = 0, scale: str = "
     digits = load_digits()
     X, y = digits.data.astype(np.float64), digits.target.astype(np.int64)
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=test_fraction, random_state=seed, stratify=y)
+        X, y, test_size=test_fraction, random_state=seed, stratify=y
+    )
     if scale == "unit":
         X_train, X_test = X_train / 16.0, X_test / 16.0
     elif scale == "standardize":
@@ -70,8 +77,9 @@ def standardize(X, mean=None, std=None):
     mean = X.mean(axis=0) if mean is None else as_real_array(mean, "mean", "standardize")
     std = X.std(axis=0) if std is None else as_real_array(std, "std", "standardize")
     if mean.shape != (X.shape[1],) or std.shape != (X.shape[1],):
-        raise ValueError(f"standardize: mean and std must have shape ({X.shape[1]},), "
-                         f"got {mean.shape} and {std.shape}")
+        raise ValueError(
+            f"standardize: mean and std must have shape ({X.shape[1]},), got {mean.shape} and {std.shape}"
+        )
     return (X - mean) / np.where(std > 0, std, 1.0)
 
 
@@ -150,4 +158,4 @@ def iterate_minibatches(n: int, batch_size: int, seed: int = 0, shuffle: bool = 
     while True:
         order = rng.permutation(n) if shuffle else np.arange(n)
         for k in range(per_epoch):
-            yield order[k * batch_size:(k + 1) * batch_size]
+            yield order[k * batch_size : (k + 1) * batch_size]

@@ -32,8 +32,10 @@ def numerical_gradient_array(f, x, dout, h: float = 1e-5):
     """
     where = "numerical_gradient_array"
     if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
-        raise TypeError(f"{where}: x must be a floating ndarray (it is perturbed in place), "
-                        f"got {type(x).__name__} {getattr(x, 'dtype', '')}")
+        raise TypeError(
+            f"{where}: x must be a floating ndarray (it is perturbed in place), "
+            f"got {type(x).__name__} {getattr(x, 'dtype', '')}"
+        )
     dout = as_real_array(dout, "dout", where)
     h = check_positive(h, "h", where)
     out_shape = np.shape(f(x))

@@ -34,13 +34,32 @@ from .data import iterate_minibatches
 from .training import Hook, single_blas_thread
 
 __all__ = [
-    "EmaConvention", "EMA_CONVENTIONS", "pytorch_momentum", "ema_update", "ema_trajectory",
-    "unbiased_variance", "BNStatistics", "bn_layers", "running_statistics", "forward_with_statistics",
-    "batch_statistics_logits", "batch_statistics_accuracy", "probe_in_batches", "same_class_batch_accuracy",
+    "EmaConvention",
+    "EMA_CONVENTIONS",
+    "pytorch_momentum",
+    "ema_update",
+    "ema_trajectory",
+    "unbiased_variance",
+    "BNStatistics",
+    "bn_layers",
+    "running_statistics",
+    "forward_with_statistics",
+    "batch_statistics_logits",
+    "batch_statistics_accuracy",
+    "probe_in_batches",
+    "same_class_batch_accuracy",
     "population_statistics",
-    "algorithm2_statistics", "BatchStatsHook", "replay_running_statistics", "statistics_error",
-    "drifting_batch_means", "ema_tracking_error", "FoldedMLP", "fold_mlp", "source_fold_bias",
-    "source_refold_update", "count_eval_operations",
+    "algorithm2_statistics",
+    "BatchStatsHook",
+    "replay_running_statistics",
+    "statistics_error",
+    "drifting_batch_means",
+    "ema_tracking_error",
+    "FoldedMLP",
+    "fold_mlp",
+    "source_fold_bias",
+    "source_refold_update",
+    "count_eval_operations",
 ]
 
 
@@ -87,17 +106,35 @@ class EmaConvention:
 
 EMA_CONVENTIONS = {
     "pytorch": EmaConvention(
-        "PyTorch nn.BatchNorm1d/2d", 0.1, "batch", "unbiased, m/(m−1)", 1.0, 1e-5,
-        "running = (1 − momentum)·running + momentum·batch"),
+        "PyTorch nn.BatchNorm1d/2d",
+        0.1,
+        "batch",
+        "unbiased, m/(m−1)",
+        1.0,
+        1e-5,
+        "running = (1 − momentum)·running + momentum·batch",
+    ),
     "keras": EmaConvention(
-        "Keras BatchNormalization", 0.99, "old", "biased (tf.keras 2 fused: m/(m−1))", 1.0,
-        1e-3, "moving = momentum·moving + (1 − momentum)·batch"),
+        "Keras BatchNormalization",
+        0.99,
+        "old",
+        "biased (tf.keras 2 fused: m/(m−1))",
+        1.0,
+        1e-3,
+        "moving = momentum·moving + (1 − momentum)·batch",
+    ),
     "cs231n": EmaConvention(
-        "CS231n assignment 2", 0.9, "old", "biased (np.var)", 0.0, 1e-5,
-        "running = momentum·running + (1 − momentum)·batch"),
+        "CS231n assignment 2",
+        0.9,
+        "old",
+        "biased (np.var)",
+        0.0,
+        1e-5,
+        "running = momentum·running + (1 − momentum)·batch",
+    ),
     "source_004": EmaConvention(
-        "source blog 004", None, "old", "not stated", None, None,
-        "new = momentum·old + (1 − momentum)·batch"),
+        "source blog 004", None, "old", "not stated", None, None, "new = momentum·old + (1 − momentum)·batch"
+    ),
 }
 
 
@@ -207,13 +244,16 @@ def _check_statistics(model, statistics, where):
     layers = bn_layers(model)
     if isinstance(statistics, str):
         if statistics not in ("running", "batch"):
-            raise ValueError(f"{where}: statistics must be 'running', 'batch' or a list of BNStatistics, "
-                             f"got {statistics!r}")
+            raise ValueError(
+                f"{where}: statistics must be 'running', 'batch' or a list of BNStatistics, "
+                f"got {statistics!r}"
+            )
         return statistics
     statistics = list(statistics)
     if len(statistics) != len(layers) or not all(isinstance(s, BNStatistics) for s in statistics):
-        raise ValueError(f"{where}: statistics must be a list of {len(layers)} BNStatistics "
-                         "(one per BN layer)")
+        raise ValueError(
+            f"{where}: statistics must be a list of {len(layers)} BNStatistics (one per BN layer)"
+        )
     return statistics
 
 
@@ -246,8 +286,11 @@ def forward_with_statistics(model, X, statistics="running"):
             elif statistics == "batch":
                 x, _ = F.batchnorm_forward(x, layer.gamma, layer.beta, layer.eps)
             else:
-                stats = (BNStatistics(layer.running_mean, layer.running_var) if statistics == "running"
-                         else statistics[norm_positions[i]])
+                stats = (
+                    BNStatistics(layer.running_mean, layer.running_var)
+                    if statistics == "running"
+                    else statistics[norm_positions[i]]
+                )
                 x = F.batchnorm_inference(x, layer.gamma, layer.beta, stats.mean, stats.var, layer.eps)
     return x
 
@@ -278,8 +321,10 @@ def batch_statistics_logits(model, X, batch_size: int, order=None):
     X = as_real_array(X, "X", where)
     batch_size = check_positive_int(batch_size, "batch_size", where)
     if batch_size < 2 or batch_size > len(X):
-        raise ValueError(f"{where}: batch_size must lie in [2, {len(X)}] (a batch of one has no variance), "
-                         f"got {batch_size}")
+        raise ValueError(
+            f"{where}: batch_size must lie in [2, {len(X)}] (a batch of one has no variance), "
+            f"got {batch_size}"
+        )
     order = np.arange(len(X)) if order is None else np.asarray(order)
     if order.shape != (len(X),) or not np.array_equal(np.sort(order), np.arange(len(X))):
         raise ValueError(f"{where}: order must be a permutation of range({len(X)})")
@@ -289,8 +334,9 @@ def batch_statistics_logits(model, X, batch_size: int, order=None):
     return logits
 
 
-def batch_statistics_accuracy(model, X, y, batch_size: int, seed: int | None = 0,
-                              sort_by_label: bool = False) -> float:
+def batch_statistics_accuracy(
+    model, X, y, batch_size: int, seed: int | None = 0, sort_by_label: bool = False
+) -> float:
     """Test accuracy with test-time batch statistics (the eval-mode bug).
 
     ``seed`` shuffles the test set before it is cut into batches; ``sort_by_label=True`` instead sorts it
@@ -306,8 +352,9 @@ def batch_statistics_accuracy(model, X, y, batch_size: int, seed: int | None = 0
     return float(np.mean(logits.argmax(axis=1) == y))
 
 
-def probe_in_batches(model, x_probe, X_pool, batch_size: int, n_batches: int, seed: int = 0,
-                     exclude=None) -> np.ndarray:
+def probe_in_batches(
+    model, x_probe, X_pool, batch_size: int, n_batches: int, seed: int = 0, exclude=None
+) -> np.ndarray:
     """Class probabilities of one example placed in ``n_batches`` random batches, with batch statistics.
 
     Parameters
@@ -330,8 +377,9 @@ def probe_in_batches(model, x_probe, X_pool, batch_size: int, n_batches: int, se
     x_probe = as_real_array(x_probe, "x_probe", where)
     X_pool = as_real_array(X_pool, "X_pool", where)
     if x_probe.ndim != 1 or X_pool.ndim != 2 or X_pool.shape[1] != x_probe.shape[0]:
-        raise ValueError(f"{where}: x_probe must be (D,) and X_pool (n, D), got {x_probe.shape} and "
-                         f"{X_pool.shape}")
+        raise ValueError(
+            f"{where}: x_probe must be (D,) and X_pool (n, D), got {x_probe.shape} and {X_pool.shape}"
+        )
     batch_size = check_positive_int(batch_size, "batch_size", where)
     n_batches = check_positive_int(n_batches, "n_batches", where)
     candidates = np.arange(len(X_pool)) if exclude is None else np.delete(np.arange(len(X_pool)), exclude)
@@ -377,8 +425,10 @@ def same_class_batch_accuracy(model, X, y, batch_size: int = 8, seed: int = 0) -
     classes, counts = np.unique(y, return_counts=True)
     smallest = int(counts.min())
     if batch_size < 2 or batch_size > smallest:
-        raise ValueError(f"{where}: batch_size must lie in [2, {smallest}] (the smallest class has "
-                         f"{smallest} examples), got {batch_size}")
+        raise ValueError(
+            f"{where}: batch_size must lie in [2, {smallest}] (the smallest class has "
+            f"{smallest} examples), got {batch_size}"
+        )
     rng = np.random.default_rng(seed)
     members = {c: np.flatnonzero(y == c) for c in classes}
     correct = 0
@@ -479,8 +529,10 @@ def algorithm2_statistics(model, X, batch_size: int, seed: int = 0, n_batches: i
                     k += 1
                 else:
                     x = layer.forward(x, training=False)
-    return [BNStatistics(sm / n_batches, unbiased_variance(sv / n_batches, batch_size))
-            for sm, sv in zip(sum_mean, sum_var, strict=True)]
+    return [
+        BNStatistics(sm / n_batches, unbiased_variance(sv / n_batches, batch_size))
+        for sm, sv in zip(sum_mean, sum_var, strict=True)
+    ]
 
 
 class BatchStatsHook(Hook):
@@ -524,8 +576,14 @@ class BatchStatsHook(Hook):
         return [np.array(v) for v in self._vars]
 
 
-def replay_running_statistics(hook: BatchStatsHook, momentum: float, convention: str = "pytorch",
-                              unbiased: bool = True, init_mean: float = 0.0, init_var: float = 1.0):
+def replay_running_statistics(
+    hook: BatchStatsHook,
+    momentum: float,
+    convention: str = "pytorch",
+    unbiased: bool = True,
+    init_mean: float = 0.0,
+    init_var: float = 1.0,
+):
     """Final running statistics that a BN layer with this momentum would have held after training.
 
     Parameters
@@ -551,8 +609,12 @@ def replay_running_statistics(hook: BatchStatsHook, momentum: float, convention:
     for means, variances in zip(hook.means, hook.variances, strict=True):
         if unbiased:
             variances = unbiased_variance(variances, hook.batch_size)
-        out.append(BNStatistics(ema_trajectory(means, momentum, convention, init_mean)[-1],
-                                ema_trajectory(variances, momentum, convention, init_var)[-1]))
+        out.append(
+            BNStatistics(
+                ema_trajectory(means, momentum, convention, init_mean)[-1],
+                ema_trajectory(variances, momentum, convention, init_var)[-1],
+            )
+        )
     return out
 
 
@@ -603,8 +665,9 @@ def drifting_batch_means(steps: int = 300, batch_size: int = 32, seed: int = 0):
     return true_mean, batch_means
 
 
-def ema_tracking_error(true_mean, batch_means, momentum: float, convention: str = "pytorch",
-                       init: float = 0.0) -> dict:
+def ema_tracking_error(
+    true_mean, batch_means, momentum: float, convention: str = "pytorch", init: float = 0.0
+) -> dict:
     r"""How far the running mean is from the true mean, split exactly into lag and noise.
 
     The EMA is linear, so with ``batch_means = true_mean + noise`` the running mean is
@@ -633,14 +696,16 @@ def ema_tracking_error(true_mean, batch_means, momentum: float, convention: str 
     true_mean = as_real_array(true_mean, "true_mean", where)
     batch_means = as_real_array(batch_means, "batch_means", where)
     if true_mean.shape != batch_means.shape or true_mean.ndim != 1:
-        raise ValueError(f"{where}: true_mean and batch_means must be 1-D arrays of one shape, got "
-                         f"{true_mean.shape} and {batch_means.shape}")
+        raise ValueError(
+            f"{where}: true_mean and batch_means must be 1-D arrays of one shape, got "
+            f"{true_mean.shape} and {batch_means.shape}"
+        )
     running = ema_trajectory(batch_means, momentum, convention, init)
     lag = ema_trajectory(true_mean, momentum, convention, init) - true_mean
     noise = ema_trajectory(batch_means - true_mean, momentum, convention, 0.0)
 
     def rms(v):
-        return float(np.sqrt(np.mean(v ** 2)))
+        return float(np.sqrt(np.mean(v**2)))
 
     return {"rms": rms(running - true_mean), "lag": rms(lag), "noise": rms(noise)}
 
@@ -682,8 +747,10 @@ def fold_mlp(model, fold=F.fold_batchnorm) -> FoldedMLP:
     """
     bn = bn_layers(model)
     if model.placement != "before":
-        raise ValueError("fold_mlp: BN must come right after its Linear layer (placement='before'); "
-                         "after the activation it can only be folded into the *next* Linear layer")
+        raise ValueError(
+            "fold_mlp: BN must come right after its Linear layer (placement='before'); "
+            "after the activation it can only be folded into the *next* Linear layer"
+        )
     weights, biases = [], []
     for k, linear in enumerate(model.linears):
         if k < len(bn):

@@ -15,8 +15,7 @@ from scipy.special import expit
 from . import normalization as F
 from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
 
-__all__ = ["Layer", "Linear", "Sigmoid", "Tanh", "ReLU", "BatchNorm", "LayerNorm", "GroupNorm",
-           "BatchRenorm"]
+__all__ = ["Layer", "Linear", "Sigmoid", "Tanh", "ReLU", "BatchNorm", "LayerNorm", "GroupNorm", "BatchRenorm"]
 
 
 class Layer:
@@ -49,8 +48,9 @@ class Layer:
         where = f"{type(self).__name__}.backward"
         dout = as_real_array(dout, "dout", where)
         if dout.shape != shape:
-            raise ValueError(f"{where}: dout must have the shape of the forward output {shape}, "
-                             f"got {dout.shape}")
+            raise ValueError(
+                f"{where}: dout must have the shape of the forward output {shape}, got {dout.shape}"
+            )
         return dout
 
     def __repr__(self):
@@ -180,8 +180,10 @@ class _RunningStats(Layer):
         where = f"{type(self).__name__}.forward"
         x = as_real_array(x, "x", where)
         if x.ndim < 2 or x.shape[1] != self.num_features:
-            raise ValueError(f"{where}: x must have shape (N, {self.num_features}, ...) with the layer's "
-                             f"num_features={self.num_features} channels on axis 1, got {x.shape}")
+            raise ValueError(
+                f"{where}: x must have shape (N, {self.num_features}, ...) with the layer's "
+                f"num_features={self.num_features} channels on axis 1, got {x.shape}"
+            )
         return x
 
     def _eval_forward(self, x):
@@ -252,8 +254,14 @@ class BatchRenorm(_RunningStats):
     and ``d`` in ``self.last_r`` / ``self.last_d``; eval mode is the same as :class:`BatchNorm`.
     """
 
-    def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5,
-                 r_max: float = 3.0, d_max: float = 5.0):
+    def __init__(
+        self,
+        num_features: int,
+        momentum: float = 0.1,
+        eps: float = 1e-5,
+        r_max: float = 3.0,
+        d_max: float = 5.0,
+    ):
         super().__init__(num_features, momentum, eps, "BatchRenorm")
         self.r_max = check_in_range(r_max, "r_max", "BatchRenorm", 1.0, np.inf)
         self.d_max = check_in_range(d_max, "d_max", "BatchRenorm", 0.0, np.inf)
@@ -264,8 +272,9 @@ class BatchRenorm(_RunningStats):
         x = self._check_x(x)
         if not training:
             return self._eval_forward(x)
-        out, cache = F.batch_renorm_forward(x, self.gamma, self.beta, self.running_mean,
-                                            self.running_var, self.r_max, self.d_max, self.eps)
+        out, cache = F.batch_renorm_forward(
+            x, self.gamma, self.beta, self.running_mean, self.running_var, self.r_max, self.d_max, self.eps
+        )
         self.last_r, self.last_d = cache.r, cache.d
         m = cache.x.size // self.num_features
         self._update_running(cache.batch_mean, cache.batch_var, m)
@@ -321,8 +330,9 @@ class GroupNorm(Layer):
         self.params["beta"] = np.zeros(num_channels)
 
     def forward(self, x, training: bool = True):
-        out, self._cache = F.groupnorm_forward(x, self.params["gamma"], self.params["beta"],
-                                               self.num_groups, self.eps)
+        out, self._cache = F.groupnorm_forward(
+            x, self.params["gamma"], self.params["beta"], self.num_groups, self.eps
+        )
         return out
 
     def backward(self, dout):

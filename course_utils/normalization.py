@@ -177,8 +177,9 @@ def batchnorm_forward(x, gamma, beta, eps: float = 1e-5):
     bshape = _channel_shape(x.ndim, C)
     g = gamma.reshape(bshape)
     out = g * x_hat + beta.reshape(bshape)
-    cache = BatchNormCache(x=x, gamma=g, mu=mu, xmu=xmu, var=var, inv_std=inv_std, x_hat=x_hat,
-                           eps=eps, axes=axes)
+    cache = BatchNormCache(
+        x=x, gamma=g, mu=mu, xmu=xmu, var=var, inv_std=inv_std, x_hat=x_hat, eps=eps, axes=axes
+    )
     return out, cache
 
 
@@ -508,8 +509,9 @@ class BatchRenormCache:
     axes: tuple
 
 
-def batch_renorm_forward(x, gamma, beta, running_mean, running_var, r_max: float, d_max: float,
-                         eps: float = 1e-5):
+def batch_renorm_forward(
+    x, gamma, beta, running_mean, running_var, r_max: float, d_max: float, eps: float = 1e-5
+):
     r"""Training-mode Batch Renormalization (Ioffe 2017, Algorithm 1).
 
     .. math::
@@ -564,8 +566,18 @@ def batch_renorm_forward(x, gamma, beta, running_mean, running_var, r_max: float
     x_hat = x_hat_batch * r.reshape(bshape) + d.reshape(bshape)
     g = gamma.reshape(bshape)
     out = g * x_hat + beta.reshape(bshape)
-    cache = BatchRenormCache(x=x, gamma=g, inv_std=inv_std, x_hat_batch=x_hat_batch, x_hat=x_hat,
-                             r=r, d=d, batch_mean=mu.reshape(C), batch_var=var.reshape(C), axes=axes)
+    cache = BatchRenormCache(
+        x=x,
+        gamma=g,
+        inv_std=inv_std,
+        x_hat_batch=x_hat_batch,
+        x_hat=x_hat,
+        r=r,
+        d=d,
+        batch_mean=mu.reshape(C),
+        batch_var=var.reshape(C),
+        axes=axes,
+    )
     return out, cache
 
 

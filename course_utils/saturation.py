@@ -21,16 +21,34 @@ from scipy.special import expit, logit
 from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
 from .training import MLP, GradNormHook, Hook, single_blas_thread, softmax_cross_entropy, train
 
-__all__ = ["SATURATION_LOW", "SATURATION_HIGH", "SOURCE_GRADIENT_TABLE", "SOURCE_ITERATIONS",
-           "sigmoid", "sigmoid_derivative", "saturated_fraction", "tangent_line_deviation",
-           "linear_fit_r2", "hidden_activations", "SaturationHook", "layer_gradient_table",
-           "activation_histograms", "signal_propagation", "init_scale_sweep",
-           "forward_backward_diagnostics"]
+__all__ = [
+    "SATURATION_LOW",
+    "SATURATION_HIGH",
+    "SOURCE_GRADIENT_TABLE",
+    "SOURCE_ITERATIONS",
+    "sigmoid",
+    "sigmoid_derivative",
+    "SATURATION_LOW",
+    "SATURATION_HIGH",
+    "SATURATED_Z",
+    "saturated_fraction",
+    "tangent_line_deviation",
+    "linear_fit_r2",
+    "hidden_activations",
+    "SaturationHook",
+    "layer_gradient_table",
+    "activation_histograms",
+    "signal_propagation",
+    "init_scale_sweep",
+    "forward_backward_diagnostics",
+]
 
-#: A sigmoid output below / above these counts as saturated (σ' < 0.03·0.97 ≈ 0.029, under 12 % of
-#: its maximum 0.25); the thresholds are the course's convention, not a law.
+#: The course's one definition of a *saturated* sigmoid unit (used by notebooks 03 and 05): its output
+#: is below 0.03 or above 0.97, i.e. its pre-activation has |z| > SATURATED_Z = ln(0.97/0.03) ≈ 3.48,
+#: where σ′(z) < 0.03·0.97 ≈ 0.029, under 12 % of the maximum slope 0.25. A convention, not a law.
 SATURATION_LOW = 0.03
 SATURATION_HIGH = 0.97
+SATURATED_Z = float(np.log(SATURATION_HIGH / SATURATION_LOW))
 
 #: Iterations at which the source blog (002, a MATLAB DeepLearnToolbox run on MNIST, 10 hidden sigmoid
 #: layers) printed its per-layer gradient values.
@@ -40,23 +58,144 @@ SOURCE_ITERATIONS = (10, 20, 30, 40, 50)
 #: from its printout: ``SOURCE_GRADIENT_TABLE["none"]`` without and ``["batch"]`` with BatchNorm,
 #: shape (5 iterations, 11 layers). The blog does not say which norm it printed.
 SOURCE_GRADIENT_TABLE = {
-    "none": np.array([
-        [3.23e-07, 8.3215e-07, 3.3605e-06, 1.5193e-05, 6.4892e-05, 0.00027249, 0.0011954, 0.006295,
-         0.029835, 0.12476, 0.38948],
-        [4.4649e-07, 1.3282e-06, 5.6753e-06, 2.5294e-05, 0.00010326, 0.00043651, 0.0019583, 0.0096396,
-         0.040469, 0.16142, 0.5235],
-        [4.6973e-07, 1.2993e-06, 5.3923e-06, 2.3111e-05, 9.4839e-05, 0.00040398, 0.0017893, 0.0081367,
-         0.037543, 0.1544, 0.46472],
-        [4.6986e-07, 1.3801e-06, 5.677e-06, 2.4355e-05, 0.00010245, 0.00041999, 0.0019832, 0.0095022,
-         0.043719, 0.17696, 0.56134],
-        [4.6964e-07, 1.6532e-06, 7.2543e-06, 3.0731e-05, 0.00011805, 0.00048795, 0.0021705, 0.0099466,
-         0.042835, 0.17993, 0.5319]]),
-    "batch": np.array([
-        [0.27121, 0.15534, 0.15116, 0.15409, 0.15515, 0.14542, 0.12878, 0.13888, 0.16607, 0.21036, 0.76037],
-        [0.24567, 0.15369, 0.14169, 0.13183, 0.1278, 0.13904, 0.13546, 0.12032, 0.14332, 0.14868, 0.54481],
-        [0.30403, 0.16365, 0.14119, 0.14502, 0.13916, 0.12851, 0.11781, 0.11424, 0.11082, 0.1088, 0.39574],
-        [0.32681, 0.19801, 0.16792, 0.14741, 0.13294, 0.12805, 0.13754, 0.12941, 0.13288, 0.12957, 0.50937],
-        [0.32358, 0.17484, 0.16367, 0.16605, 0.17118, 0.14703, 0.14458, 0.12693, 0.13928, 0.11938, 0.3692]]),
+    "none": np.array(
+        [
+            [
+                3.23e-07,
+                8.3215e-07,
+                3.3605e-06,
+                1.5193e-05,
+                6.4892e-05,
+                0.00027249,
+                0.0011954,
+                0.006295,
+                0.029835,
+                0.12476,
+                0.38948,
+            ],
+            [
+                4.4649e-07,
+                1.3282e-06,
+                5.6753e-06,
+                2.5294e-05,
+                0.00010326,
+                0.00043651,
+                0.0019583,
+                0.0096396,
+                0.040469,
+                0.16142,
+                0.5235,
+            ],
+            [
+                4.6973e-07,
+                1.2993e-06,
+                5.3923e-06,
+                2.3111e-05,
+                9.4839e-05,
+                0.00040398,
+                0.0017893,
+                0.0081367,
+                0.037543,
+                0.1544,
+                0.46472,
+            ],
+            [
+                4.6986e-07,
+                1.3801e-06,
+                5.677e-06,
+                2.4355e-05,
+                0.00010245,
+                0.00041999,
+                0.0019832,
+                0.0095022,
+                0.043719,
+                0.17696,
+                0.56134,
+            ],
+            [
+                4.6964e-07,
+                1.6532e-06,
+                7.2543e-06,
+                3.0731e-05,
+                0.00011805,
+                0.00048795,
+                0.0021705,
+                0.0099466,
+                0.042835,
+                0.17993,
+                0.5319,
+            ],
+        ]
+    ),
+    "batch": np.array(
+        [
+            [
+                0.27121,
+                0.15534,
+                0.15116,
+                0.15409,
+                0.15515,
+                0.14542,
+                0.12878,
+                0.13888,
+                0.16607,
+                0.21036,
+                0.76037,
+            ],
+            [
+                0.24567,
+                0.15369,
+                0.14169,
+                0.13183,
+                0.1278,
+                0.13904,
+                0.13546,
+                0.12032,
+                0.14332,
+                0.14868,
+                0.54481,
+            ],
+            [
+                0.30403,
+                0.16365,
+                0.14119,
+                0.14502,
+                0.13916,
+                0.12851,
+                0.11781,
+                0.11424,
+                0.11082,
+                0.1088,
+                0.39574,
+            ],
+            [
+                0.32681,
+                0.19801,
+                0.16792,
+                0.14741,
+                0.13294,
+                0.12805,
+                0.13754,
+                0.12941,
+                0.13288,
+                0.12957,
+                0.50937,
+            ],
+            [
+                0.32358,
+                0.17484,
+                0.16367,
+                0.16605,
+                0.17118,
+                0.14703,
+                0.14458,
+                0.12693,
+                0.13928,
+                0.11938,
+                0.3692,
+            ],
+        ]
+    ),
 }
 
 
@@ -105,8 +244,10 @@ def saturated_fraction(activations, low: float = SATURATION_LOW, high: float = S
     if a.size == 0:
         raise ValueError(f"{where}: activations is empty")
     if np.nanmin(a) < 0.0 or np.nanmax(a) > 1.0:
-        raise ValueError(f"{where}: activations must be sigmoid outputs in [0, 1], "
-                         f"got values in [{np.nanmin(a):.3g}, {np.nanmax(a):.3g}]")
+        raise ValueError(
+            f"{where}: activations must be sigmoid outputs in [0, 1], "
+            f"got values in [{np.nanmin(a):.3g}, {np.nanmax(a):.3g}]"
+        )
     return float(np.mean((a < low) | (a > high)))
 
 
@@ -139,10 +280,16 @@ def tangent_line_deviation(out_low: float = 0.2, out_high: float = 0.8, num: int
     chord = out_low + (out_high - out_low) * (x - x_low) / (x_high - x_low)
     slopes = s * (1.0 - s)
     k = int(np.argmax(tangent_dev))
-    return {"x_low": x_low, "x_high": x_high, "tangent_max_dev": float(tangent_dev[k]),
-            "tangent_argmax": float(x[k]), "chord_max_dev": float(np.max(np.abs(s - chord))),
-            "slope_min": float(slopes.min()), "slope_max": float(slopes.max()),
-            "output_range": out_high - out_low}
+    return {
+        "x_low": x_low,
+        "x_high": x_high,
+        "tangent_max_dev": float(tangent_dev[k]),
+        "tangent_argmax": float(x[k]),
+        "chord_max_dev": float(np.max(np.abs(s - chord))),
+        "slope_min": float(slopes.min()),
+        "slope_max": float(slopes.max()),
+        "output_range": out_high - out_low,
+    }
 
 
 def linear_fit_r2(input_std: float = 1.0, input_mean: float = 0.0, order: int = 80) -> dict:
@@ -165,7 +312,7 @@ def linear_fit_r2(input_std: float = 1.0, input_mean: float = 0.0, order: int = 
         raise ValueError(f"{where}: input_mean must be finite, got {input_mean}")
     order = check_positive_int(order, "order", where)
     nodes, weights = np.polynomial.hermite_e.hermegauss(order)
-    weights = weights / weights.sum()                       # probabilities of N(0, 1)
+    weights = weights / weights.sum()  # probabilities of N(0, 1)
     x = input_mean + input_std * nodes
     s = expit(x)
     mean_s = weights @ s
@@ -173,8 +320,12 @@ def linear_fit_r2(input_std: float = 1.0, input_mean: float = 0.0, order: int = 
     slope = (weights @ ((s - mean_s) * (x - input_mean))) / input_std**2
     explained = slope**2 * input_std**2
     r2 = float(explained / var_s) if var_s > 0 else 1.0
-    return {"r2": min(r2, 1.0), "slope": float(slope), "output_std": float(np.sqrt(var_s)),
-            "residual_std": float(np.sqrt(max(var_s - explained, 0.0)))}
+    return {
+        "r2": min(r2, 1.0),
+        "slope": float(slope),
+        "output_std": float(np.sqrt(var_s)),
+        "residual_std": float(np.sqrt(max(var_s - explained, 0.0))),
+    }
 
 
 def _check_sigmoid_mlp(model, where):
@@ -221,9 +372,18 @@ class SaturationHook(Hook):
         return np.array(self._values)
 
 
-def layer_gradient_table(depth: int = 10, width: int = 100, normalization: str = "none", seed: int = 0,
-                         record_at=(10, 20, 30, 40, 50), batch_size: int = 100, lr: float = 0.1,
-                         init_scale=None, data=None, return_saturation: bool = False):
+def layer_gradient_table(
+    depth: int = 10,
+    width: int = 100,
+    normalization: str = "none",
+    seed: int = 0,
+    record_at=(10, 20, 30, 40, 50),
+    batch_size: int = 100,
+    lr: float = 0.1,
+    init_scale=None,
+    data=None,
+    return_saturation: bool = False,
+):
     r"""‖∂L/∂W‖ (Frobenius) of every weight matrix of a sigmoid MLP at the given iterations.
 
     A ``64 → width × depth → 10`` sigmoid MLP (``normalization`` "none" or "batch") is trained with
@@ -251,11 +411,20 @@ def layer_gradient_table(depth: int = 10, width: int = 100, normalization: str =
     if record_at.ndim != 1 or record_at.size == 0 or record_at.min() < 0:
         raise ValueError(f"{where}: record_at must be a non-empty list of iterations >= 0, got {record_at}")
     X, y = _training_data(data, where)
-    model = MLP([X.shape[1]] + [width] * depth + [10], "sigmoid", normalization, init_scale=init_scale,
-                seed=seed)
+    model = MLP(
+        [X.shape[1]] + [width] * depth + [10], "sigmoid", normalization, init_scale=init_scale, seed=seed
+    )
     hook, saturation = GradNormHook(every=1), SaturationHook(every=1)
-    history = train(model, X, y, steps=int(record_at.max()) + 1, batch_size=batch_size, lr=lr,
-                    seed=seed, hooks=[hook, saturation] if return_saturation else [hook])
+    history = train(
+        model,
+        X,
+        y,
+        steps=int(record_at.max()) + 1,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        hooks=[hook, saturation] if return_saturation else [hook],
+    )
     if history.diverged:
         raise RuntimeError(f"{where}: training diverged at step {history.steps_taken}; lower lr")
     if return_saturation:
@@ -343,8 +512,11 @@ def signal_propagation(model, X, y) -> dict:
     outputs = [net.layer_inputs[i + 1] for i in net.activation_indices]
     spread = np.array([h.std(axis=0).mean() for h in outputs])
     back = np.array([backward[i] for i in net.activation_indices])
-    norm_input_std = (np.array([net.layer_inputs[i].std(axis=0).mean() for i in net.norm_indices])
-                      if net.norm_indices else None)
+    norm_input_std = (
+        np.array([net.layer_inputs[i].std(axis=0).mean() for i in net.norm_indices])
+        if net.norm_indices
+        else None
+    )
 
     def geometric_mean(ratios):
         return float(np.exp(np.mean(np.log(ratios)))) if len(ratios) else float("nan")
@@ -352,18 +524,32 @@ def signal_propagation(model, X, y) -> dict:
     with np.errstate(divide="ignore", invalid="ignore"):
         forward_gain = geometric_mean(spread[1:] / spread[:-1])
         backward_gain = geometric_mean(back[:-1] / back[1:])
-    return {"spread": spread, "backward": back,
-            "mean_slope": np.array([np.mean(h * (1.0 - h)) for h in outputs]),
-            "rms_slope": np.array([np.sqrt(np.mean((h * (1.0 - h)) ** 2)) for h in outputs]),
-            "saturated": np.array([np.mean((h < SATURATION_LOW) | (h > SATURATION_HIGH)) for h in outputs]),
-            "norm_input_std": norm_input_std, "forward_gain": forward_gain,
-            "backward_gain": backward_gain, "loss": loss,
-            "weight_grad_norms": np.array([np.linalg.norm(layer.grads["W"]) for layer in net.linears])}
+    return {
+        "spread": spread,
+        "backward": back,
+        "mean_slope": np.array([np.mean(h * (1.0 - h)) for h in outputs]),
+        "rms_slope": np.array([np.sqrt(np.mean((h * (1.0 - h)) ** 2)) for h in outputs]),
+        "saturated": np.array([np.mean((h < SATURATION_LOW) | (h > SATURATION_HIGH)) for h in outputs]),
+        "norm_input_std": norm_input_std,
+        "forward_gain": forward_gain,
+        "backward_gain": backward_gain,
+        "loss": loss,
+        "weight_grad_norms": np.array([np.linalg.norm(layer.grads["W"]) for layer in net.linears]),
+    }
 
 
-def init_scale_sweep(scales, seeds=(0, 1, 2), normalizations=("none", "batch"), hidden=(32, 32, 32, 32),
-                     steps: int = 150, batch_size: int = 64, lr: float = 0.5, data=None,
-                     test_data=None, output_scale=None) -> np.ndarray:
+def init_scale_sweep(
+    scales,
+    seeds=(0, 1, 2),
+    normalizations=("none", "batch"),
+    hidden=(32, 32, 32, 32),
+    steps: int = 150,
+    batch_size: int = 64,
+    lr: float = 0.5,
+    data=None,
+    test_data=None,
+    output_scale=None,
+) -> np.ndarray:
     """Final test accuracy of a sigmoid MLP for each initial weight scale, normalization and seed.
 
     Every weight of every layer starts as N(0, scale²) (``MLP(init_scale=scale)``); the same seed gives
@@ -409,8 +595,17 @@ def init_scale_sweep(scales, seeds=(0, 1, 2), normalizations=("none", "batch"), 
                 model = MLP(sizes, "sigmoid", norm, init_scale=scale, seed=seed)
                 if output_scale is not None:  # same random directions, another length
                     model.linears[-1].params["W"] *= output_scale / scale
-                history = train(model, X, y, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
-                                X_test=X_test, y_test=y_test)
+                history = train(
+                    model,
+                    X,
+                    y,
+                    steps=steps,
+                    batch_size=batch_size,
+                    lr=lr,
+                    seed=seed,
+                    X_test=X_test,
+                    y_test=y_test,
+                )
                 acc[a, b, c] = history.final_test_accuracy
     return acc
 
@@ -435,7 +630,9 @@ def forward_backward_diagnostics(model, X, y, bins: int = 20, copy_model: bool =
         loss, dlogits = softmax_cross_entropy(logits, y)
         net.backward(dlogits)
     acts = [net.layer_inputs[i + 1] for i in net.activation_indices]
-    return {"histograms": activation_histograms(acts, bins),
-            "saturated": np.array([np.mean((a < SATURATION_LOW) | (a > SATURATION_HIGH)) for a in acts]),
-            "grad_norms": np.array([np.linalg.norm(layer.grads["W"]) for layer in net.linears]),
-            "loss": loss}
+    return {
+        "histograms": activation_histograms(acts, bins),
+        "saturated": np.array([np.mean((a < SATURATION_LOW) | (a > SATURATION_HIGH)) for a in acts]),
+        "grad_norms": np.array([np.linalg.norm(layer.grads["W"]) for layer in net.linears]),
+        "loss": loss,
+    }

@@ -23,9 +23,19 @@ from . import layers as L
 from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
 from .data import iterate_minibatches
 
-__all__ = ["single_blas_thread", "MLP", "softmax_cross_entropy", "SGD", "train", "History", "Hook",
-           "GradNormHook",
-           "LayerInputHook", "ACTIVATIONS", "NORMALIZATIONS"]
+__all__ = [
+    "single_blas_thread",
+    "MLP",
+    "softmax_cross_entropy",
+    "SGD",
+    "train",
+    "History",
+    "Hook",
+    "GradNormHook",
+    "LayerInputHook",
+    "ACTIVATIONS",
+    "NORMALIZATIONS",
+]
 
 ACTIVATIONS = {"sigmoid": L.Sigmoid, "tanh": L.Tanh, "relu": L.ReLU}
 NORMALIZATIONS = ("none", "batch", "layer", "group", "renorm")
@@ -54,7 +64,6 @@ def single_blas_thread():
             yield
     finally:
         _blas_depth -= 1
-
 
 
 class MLP:
@@ -90,8 +99,20 @@ class MLP:
         The input each layer received in the last forward pass (references, not copies).
     """
 
-    def __init__(self, layer_sizes, activation="sigmoid", normalization="none", placement="before",
-                 init_scale=None, seed=0, momentum=0.1, eps=1e-5, num_groups=4, r_max=3.0, d_max=5.0):
+    def __init__(
+        self,
+        layer_sizes,
+        activation="sigmoid",
+        normalization="none",
+        placement="before",
+        init_scale=None,
+        seed=0,
+        momentum=0.1,
+        eps=1e-5,
+        num_groups=4,
+        r_max=3.0,
+        d_max=5.0,
+    ):
         where = "MLP"
         sizes = [check_positive_int(s, "layer_sizes[i]", where) for s in layer_sizes]
         if len(sizes) < 2:
@@ -309,9 +330,22 @@ class History:
         return float(self.test_accuracy[-1]) if len(self.test_accuracy) else float("nan")
 
 
-def train(model: MLP, X, y, *, steps: int, batch_size: int, lr: float, momentum: float = 0.0,
-          seed: int = 0, hooks=(), X_test=None, y_test=None, eval_every: int = 0,
-          divergence_threshold: float = 1e3) -> History:
+def train(
+    model: MLP,
+    X,
+    y,
+    *,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    momentum: float = 0.0,
+    seed: int = 0,
+    hooks=(),
+    X_test=None,
+    y_test=None,
+    eval_every: int = 0,
+    divergence_threshold: float = 1e3,
+) -> History:
     """Train ``model`` with mini-batch SGD on softmax cross-entropy.
 
     Parameters
@@ -377,6 +411,12 @@ def train(model: MLP, X, y, *, steps: int, batch_size: int, lr: float, momentum:
         if X_test is not None:
             test_steps.append(taken)
             test_acc.append(1.0 / n_classes if diverged else model.accuracy(X_test, y_test))
-    return History(loss=losses[:taken], batch_accuracy=batch_acc[:taken], test_steps=np.array(test_steps),
-                   test_accuracy=np.array(test_acc), diverged=diverged, steps_taken=taken,
-                   hooks=list(hooks))
+    return History(
+        loss=losses[:taken],
+        batch_accuracy=batch_acc[:taken],
+        test_steps=np.array(test_steps),
+        test_accuracy=np.array(test_acc),
+        diverged=diverged,
+        steps_taken=taken,
+        hooks=list(hooks),
+    )

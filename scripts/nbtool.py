@@ -33,8 +33,14 @@ NOTEBOOK_DIR = REPO / "notebooks"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_NOTE = "Interactive widget: run this notebook in Jupyter (make lab, or Binder) to use it."
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-LANGUAGE_INFO_KEYS = ("name", "codemirror_mode", "file_extension", "mimetype", "nbconvert_exporter",
-                      "pygments_lexer")
+LANGUAGE_INFO_KEYS = (
+    "name",
+    "codemirror_mode",
+    "file_extension",
+    "mimetype",
+    "nbconvert_exporter",
+    "pygments_lexer",
+)
 VOLATILE_CELL_KEYS = ("execution", "collapsed", "scrolled", "ExecuteTime")
 
 
@@ -74,17 +80,24 @@ def current_env_client(nb, path: Path, timeout: int = 600):
 
     class CurrentEnvSpecs(KernelSpecManager):
         def get_kernel_spec(self, kernel_name):
-            return KernelSpec(resource_dir=ipykernel.kernelspec.RESOURCES,
-                              **ipykernel.kernelspec.get_kernel_dict())
+            return KernelSpec(
+                resource_dir=ipykernel.kernelspec.RESOURCES, **ipykernel.kernelspec.get_kernel_dict()
+            )
 
     class CurrentEnvKernelManager(AsyncKernelManager):
         @default("kernel_spec_manager")
         def _current_env_specs(self):
             return CurrentEnvSpecs(parent=self)
 
-    return NotebookClient(nb, kernel_manager_class=CurrentEnvKernelManager, kernel_name="python3",
-                          timeout=timeout, record_timing=False, store_widget_state=False,
-                          resources={"metadata": {"path": str(path.parent)}})
+    return NotebookClient(
+        nb,
+        kernel_manager_class=CurrentEnvKernelManager,
+        kernel_name="python3",
+        timeout=timeout,
+        record_timing=False,
+        store_widget_state=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
 
 
 def execute_notebook(path: Path, timeout: int = 600) -> float:
@@ -97,9 +110,15 @@ def execute_notebook(path: Path, timeout: int = 600) -> float:
     try:
         client.execute()
     except CellExecutionError as err:
-        index = next((i for i, cell in enumerate(nb.cells)
-                      if cell.cell_type == "code" and any(o.get("output_type") == "error"
-                                                          for o in cell.get("outputs", []))), None)
+        index = next(
+            (
+                i
+                for i, cell in enumerate(nb.cells)
+                if cell.cell_type == "code"
+                and any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+            ),
+            None,
+        )
         where = f"cell {index}" if index is not None else "a cell"
         raise SystemExit(f"{path}: {where} raised (file left unchanged):\n{err}") from None
     elapsed = time.perf_counter() - start
@@ -129,8 +148,17 @@ def student_notebook(nb, drop_answers: bool = False):
     return nb
 
 
-STUDENT_COPY = ("course_utils", "images", "pyproject.toml", "requirements-pinned.txt", "environment.yml",
-                "postBuild", "README.md", "Makefile", "scripts")
+STUDENT_COPY = (
+    "course_utils",
+    "images",
+    "pyproject.toml",
+    "requirements-pinned.txt",
+    "environment.yml",
+    "postBuild",
+    "README.md",
+    "Makefile",
+    "scripts",
+)
 
 
 STUDENT_MARKER = ".normlab-student-copy"

@@ -225,8 +225,9 @@ def test_renorm_limits_schedule():
 def test_renorm_trace_and_schedule_in_training(digits):
     X, _, y, _ = digits
     steps = 40
-    model = cu.training.MLP([64, 12, 10], activation="relu", normalization="renorm", seed=1,
-                            r_max=1.0, d_max=0.0)
+    model = cu.training.MLP(
+        [64, 12, 10], activation="relu", normalization="renorm", seed=1, r_max=1.0, d_max=0.0
+    )
     trace = alt.RenormTraceHook(model.norm_indices[0])
     schedule = alt.RenormSchedule(steps, warmup=0.25, ramp=0.5)
     cu.training.train(model, X, y, steps=steps, batch_size=4, lr=0.05, hooks=[trace, schedule])
@@ -265,8 +266,18 @@ def test_clip_renorm():
 
 def test_run_batch_size_experiment_small(digits):
     X, Xt, y, yt = digits
-    res = alt.run_batch_size_experiment(X, y, Xt, yt, methods=("batch", "layer"), batch_sizes=(2, 16),
-                                        seeds=(0, 1), hidden=(8,), examples=64, num_groups=2)
+    res = alt.run_batch_size_experiment(
+        X,
+        y,
+        Xt,
+        yt,
+        methods=("batch", "layer"),
+        batch_sizes=(2, 16),
+        seeds=(0, 1),
+        hidden=(8,),
+        examples=64,
+        num_groups=2,
+    )
     assert res.test_accuracy.shape == (2, 2, 2)
     assert res.steps == {2: 32, 16: 4}
     assert res.lrs[16] == pytest.approx(8 * res.lrs[2])
@@ -281,16 +292,19 @@ def test_run_batch_size_experiment_small(digits):
 
 def test_weight_change_and_grad_norms_match_a_manual_run(digits):
     X, Xt, y, yt = digits
-    res = alt.run_batch_size_experiment(X, y, Xt, yt, methods=("batch",), batch_sizes=(4,), seeds=(3,),
-                                        hidden=(8,), examples=40)
+    res = alt.run_batch_size_experiment(
+        X, y, Xt, yt, methods=("batch",), batch_sizes=(4,), seeds=(3,), hidden=(8,), examples=40
+    )
     assert res.weight_change.shape == (1, 1, 1, 2)
     assert res.grad_norms[("batch", 4, 3)].shape == (10, 2)
     model = cu.training.MLP([64, 8, 10], activation="relu", normalization="batch", seed=3)
     w0 = [model.layers[i].W.copy() for i in model.linear_indices]
     hook = cu.training.GradNormHook()
     cu.training.train(model, X, y, steps=10, batch_size=4, lr=res.lrs[4], seed=3, hooks=[hook])
-    expected = [np.linalg.norm(model.layers[i].W - w) / np.linalg.norm(w)
-                for i, w in zip(model.linear_indices, w0, strict=True)]
+    expected = [
+        np.linalg.norm(model.layers[i].W - w) / np.linalg.norm(w)
+        for i, w in zip(model.linear_indices, w0, strict=True)
+    ]
     np.testing.assert_allclose(res.weight_change[0, 0, 0], expected, rtol=1e-12)
     np.testing.assert_allclose(res.grad_norms[("batch", 4, 3)], hook.values, rtol=1e-12)
 
@@ -298,9 +312,17 @@ def test_weight_change_and_grad_norms_match_a_manual_run(digits):
 def _fake_result(grad_norms, seeds=(0, 1)):
     shape = (1, 1, len(seeds))
     return alt.BatchSizeResult(
-        methods=("batch",), batch_sizes=(2,), seeds=seeds, test_accuracy=np.array([[[0.5, 0.7]]]),
-        batch_stat_accuracy=np.zeros(shape), weight_change=np.arange(2 * len(seeds)).reshape(shape + (2,)),
-        grad_norms=grad_norms, steps={2: 100}, lrs={2: 0.1}, seconds=0.0)
+        methods=("batch",),
+        batch_sizes=(2,),
+        seeds=seeds,
+        test_accuracy=np.array([[[0.5, 0.7]]]),
+        batch_stat_accuracy=np.zeros(shape),
+        weight_change=np.arange(2 * len(seeds)).reshape(shape + (2,)),
+        grad_norms=grad_norms,
+        steps={2: 100},
+        lrs={2: 0.1},
+        seconds=0.0,
+    )
 
 
 def test_gradient_stats_and_mean_std():
@@ -350,8 +372,18 @@ def test_plots_return_figures(digits):
 
     assert isinstance(cu.plotting.plot_axes_cubes(), Figure)
     X, Xt, y, yt = digits
-    res = alt.run_batch_size_experiment(X, y, Xt, yt, methods=("batch", "renorm"), batch_sizes=(4, 8),
-                                        seeds=(0,), hidden=(8,), examples=32, num_groups=2)
+    res = alt.run_batch_size_experiment(
+        X,
+        y,
+        Xt,
+        yt,
+        methods=("batch", "renorm"),
+        batch_sizes=(4, 8),
+        seeds=(0,),
+        hidden=(8,),
+        examples=32,
+        num_groups=2,
+    )
     assert isinstance(cu.plotting.plot_batch_size_results(res), Figure)
     model = cu.training.MLP([64, 8, 10], normalization="renorm", seed=0)
     trace = alt.RenormTraceHook(model.norm_indices[0])

@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 
 # --------------------------------------------------------------------------- notebook 01 maths
 
+
 def test_example_grad_matches_central_differences():
     rng = np.random.default_rng(0)
     for p in rng.uniform(-3, 3, size=(20, 2)):
@@ -99,6 +100,7 @@ def test_gradient_descent_decreases_f_and_contours_are_perpendicular():
 
 
 # --------------------------------------------------------------------------- notebook 02 maths
+
 
 def test_least_squares_gradient_and_hessian_are_correct():
     X, y = C.make_scaled_regression(n=30, scale=5.0, seed=3)
@@ -257,6 +259,7 @@ def test_time_whitening_shapes():
 
 # --------------------------------------------------------------------------- widgets
 
+
 def _no_warnings(fn, *args, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -320,6 +323,7 @@ def test_feature_scaling_demo_draws_w2_zoomed_by_the_scale():
 
 # --------------------------------------------------------------------------- exercise checks
 
+
 def test_check_directional_derivative(capsys):
     assert cu.exercises.check_directional_derivative(C.directional_derivative)
 
@@ -358,6 +362,7 @@ def test_check_max_stable_lr(capsys):
 
 # --------------------------------------------------------------------------- static plots
 
+
 def test_static_plots_return_figures():
     import matplotlib.pyplot as plt
 
@@ -371,8 +376,12 @@ def test_static_plots_return_figures():
         cu.plotting.plot_gradient_and_contours(),
         cu.plotting.plot_quadratic_paths([dict(H=H, w_star=w_star, path=path, title="t", note="n")]),
         cu.plotting.plot_loss_curves({"a": (losses, div)}, "t"),
-        cu.plotting.plot_split_fractions([1, 2], {"a": (np.array([0.5, 0.6]), np.array([0.0, 0.1]))},
-                                         {"a": (np.array([2.0, 1.5]), np.array([0.1, 0.1]))}, "t"),
+        cu.plotting.plot_split_fractions(
+            [1, 2],
+            {"a": (np.array([0.5, 0.6]), np.array([0.0, 0.1]))},
+            {"a": (np.array([2.0, 1.5]), np.array([0.1, 0.1]))},
+            "t",
+        ),
         cu.plotting.plot_whitening_cost([4, 8], C.time_whitening([4, 8], 16, 1), 16),
     ]
     assert all(isinstance(f, matplotlib.figure.Figure) for f in figs)

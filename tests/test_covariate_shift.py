@@ -59,7 +59,7 @@ def test_ics_measurement_by_hand(batch):
         _, d = softmax_cross_entropy(net.forward(x, training=True), y)
         net.backward(d)
         G = net.linears[2].grads["W"].copy()
-        for layer in net.layers[:net.linear_indices[2]]:
+        for layer in net.layers[: net.linear_indices[2]]:
             for name in layer.params:
                 layer.params[name] = layer.params[name] - lr * layer.grads[name]
         _, d = softmax_cross_entropy(net.forward(x, training=True), y)
@@ -79,12 +79,15 @@ def test_ics_is_zero_for_the_first_layer_and_grows_with_lr(batch):
     assert large > 50 * small  # first order in lr
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(layer=5), ValueError, "layer"),
-    (dict(layer=1.0), ValueError, "layer"),
-    (dict(lr=0.0), ValueError, "lr"),
-    (dict(x=np.zeros((3, 7))), ValueError, "x must be"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(layer=5), ValueError, "layer"),
+        (dict(layer=1.0), ValueError, "layer"),
+        (dict(lr=0.0), ValueError, "lr"),
+        (dict(x=np.zeros((3, 7))), ValueError, "x must be"),
+    ],
+)
 def test_ics_measurement_rejects_bad_arguments(batch, kwargs, exc, match):
     x, y = batch
     args = dict(model=MLP([10, 8, 4], "sigmoid", seed=0), x=x, y=y, layer=1, lr=0.1)
@@ -131,8 +134,9 @@ def test_noisy_batchnorm_forward_backward(batch):
 def test_noisy_batchnorm_per_example_noise():
     rng = np.random.default_rng(3)
     x = rng.normal(1.0, 2.0, size=(400, 6))
-    layer = C.NoisyBatchNorm(6, shift_max=1.0, scale_max=2.0, per_example_std=0.5,
-                             rng=np.random.default_rng(1))
+    layer = C.NoisyBatchNorm(
+        6, shift_max=1.0, scale_max=2.0, per_example_std=0.5, rng=np.random.default_rng(1)
+    )
     out = layer.forward(x, training=True)
     assert layer.noise_example.shape == x.shape
     bn = cu.layers.BatchNorm(6).forward(x, training=True)
@@ -140,15 +144,15 @@ def test_noisy_batchnorm_per_example_noise():
     np.testing.assert_allclose(out, expected, atol=1e-12)
     # per unit: mean ≈ shift and variance ≈ scale² + 0.5² (the per-example part is independent noise)
     np.testing.assert_allclose(out.mean(axis=0), layer.noise_shift, atol=0.1)
-    np.testing.assert_allclose(out.var(axis=0), layer.noise_scale ** 2 + 0.25, rtol=0.2)
+    np.testing.assert_allclose(out.var(axis=0), layer.noise_scale**2 + 0.25, rtol=0.2)
     assert np.std(layer.noise_example) == pytest.approx(0.5, rel=0.1)
     with pytest.raises(ValueError, match="shape"):
         layer.frozen = True
-        layer.forward(x[:10], training=True)       # frozen per-example noise of another batch size
+        layer.forward(x[:10], training=True)  # frozen per-example noise of another batch size
     layer.frozen = False
-    layer.forward(x[:10], training=True)           # a new step draws noise of the right shape
+    layer.forward(x[:10], training=True)  # a new step draws noise of the right shape
     assert layer.noise_example.shape == (10, 6)
-    ev = layer.forward(x, training=False)          # eval: no per-example noise, mean scale
+    ev = layer.forward(x, training=False)  # eval: no per-example noise, mean scale
     plain = cu.layers.BatchNorm(6)
     plain.running_mean, plain.running_var = layer.running_mean, layer.running_var
     np.testing.assert_allclose(ev, 1.5 * plain.forward(x, training=False))
@@ -240,8 +244,18 @@ def test_ics_hook_needs_train(batch):
 
 
 def test_run_experiment_and_summaries(digits):
-    rec = C.run_experiment("noisy", seed=0, hidden=(16, 16), steps=40, lr=0.5, eval_every=20, probe_every=10,
-                           ics_layers=(1, 2), ics_every=20, data=digits)
+    rec = C.run_experiment(
+        "noisy",
+        seed=0,
+        hidden=(16, 16),
+        steps=40,
+        lr=0.5,
+        eval_every=20,
+        probe_every=10,
+        ics_layers=(1, 2),
+        ics_every=20,
+        data=digits,
+    )
     assert rec.test_steps.tolist() == [20, 40]
     assert rec.probe.shape == (4, 300, 16)
     assert rec.ics_l2.shape == (2, 2)
@@ -259,13 +273,29 @@ def test_run_experiment_and_summaries(digits):
 
 
 def test_run_experiment_without_probe_and_with_per_example_noise(digits):
-    rec = C.run_experiment("noisy", seed=1, hidden=(12, 12), steps=20, eval_every=10, probe_every=0,
-                           per_example_std=1.0, data=digits)
+    rec = C.run_experiment(
+        "noisy",
+        seed=1,
+        hidden=(12, 12),
+        steps=20,
+        eval_every=10,
+        probe_every=0,
+        per_example_std=1.0,
+        data=digits,
+    )
     assert rec.probe.shape == (0, 300, 12) and rec.probe_steps.size == 0
     assert rec.test_steps.tolist() == [10, 20] and np.all(np.isfinite(rec.loss))
     # the probe pass draws its own per-example noise on a copy; the run itself is unchanged
-    rec2 = C.run_experiment("noisy", seed=1, hidden=(12, 12), steps=20, eval_every=10, probe_every=5,
-                            per_example_std=1.0, data=digits)
+    rec2 = C.run_experiment(
+        "noisy",
+        seed=1,
+        hidden=(12, 12),
+        steps=20,
+        eval_every=10,
+        probe_every=5,
+        per_example_std=1.0,
+        data=digits,
+    )
     np.testing.assert_array_equal(rec.loss, rec2.loss)
     assert rec2.probe.shape == (4, 300, 12)
 
@@ -280,13 +310,18 @@ def test_covariate_shift_example():
         assert abs(mean) < 0.03 and std == pytest.approx(ex.noise, rel=0.15)
     np.testing.assert_allclose(ex.y_train - ex.rule(ex.x_train), ex.y_train - np.sin(2 * ex.x_train))
     # the fit is good where it was trained and bad after the shift; refitting on shifted data fixes it
-    assert ex.mse_train < 2 * ex.noise ** 2 and ex.mse_refit < 2 * ex.noise ** 2
+    assert ex.mse_train < 2 * ex.noise**2 and ex.mse_refit < 2 * ex.noise**2
     assert ex.mse_shift > 100 * ex.mse_train
     # no shift: no harm
     same = C.covariate_shift_example(n=300, seed=1, shift_mean=-0.8)
-    assert same.mse_shift < 2 * same.noise ** 2
-    for kwargs, name in ((dict(n=0), "n"), (dict(spread=0.0), "spread"), (dict(noise=-1.0), "noise"),
-                         (dict(degree=0), "degree"), (dict(n=3, degree=3), "n must exceed")):
+    assert same.mse_shift < 2 * same.noise**2
+    for kwargs, name in (
+        (dict(n=0), "n"),
+        (dict(spread=0.0), "spread"),
+        (dict(noise=-1.0), "noise"),
+        (dict(degree=0), "degree"),
+        (dict(n=3, degree=3), "n must exceed"),
+    ):
         with pytest.raises(ValueError, match=name):
             C.covariate_shift_example(**kwargs)
 
@@ -316,22 +351,49 @@ def test_check_ics_measurement(capsys):
 def test_plots_and_scrubber(digits):
     import matplotlib.pyplot as plt
 
-    records = {kind: [C.run_experiment(kind, seed=s, hidden=(8, 8), steps=30, lr=0.5, eval_every=10,
-                                       probe_every=10, ics_layers=(1, 2), ics_every=10, data=digits)
-                      for s in (0, 1)]
-               for kind in ("plain", "batchnorm", "noisy")}
-    records["noisy_example"] = [C.run_experiment("noisy", seed=s, hidden=(8, 8), steps=30, lr=0.5,
-                                                 eval_every=10, probe_every=0, per_example_std=1.0,
-                                                 data=digits)
-                                for s in (0, 1)]
-    figs = [cu.plotting.plot_ioffe_figure(records),
-            cu.plotting.plot_ics(records, ["W2", "Wout"], layer_pos=0),
-            cu.plotting.plot_noisy_batchnorm(records, smooth=5),
-            cu.plotting.plot_covariate_shift_example(C.covariate_shift_example(n=50))]
+    records = {
+        kind: [
+            C.run_experiment(
+                kind,
+                seed=s,
+                hidden=(8, 8),
+                steps=30,
+                lr=0.5,
+                eval_every=10,
+                probe_every=10,
+                ics_layers=(1, 2),
+                ics_every=10,
+                data=digits,
+            )
+            for s in (0, 1)
+        ]
+        for kind in ("plain", "batchnorm", "noisy")
+    }
+    records["noisy_example"] = [
+        C.run_experiment(
+            "noisy",
+            seed=s,
+            hidden=(8, 8),
+            steps=30,
+            lr=0.5,
+            eval_every=10,
+            probe_every=0,
+            per_example_std=1.0,
+            data=digits,
+        )
+        for s in (0, 1)
+    ]
+    figs = [
+        cu.plotting.plot_ioffe_figure(records),
+        cu.plotting.plot_ics(records, ["W2", "Wout"], layer_pos=0),
+        cu.plotting.plot_noisy_batchnorm(records, smooth=5),
+        cu.plotting.plot_covariate_shift_example(C.covariate_shift_example(n=50)),
+    ]
     assert all(isinstance(f, matplotlib.figure.Figure) for f in figs)
     plt.close("all")
-    demo = cu.widgets.DistributionScrubber({"plain": records["plain"][0],
-                                            "batchnorm": records["batchnorm"][0]})
+    demo = cu.widgets.DistributionScrubber(
+        {"plain": records["plain"][0], "batchnorm": records["batchnorm"][0]}
+    )
     stairs = demo.stairs["plain"]
     for step in (-100, 0, 15, 20, 10_000):
         text = demo.update(step)

@@ -33,8 +33,9 @@ def test_split_shapes_types_and_partition(raw_split):
     # train + test is exactly the data set (as a multiset of (image, label) rows)
     both = np.concatenate([np.column_stack([X_train, y_train]), np.column_stack([X_test, y_test])])
     every = np.column_stack([digits.data, digits.target])
-    np.testing.assert_array_equal(np.unique(both, axis=0, return_counts=True)[1],
-                                  np.unique(every, axis=0, return_counts=True)[1])
+    np.testing.assert_array_equal(
+        np.unique(both, axis=0, return_counts=True)[1], np.unique(every, axis=0, return_counts=True)[1]
+    )
     np.testing.assert_array_equal(np.unique(both, axis=0), np.unique(every, axis=0))
     assert X_train.min() == 0 and X_train.max() == 16
 
@@ -67,8 +68,9 @@ def test_split_scalings(raw_split):
     np.testing.assert_array_equal(X_train[:, ~live], 0.0)  # constant pixels are centred, not divided by 0
     assert (~live).sum() >= 1
     # the test set uses the *training* statistics
-    np.testing.assert_allclose(X_test[:, live], ((X_test_raw - mean) / np.where(live, std, 1))[:, live],
-                               rtol=1e-13)
+    np.testing.assert_allclose(
+        X_test[:, live], ((X_test_raw - mean) / np.where(live, std, 1))[:, live], rtol=1e-13
+    )
     X_unit = load_digits_split(test_fraction=0.25, seed=0, scale="unit")[0]
     np.testing.assert_allclose(X_unit, X_train_raw / 16)
     with pytest.raises(ValueError, match="scale"):
@@ -152,7 +154,7 @@ def test_minibatches_are_seeded_and_cover_each_epoch():
         np.testing.assert_array_equal(u, v)
     assert any(not np.array_equal(u, v) for u, v in zip(a, c, strict=True))
     assert all(batch.shape == (bs,) for batch in a)
-    epochs = [np.concatenate(a[k:k + 5]) for k in (0, 5, 10)]
+    epochs = [np.concatenate(a[k : k + 5]) for k in (0, 5, 10)]
     for epoch in epochs:
         np.testing.assert_array_equal(np.sort(epoch), np.arange(n))  # each epoch is a permutation
     assert not np.array_equal(epochs[0], epochs[1])  # reshuffled every epoch
@@ -163,7 +165,7 @@ def test_minibatches_drop_the_remainder_and_unshuffled_order():
     batches = list(itertools.islice(iterate_minibatches(n, bs, seed=0), 8))
     assert all(len(batch) == bs for batch in batches)
     for k in (0, 4):
-        epoch = np.concatenate(batches[k:k + 4])
+        epoch = np.concatenate(batches[k : k + 4])
         assert len(np.unique(epoch)) == 48
     ordered = list(itertools.islice(iterate_minibatches(10, 5, shuffle=False), 3))
     np.testing.assert_array_equal(np.concatenate(ordered), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4])

@@ -63,12 +63,15 @@ def test_correct_implementations_pass(fn, capsys):
     assert "FAIL" not in out and "hint" not in out
 
 
-@pytest.mark.parametrize("fn, hint", [
-    (unbiased_variance, "biased variance"),
-    (eps_outside_sqrt, "eps goes inside the square root"),
-    (per_sample_statistics, "per channel"),
-    (no_affine, "apply gamma and beta"),
-])
+@pytest.mark.parametrize(
+    "fn, hint",
+    [
+        (unbiased_variance, "biased variance"),
+        (eps_outside_sqrt, "eps goes inside the square root"),
+        (per_sample_statistics, "per channel"),
+        (no_affine, "apply gamma and beta"),
+    ],
+)
 def test_typical_mistakes_fail_with_the_right_hint(fn, hint, capsys):
     assert check_batchnorm_forward(fn) is False
     out = capsys.readouterr().out

@@ -34,8 +34,9 @@ def test_conventions_are_one_filter():
     torch_like = inf.ema_trajectory(x, 0.1, "pytorch")
     for conv in ("keras", "cs231n", "source_004"):
         np.testing.assert_allclose(inf.ema_trajectory(x, 0.9, conv), torch_like, rtol=0, atol=1e-15)
-    np.testing.assert_allclose(inf.ema_trajectory(x, 0.99, "keras"), inf.ema_trajectory(x, 0.01, "pytorch"),
-                               rtol=0, atol=1e-15)
+    np.testing.assert_allclose(
+        inf.ema_trajectory(x, 0.99, "keras"), inf.ema_trajectory(x, 0.01, "pytorch"), rtol=0, atol=1e-15
+    )
 
 
 def test_ema_closed_form():
@@ -102,12 +103,15 @@ def test_forward_with_statistics(trained, data):
     model, _ = trained
     X, _ = data
     before = inf.running_statistics(model)
-    np.testing.assert_allclose(inf.forward_with_statistics(model, X, "running"),
-                               model.forward(X, training=False), atol=1e-13)
+    np.testing.assert_allclose(
+        inf.forward_with_statistics(model, X, "running"), model.forward(X, training=False), atol=1e-13
+    )
     out_batch = inf.forward_with_statistics(model, X, "batch")
     after = inf.running_statistics(model)
-    unchanged = all(np.array_equal(a.mean, b.mean) and np.array_equal(a.var, b.var)
-                    for a, b in zip(before, after, strict=True))
+    unchanged = all(
+        np.array_equal(a.mean, b.mean) and np.array_equal(a.var, b.var)
+        for a, b in zip(before, after, strict=True)
+    )
     assert unchanged, "batch-statistics pass must not touch running stats"
     np.testing.assert_allclose(out_batch, model.forward(X, training=True), atol=1e-13)
     with pytest.raises(ValueError, match="statistics"):
@@ -239,7 +243,7 @@ def test_drift_and_tracking_error():
     assert copy["noise"] == pytest.approx(np.sqrt(np.mean((batch - true) ** 2)), abs=1e-14)
     # momentum 0 never moves: all lag, no noise
     frozen = inf.ema_tracking_error(true, batch, 0.0)
-    assert frozen["noise"] == 0.0 and frozen["lag"] == pytest.approx(np.sqrt(np.mean(true ** 2)))
+    assert frozen["noise"] == 0.0 and frozen["lag"] == pytest.approx(np.sqrt(np.mean(true**2)))
     slow = inf.ema_tracking_error(true, batch, 0.005)
     fast = inf.ema_tracking_error(true, batch, 0.5)
     assert slow["lag"] > fast["lag"] and fast["noise"] > slow["noise"]
@@ -270,7 +274,7 @@ def test_same_class_batch_accuracy(trained, data):
         members = np.flatnonzero(y == y[i])
         companions = rng.choice(members[members != i], size=3, replace=False)
         assert np.all(y[companions] == y[i]) and i not in companions
-        logits = inf.forward_with_statistics(model, np.vstack([X[i:i + 1], X[companions]]), "batch")
+        logits = inf.forward_with_statistics(model, np.vstack([X[i : i + 1], X[companions]]), "batch")
         right.append(logits[0].argmax() == y[i])
     assert acc == pytest.approx(np.mean(right), abs=0)
     # and it is not the accuracy with running statistics (the batch changes the answers)
@@ -319,8 +323,9 @@ def test_figures(trained, data):
     pop = inf.population_statistics(model, X)
     figs = [
         cu.plotting.plot_accuracy_by_statistics(["a", "b"], np.array([[0.9, 0.5], [0.92, 0.55], [0.9, 0.6]])),
-        cu.plotting.plot_probe_in_batches({2: np.full((5, 4), 0.25), 8: np.full((5, 4), 0.25)}, 1, 0.9,
-                                          np.full(4, 0.3), image=np.zeros(64)),
+        cu.plotting.plot_probe_in_batches(
+            {2: np.full((5, 4), 0.25), 8: np.full((5, 4), 0.25)}, 1, 0.9, np.full(4, 0.3), image=np.zeros(64)
+        ),
         cu.plotting.plot_ema_conventions(np.arange(5.0), {"x": np.arange(5.0)}),
         cu.plotting.plot_ema_chase(*inf.drifting_batch_means(50), [0.01, 0.1], inf.ema_trajectory),
         cu.plotting.plot_statistics_scatter({"running": inf.running_statistics(model)}, pop),

@@ -26,8 +26,9 @@ def check_layer(layer, x, training=True, seed=0):
     assert_gradient(lambda z: layer.forward(z, training=training), x, dout, dx, f"{name} dx")
     for key, param in layer.params.items():
         # numerical_gradient_array perturbs the parameter array in place, which the layer reads
-        assert_gradient(lambda _p: layer.forward(x, training=training), param, dout, grads[key],
-                        f"{name} d{key}")
+        assert_gradient(
+            lambda _p: layer.forward(x, training=training), param, dout, grads[key], f"{name} d{key}"
+        )
 
 
 def test_linear_gradients_and_shapes():
@@ -146,8 +147,11 @@ def test_batch_renorm_layer_backward_is_the_functional_one():
     np.testing.assert_array_equal(out, ref_out)
     np.testing.assert_array_equal(layer.last_r, cache.r)
     dout = rng.normal(size=x.shape)
-    for a, b in zip((layer.backward(dout), layer.grads["gamma"], layer.grads["beta"]),
-                    F.batch_renorm_backward(dout, cache), strict=True):
+    for a, b in zip(
+        (layer.backward(dout), layer.grads["gamma"], layer.grads["beta"]),
+        F.batch_renorm_backward(dout, cache),
+        strict=True,
+    ):
         np.testing.assert_array_equal(a, b)
 
 
@@ -243,8 +247,9 @@ def test_layers_never_mutate_x_or_dout(name, training):
     np.testing.assert_array_equal(layer.backward(dout), dx)
 
 
-@pytest.mark.parametrize("name", ["Sigmoid", "Tanh", "ReLU", "BatchNorm", "BatchNorm4d", "LayerNorm",
-                                  "GroupNorm", "BatchRenorm"])
+@pytest.mark.parametrize(
+    "name", ["Sigmoid", "Tanh", "ReLU", "BatchNorm", "BatchNorm4d", "LayerNorm", "GroupNorm", "BatchRenorm"]
+)
 @pytest.mark.parametrize("training", [True, False])
 def test_float32_through_layers(name, training):
     """Layers without float64 weights keep float32 (Linear's float64 W promotes, by design)."""

@@ -22,15 +22,25 @@ _spec.loader.exec_module(nbtool)
 
 
 def _widget_output():
-    return nbformat.v4.new_output("display_data", data={
-        "text/plain": "VBox(children=(...))",
-        nbtool.WIDGET_VIEW: {"model_id": "0123abcd", "version_major": 2, "version_minor": 0}})
+    return nbformat.v4.new_output(
+        "display_data",
+        data={
+            "text/plain": "VBox(children=(...))",
+            nbtool.WIDGET_VIEW: {"model_id": "0123abcd", "version_major": 2, "version_minor": 0},
+        },
+    )
 
 
 def test_strip_removes_volatile_metadata_but_keeps_outputs():
     nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("panel", execution_count=1, outputs=[
-        _widget_output(), nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="})])
+    cell = nbformat.v4.new_code_cell(
+        "panel",
+        execution_count=1,
+        outputs=[
+            _widget_output(),
+            nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="}),
+        ],
+    )
     cell.metadata["execution"] = {"iopub.execute_input": "2026-01-01T00:00:00Z"}
     nb.cells = [cell]
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
@@ -51,14 +61,25 @@ def test_student_notebook_drops_solutions_and_outputs_only():
     answer = md("Because.")
     answer.metadata = {"tags": ["answer"], "jupyter": {"source_hidden": True}}
     nb = nbformat.v4.new_notebook()
-    nb.cells = [md("# T"), code("def f():\n    raise NotImplementedError", execution_count=1), solution,
-                code("check(f)", execution_count=3, outputs=[nbformat.v4.new_output("stream", text="PASS")]),
-                answer]
+    nb.cells = [
+        md("# T"),
+        code("def f():\n    raise NotImplementedError", execution_count=1),
+        solution,
+        code("check(f)", execution_count=3, outputs=[nbformat.v4.new_output("stream", text="PASS")]),
+        answer,
+    ]
     student = nbtool.student_notebook(nb)
-    assert [c.source for c in student.cells] == ["# T", "def f():\n    raise NotImplementedError", "check(f)",
-                                                  "Because."]
-    assert all(c.get("outputs", []) == [] and c.get("execution_count") is None
-               for c in student.cells if c.cell_type == "code")
+    assert [c.source for c in student.cells] == [
+        "# T",
+        "def f():\n    raise NotImplementedError",
+        "check(f)",
+        "Because.",
+    ]
+    assert all(
+        c.get("outputs", []) == [] and c.get("execution_count") is None
+        for c in student.cells
+        if c.cell_type == "code"
+    )
     assert len(nb.cells) == 5, "the original notebook is not modified"
     assert "Because." not in [c.source for c in nbtool.student_notebook(nb, drop_answers=True).cells]
 
@@ -101,8 +122,17 @@ def test_student_notebook_runs_top_to_bottom_without_solutions(student_copy, nam
     try:
         client.execute()
     except CellExecutionError as err:
-        failed = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
-                       and any(o.get("output_type") == "error" for o in c.get("outputs", []))), "?")
-        pytest.fail(f"student copy of {name}: cell {failed} fails without the solution cells "
-                    f"(a later cell uses the student's unfinished function?):\n"
-                    + re.sub(r"\x1b\[[0-9;]*m", "", str(err))[-1500:])
+        failed = next(
+            (
+                i
+                for i, c in enumerate(nb.cells)
+                if c.cell_type == "code"
+                and any(o.get("output_type") == "error" for o in c.get("outputs", []))
+            ),
+            "?",
+        )
+        pytest.fail(
+            f"student copy of {name}: cell {failed} fails without the solution cells "
+            f"(a later cell uses the student's unfinished function?):\n"
+            + re.sub(r"\x1b\[[0-9;]*m", "", str(err))[-1500:]
+        )

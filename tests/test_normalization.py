@@ -73,12 +73,15 @@ def test_batchnorm_inference_formula():
     gamma, beta = rng.uniform(0.5, 2, 3), rng.normal(size=3)
     rm, rv = rng.normal(size=3), rng.uniform(0.5, 2, 3)
     out = F.batchnorm_inference(x, gamma, beta, rm, rv, eps=1e-3)
-    expected = (gamma[None, :, None] * (x - rm[None, :, None]) / np.sqrt(rv[None, :, None] + 1e-3)
-                + beta[None, :, None])
+    expected = (
+        gamma[None, :, None] * (x - rm[None, :, None]) / np.sqrt(rv[None, :, None] + 1e-3)
+        + beta[None, :, None]
+    )
     np.testing.assert_allclose(out, expected, rtol=1e-13)
     # each output depends only on its own sample
-    np.testing.assert_allclose(F.batchnorm_inference(x[2:3], gamma, beta, rm, rv, eps=1e-3), out[2:3],
-                               rtol=1e-15)
+    np.testing.assert_allclose(
+        F.batchnorm_inference(x[2:3], gamma, beta, rm, rv, eps=1e-3), out[2:3], rtol=1e-15
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -110,8 +113,18 @@ def test_layernorm_gradients(shape):
     assert_gradient(lambda b: F.layernorm_forward(x, gamma, b)[0], beta, dout, dbeta, "LN dbeta")
 
 
-@pytest.mark.parametrize("shape, num_groups", [((4, 6, 3, 2), 1), ((4, 6, 3, 2), 2), ((4, 6, 3, 2), 3),
-                                               ((4, 6, 3, 2), 6), ((5, 6), 2), ((5, 6), 1), ((3, 4, 5), 4)])
+@pytest.mark.parametrize(
+    "shape, num_groups",
+    [
+        ((4, 6, 3, 2), 1),
+        ((4, 6, 3, 2), 2),
+        ((4, 6, 3, 2), 3),
+        ((4, 6, 3, 2), 6),
+        ((5, 6), 2),
+        ((5, 6), 1),
+        ((3, 4, 5), 4),
+    ],
+)
 def test_groupnorm_gradients(shape, num_groups):
     rng = np.random.default_rng(11)
     C = shape[1]
@@ -392,11 +405,12 @@ def test_groupnorm_groups_are_contiguous_channels():
     gamma, beta = np.ones(6), np.zeros(6)
     out, _ = F.groupnorm_forward(x, gamma, beta, num_groups=3)
     for k in range(3):
-        block = x[:, 2 * k:2 * k + 2]
+        block = x[:, 2 * k : 2 * k + 2]
         mu = block.mean(axis=(1, 2), keepdims=True)
         var = block.var(axis=(1, 2), keepdims=True)
-        np.testing.assert_allclose(out[:, 2 * k:2 * k + 2], (block - mu) / np.sqrt(var + 1e-5), rtol=1e-12,
-                                   atol=1e-13)
+        np.testing.assert_allclose(
+            out[:, 2 * k : 2 * k + 2], (block - mu) / np.sqrt(var + 1e-5), rtol=1e-12, atol=1e-13
+        )
 
 
 def test_layernorm_independent_of_batch_composition():
@@ -582,11 +596,19 @@ def _pure_cases():
         "batchnorm_staged": (F.batchnorm_forward, (x, g, b), F.batchnorm_backward_staged, dout),
         "batchnorm_inference": (F.batchnorm_inference, (x, g, b, rm, rv), None, None),
         "layernorm": (F.layernorm_forward, (x, gl, bl), F.layernorm_backward, dout),
-        "groupnorm": (lambda *a: F.groupnorm_forward(*a, num_groups=2), (x, g, b), F.groupnorm_backward,
-                      dout),
+        "groupnorm": (
+            lambda *a: F.groupnorm_forward(*a, num_groups=2),
+            (x, g, b),
+            F.groupnorm_backward,
+            dout,
+        ),
         "weightnorm": (F.weightnorm_forward, (v, gw), F.weightnorm_backward, dw),
-        "batch_renorm": (lambda *a: F.batch_renorm_forward(*a, 2.0, 1.0), (x, g, b, rm, rv),
-                         F.batch_renorm_backward, dout),
+        "batch_renorm": (
+            lambda *a: F.batch_renorm_forward(*a, 2.0, 1.0),
+            (x, g, b, rm, rv),
+            F.batch_renorm_backward,
+            dout,
+        ),
         "fold_batchnorm": (lambda W_, b_: F.fold_batchnorm(W_, b_, bn_layer), (W, bias), None, None),
     }
 

@@ -24,16 +24,18 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~-])(/work/|/root/|/tmp/|/home/|/Users/|[A-Za-z]:\\\\)")
 MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 HTML_IMAGE = re.compile(r"<img\b[^>]*\bsrc\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
-SHELL_LINE = re.compile(r"^\s*(!|%%?(pip|conda|mamba|bash|sh|script|system|sx|cd|env|run|load|writefile)\b)",
-                        re.MULTILINE)
+SHELL_LINE = re.compile(
+    r"^\s*(!|%%?(pip|conda|mamba|bash|sh|script|system|sx|cd|env|run|load|writefile)\b)", re.MULTILINE
+)
 FORBIDDEN_CODE = {
     "subprocess": re.compile(r"\bsubprocess\b"),
     "os.system/os.popen": re.compile(r"\bos\.(system|popen|exec\w*|spawn\w*)\b"),
     "get_ipython().system": re.compile(r"get_ipython\(\)\.(system|getoutput)"),
     "sys.path hack": re.compile(r"\bsys\.path\b|\bsite\.addsitedir\b|PYTHONPATH"),
     "os.chdir": re.compile(r"\bos\.chdir\b"),
-    "network module": re.compile(r"^\s*(import|from)\s+(urllib|requests|http|socket|httpx|aiohttp|ftplib)\b",
-                                 re.MULTILINE),
+    "network module": re.compile(
+        r"^\s*(import|from)\s+(urllib|requests|http|socket|httpx|aiohttp|ftplib)\b", re.MULTILINE
+    ),
     "downloading data (sklearn fetch_*)": re.compile(r"\bfetch_\w+\s*\("),
 }
 THINK = re.compile(r"^\s*(#+\s*Think!|\*\*Think!\*\*)", re.MULTILINE)  # a Think! heading or bold lead
@@ -54,6 +56,7 @@ def text_of(output) -> str:
 
 # --- checks: each takes (nb, path) and returns a list of "cell N: problem" strings --------------------
 
+
 def check_executed_in_order(nb, path):
     """Executed top to bottom on a fresh kernel: code cells are numbered 1..n with no gaps."""
     problems, expected = [], 1
@@ -64,8 +67,10 @@ def check_executed_in_order(nb, path):
             problems.append(f"cell {index}: empty code cell")
             continue
         if cell.execution_count != expected:
-            problems.append(f"cell {index}: execution count {cell.execution_count}, expected {expected} "
-                            "(re-run with `make notebooks NB=...`)")
+            problems.append(
+                f"cell {index}: execution count {cell.execution_count}, expected {expected} "
+                "(re-run with `make notebooks NB=...`)"
+            )
             expected = (cell.execution_count or expected) + 1
         else:
             expected += 1
@@ -88,10 +93,18 @@ def check_no_errors_or_warnings(nb, path):
 
 
 def check_objectives_and_summary(nb, path):
-    headings = [line for cell in nb.cells if cell.cell_type == "markdown"
-                for line in cell.source.splitlines() if line.lstrip().startswith("#")]
-    problems = [f"no heading containing {word!r}" for word in ("Objectives", "Summary")
-                if not any(word in heading for heading in headings)]
+    headings = [
+        line
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+        for line in cell.source.splitlines()
+        if line.lstrip().startswith("#")
+    ]
+    problems = [
+        f"no heading containing {word!r}"
+        for word in ("Objectives", "Summary")
+        if not any(word in heading for heading in headings)
+    ]
     if not nb.cells or nb.cells[0].cell_type != "markdown" or not nb.cells[0].source.startswith("# "):
         problems.append("cell 0: the notebook should open with a markdown '# Title'")
     return problems
@@ -124,7 +137,7 @@ def check_no_absolute_paths(nb, path):
             match = ABSOLUTE_PATH.search(text)
             if match:
                 start = max(match.start() - 30, 0)
-                problems.append(f"cell {index}: absolute path {text[start:match.end() + 30]!r}")
+                problems.append(f"cell {index}: absolute path {text[start : match.end() + 30]!r}")
                 break
     return problems
 
@@ -182,8 +195,10 @@ def check_exercises_have_tagged_solutions(nb, path):
             continue
         following = code[position + 1] if position + 1 < len(code) else None
         if following is None or "solution" not in tags(following[1]):
-            problems.append(f"cell {index}: exercise stub {sorted(stubs)} is not followed by a code cell "
-                            "tagged 'solution'")
+            problems.append(
+                f"cell {index}: exercise stub {sorted(stubs)} is not followed by a code cell "
+                "tagged 'solution'"
+            )
             continue
         missing = stubs - _defined_functions(following[1].source)
         if missing:
@@ -199,8 +214,11 @@ def check_exercises_have_tagged_solutions(nb, path):
 
 def check_think_answers_are_tagged_and_collapsed(nb, path):
     problems = []
-    think_cells = [i for i, c in enumerate(nb.cells)
-                   if c.cell_type == "markdown" and "answer" not in tags(c) and THINK.search(c.source)]
+    think_cells = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "markdown" and "answer" not in tags(c) and THINK.search(c.source)
+    ]
     answer_cells = [i for i, c in enumerate(nb.cells) if "answer" in tags(c)]
     for index in answer_cells:
         cell = nb.cells[index]
@@ -216,13 +234,18 @@ def check_think_answers_are_tagged_and_collapsed(nb, path):
 
 
 def check_pinned_cells_print_something(nb, path):
+    """Pinned cells carry nbval's cell tag (the student never sees a harness comment) and print text."""
     problems = []
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and cell.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT"):
+        if cell.cell_type != "code":
+            continue
+        if "NBVAL_" in cell.source:
+            problems.append(f"cell {index}: visible NBVAL comment (use the cell tag 'nbval-check-output')")
+        if "nbval-check-output" in tags(cell):
             if not any(text_of(o).strip() for o in cell.outputs):
-                problems.append(f"cell {index}: NBVAL_CHECK_OUTPUT cell has no text output to pin")
+                problems.append(f"cell {index}: nbval-check-output cell has no text output to pin")
             if any("image/png" in o.get("data", {}) for o in cell.outputs):
-                problems.append(f"cell {index}: NBVAL_CHECK_OUTPUT cell has an image (pin text only)")
+                problems.append(f"cell {index}: nbval-check-output cell has an image (pin text only)")
     return problems
 
 
@@ -281,6 +304,7 @@ def test_notebook_hygiene(path, check):
 
 # --- the checks themselves catch what they should (so a green run means something) ---------------------
 
+
 def _nb(*cells):
     nb = nbformat.v4.new_notebook()
     nb.cells = list(cells)
@@ -294,8 +318,11 @@ def test_checks_catch_typical_mistakes(tmp_path):
     bad = _nb(
         md("no title"),
         code("!pip install numpy", execution_count=2),
-        code("import sys\nsys.path.insert(0, '/work/main')", execution_count=1,
-             outputs=[nbformat.v4.new_output("error", ename="ValueError", evalue="x", traceback=[])]),
+        code(
+            "import sys\nsys.path.insert(0, '/work/main')",
+            execution_count=1,
+            outputs=[nbformat.v4.new_output("error", ename="ValueError", evalue="x", traceback=[])],
+        ),
         md("![fig](../images/does_not_exist.png)"),
         code("def f(x):\n    raise NotImplementedError", execution_count=3),
         code("def f(x):\n    return x", execution_count=4),
@@ -324,9 +351,13 @@ def test_checks_accept_a_clean_notebook(tmp_path):
         md("# Title\n\n## Objectives\n- learn"),
         code("def f(x):\n    raise NotImplementedError('your turn')", execution_count=1),
         solution,
-        code("cu.exercises.check_f(f)", execution_count=3,
-             outputs=[nbformat.v4.new_output("stream", name="stdout", text="PASS\n")]),
-        md("**Think!** why?"), answer,
+        code(
+            "cu.exercises.check_f(f)",
+            execution_count=3,
+            outputs=[nbformat.v4.new_output("stream", name="stdout", text="PASS\n")],
+        ),
+        md("**Think!** why?"),
+        answer,
         md("## Summary\nhttps://example.org/home/page"),
     )
     good.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

@@ -25,20 +25,23 @@ REPO = Path(__file__).resolve().parent.parent
 OUTSIDE = ("192.0.2.1", 80)
 
 
-@pytest.mark.parametrize("address, allowed", [
-    (("127.0.0.1", 8888), True),
-    (("127.3.4.5", 1), True),
-    (("::1", 8888, 0, 0), True),
-    (("::ffff:127.0.0.1", 80, 0, 0), True),
-    (("localhost", 80), True),
-    (OUTSIDE, False),
-    (("10.0.0.1", 80), False),
-    (("192.168.1.1", 80), False),
-    (("0.0.0.0", 80), False),
-    (("2001:db8::1", 80, 0, 0), False),
-    (("::ffff:192.0.2.1", 80, 0, 0), False),
-    (("example.org", 80), False),
-])
+@pytest.mark.parametrize(
+    "address, allowed",
+    [
+        (("127.0.0.1", 8888), True),
+        (("127.3.4.5", 1), True),
+        (("::1", 8888, 0, 0), True),
+        (("::ffff:127.0.0.1", 80, 0, 0), True),
+        (("localhost", 80), True),
+        (OUTSIDE, False),
+        (("10.0.0.1", 80), False),
+        (("192.168.1.1", 80), False),
+        (("0.0.0.0", 80), False),
+        (("2001:db8::1", 80, 0, 0), False),
+        (("::ffff:192.0.2.1", 80, 0, 0), False),
+        (("example.org", 80), False),
+    ],
+)
 def test_address_policy(address, allowed):
     family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
     assert normlab_offline.is_allowed_address(family, address) is allowed
@@ -48,10 +51,19 @@ def test_unix_sockets_are_allowed():
     assert normlab_offline.is_allowed_address(socket.AF_UNIX, "/var/run/docker.sock")
 
 
-@pytest.mark.parametrize("host, allowed", [
-    (None, True), ("localhost", True), ("127.0.0.1", True), ("::1", True), ("192.0.2.1", True),
-    ("example.org", False), ("pypi.org", False), (b"example.org", False),
-])
+@pytest.mark.parametrize(
+    "host, allowed",
+    [
+        (None, True),
+        ("localhost", True),
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("192.0.2.1", True),
+        ("example.org", False),
+        ("pypi.org", False),
+        (b"example.org", False),
+    ],
+)
 def test_name_resolution_policy(host, allowed):
     assert normlab_offline.is_allowed_host(host) is allowed
 
@@ -113,9 +125,23 @@ def test_nbval_kernels_are_offline_even_from_a_plain_shell(probe_notebook):
     env = {k: v for k, v in os.environ.items() if k not in ("NORMLAB_OFFLINE", "PYTHONPATH")}
     env.pop("PYTEST_ADDOPTS", None)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", "--nbval-current-env",
-         str(probe_notebook.relative_to(REPO))],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval-lax",
+            "--nbval-current-env",
+            str(probe_notebook.relative_to(REPO)),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert f"{len(PROBE_CELLS)} passed" in result.stdout, result.stdout[-2000:]
 
@@ -126,8 +152,22 @@ def test_a_kernel_without_the_guard_would_be_caught(probe_notebook):
     env = {k: v for k, v in os.environ.items() if k not in ("NORMLAB_OFFLINE", "PYTHONPATH")}
     env["NORMLAB_ALLOW_NETWORK"] = "1"
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", "--nbval-current-env",
-         str(probe_notebook.relative_to(REPO))],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval-lax",
+            "--nbval-current-env",
+            str(probe_notebook.relative_to(REPO)),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 1, result.stdout[-3000:]
     assert "the network guard is not installed in this kernel" in result.stdout

@@ -1,10 +1,12 @@
-"""Tests for notebook 09's plotting, widget and exercise helpers (optimization topic)."""
-
-import warnings
+"""Tests for notebook 09's code (optimization topic): probes and experiment runners in
+course_utils.optimization, and its figures, widgets and exercise checks."""
 
 import matplotlib
 
 matplotlib.use("Agg")
+
+import copy  # noqa: E402
+import warnings  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -12,13 +14,306 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 import course_utils as cu  # noqa: E402
-from course_utils import landscape as ls  # noqa: E402
+from course_utils import optimization as ls  # noqa: E402
+from course_utils.training import MLP, train  # noqa: E402
+
+
+@pytest.fixture
+def small_batch():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 6))
+    y = rng.integers(0, 4, size=24)
+    return X, y
+
+
+def _bn_model(seed=1):
+    return MLP([6, 10, 10, 4], activation="relu", normalization="batch", seed=seed)
+
+
+def test_parameter_vector_roundtrip_and_errors():
+    model = _bn_model()
+    theta = ls.parameter_vector(model)
+    n_params = sum(p.size for layer in model.layers for p in layer.params.values())
+    assert theta.shape == (n_params,)
+    theta[0] += 1.0  # a copy: the model is untouched
+    assert model.linears[0].W.ravel()[0] != theta[0]
+    ls.set_parameter_vector(model, theta)
+    assert model.linears[0].W.ravel()[0] == theta[0]
+    np.testing.assert_array_equal(ls.parameter_vector(model), theta)
+    with pytest.raises(ValueError, match="theta"):
+        ls.set_parameter_vector(model, theta[:-1])
+    with pytest.raises(TypeError, match="model"):
+        ls.parameter_vector("not a model")
+
+
+def test_model_loss_and_grad_matches_finite_differences(small_batch):
+    X, y = small_batch
+    model = _bn_model()
+    f = ls.model_loss_and_grad(model, X, y)
+    theta = ls.parameter_vector(model)
+    loss, grad = f(theta)
+    rng = np.random.default_rng(5)
+    h = 1e-6
+    for i in rng.choice(theta.size, size=12, replace=False):
+        e = np.zeros_like(theta)
+        e[i] = h
+        numeric = (f(theta + e)[0] - f(theta - e)[0]) / (2 * h)
+        assert numeric == pytest.approx(grad[i], rel=1e-5, abs=1e-8)
+    assert np.linalg.norm(grad) > 1e-3  # not vacuous
+
+
+def test_model_loss_and_grad_leaves_the_model_untouched(small_batch):
+    X, y = small_batch
+    model = _bn_model()
+    train(model, X, y, steps=3, batch_size=8, lr=0.1)  # non-trivial running stats and caches
+    before = copy.deepcopy(model)
+    f = ls.model_loss_and_grad(model, X, y)
+    theta = ls.parameter_vector(model)
+    for eta in (0.1, 1.0):
+        f(theta - eta * f(theta)[1])
+    np.testing.assert_array_equal(ls.parameter_vector(model), ls.parameter_vector(before))
+    for i in model.norm_indices:
+        np.testing.assert_array_equal(model.layers[i].running_mean, before.layers[i].running_mean)
+        np.testing.assert_array_equal(model.layers[i].running_var, before.layers[i].running_var)
+    # deterministic: training-mode BN does not depend on the (drifting) running stats of the copy
+    assert f(theta)[0] == f(theta)[0]
+
+
+def test_probes_on_a_quadratic_are_exact():
+    rng = np.random.default_rng(3)
+    M = rng.normal(size=(5, 5))
+    A = M @ M.T + np.eye(5)
+
+    def f(theta):
+        return 0.5 * theta @ A @ theta, A @ theta
+
+    theta = rng.normal(size=5)
+    etas = np.array([0.01, 0.1, 0.3])
+    g = A @ theta
+    probe = ls.probe_along_gradient(f, theta, etas)
+    expected_losses = [0.5 * (theta - e * g) @ A @ (theta - e * g) for e in etas]
+    np.testing.assert_allclose(probe.losses, expected_losses, rtol=1e-12)
+    np.testing.assert_allclose(probe.grad_changes, etas * np.linalg.norm(A @ g), rtol=1e-12)
+    # along g the gradient changes linearly, so every ratio is ‖Ag‖/‖g‖ ≤ λ_max
+    np.testing.assert_allclose(probe.beta_ratios, np.linalg.norm(A @ g) / np.linalg.norm(g), rtol=1e-12)
+    assert probe.beta <= np.linalg.eigvalsh(A).max() + 1e-12
+    np.testing.assert_allclose(ls.gradient_predictiveness(f, theta, etas), probe.grad_changes)
+    np.testing.assert_allclose(ls.loss_along_gradient(f, theta, etas), probe.losses)
+    assert ls.effective_beta_smoothness(f, theta, etas) == pytest.approx(probe.beta)
+
+
+@pytest.mark.parametrize("bad", [[], [0.1, -0.1], [[0.1]], [np.inf]])
+def test_probe_rejects_bad_step_sizes(bad):
+    def f(theta):
+        return 0.0, theta
+
+    with pytest.raises(ValueError, match="step_sizes"):
+        ls.probe_along_gradient(f, np.ones(3), bad)
+
+
+def test_probe_rejects_bad_callable_and_theta():
+    with pytest.raises(TypeError, match="loss_and_grad"):
+        ls.probe_along_gradient(3, np.ones(3), [0.1])
+    with pytest.raises(ValueError, match="theta"):
+        ls.probe_along_gradient(lambda t: (0.0, t), np.ones((2, 2)), [0.1])
+
+
+def test_train_with_probes_does_not_change_the_training(small_batch):
+    X, y = small_batch
+    a, b = _bn_model(), _bn_model()
+    trace = ls.train_with_probes(
+        a, X, y, steps=12, batch_size=8, lr=0.2, step_sizes=[0.05, 0.2], probe_every=4, seed=7
+    )
+    history = train(b, X, y, steps=12, batch_size=8, lr=0.2, seed=7)
+    np.testing.assert_allclose(ls.parameter_vector(a), ls.parameter_vector(b), rtol=0, atol=1e-12)
+    for i in a.norm_indices:
+        np.testing.assert_allclose(a.layers[i].running_var, b.layers[i].running_var, atol=1e-12)
+    np.testing.assert_allclose(trace.loss, history.loss, atol=1e-12)
+    assert trace.probe_steps.tolist() == [0, 4, 8]
+    assert trace.losses.shape == trace.grad_changes.shape == (3, 2)
+    low, high = trace.band("grad_changes")
+    assert np.all(low <= high)
+    np.testing.assert_allclose(trace.beta, trace.beta_ratios.max(axis=1))
+    with pytest.raises(ValueError, match="name"):
+        trace.band("nope")
+
+
+def test_divergence_is_reported_without_warnings(small_batch):
+    X, y = small_batch
+    data = (X, X, y, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trace = ls.train_with_probes(
+            MLP([6, 10, 10, 4], activation="relu", init_scale=3.0),
+            X,
+            y,
+            steps=50,
+            batch_size=8,
+            lr=50.0,
+            step_sizes=[1.0],
+            probe_every=5,
+        )
+        run = ls.run_training(
+            data, layer_sizes=[6, 10, 10, 4], init_scale=3.0, lr=50.0, steps=50, batch_size=8
+        )
+    assert trace.diverged and run.diverged
+    assert run.test_accuracy == pytest.approx(0.25) and run.train_accuracy == pytest.approx(0.25)
+    assert run.test_loss == np.inf and run.loss_gap == np.inf
+    assert not np.isnan(run.test_accuracy)
+
+
+def test_run_training_summary():
+    data = cu.data.load_digits_split(0.25, seed=0)
+    run = ls.run_training(
+        data, layer_sizes=[64, 16, 10], normalization="batch", lr=0.1, steps=60, seed=2, n_train=200
+    )
+    assert not run.diverged and run.steps_taken == 60
+    assert 0.5 < run.test_accuracy <= 1 and 0.5 < run.train_accuracy <= 1
+    assert run.accuracy_gap == pytest.approx(run.train_accuracy - run.test_accuracy)
+    assert run.weight_norms.shape == (2,) and np.all(run.weight_norms > 0)
+    assert run.config["n_train"] == 200
+    with pytest.raises(ValueError, match="n_train"):
+        ls.run_training(data, layer_sizes=[64, 10], lr=0.1, steps=1, n_train=10**6)
+    with pytest.raises(TypeError, match="data"):
+        ls.run_training(data[:2], layer_sizes=[64, 10], lr=0.1, steps=1)
+
+
+def test_paired_comparison():
+    a = np.array([0.90, 0.91, 0.92, 0.93, 0.94])
+    b = a + np.array([0.02, 0.03, 0.02, 0.03, 0.025])
+    c = ls.paired_comparison(a, b)
+    assert c.n == 5 and c.mean_diff == pytest.approx(0.025)
+    assert c.std_diff == pytest.approx(np.std(b - a, ddof=1))
+    assert c.ci_low < c.mean_diff < c.ci_high and c.significant and c.p_value < 0.001
+    # the std of a and b is large but the paired difference is tight: pairing matters
+    assert c.std_a > c.std_diff
+    same = ls.paired_comparison(a, a)
+    assert same.p_value == 1.0 and not same.significant
+    noisy = ls.paired_comparison(a, a + np.array([0.01, -0.01, 0.02, -0.02, 0.0]))
+    assert not noisy.significant and noisy.ci_low < 0 < noisy.ci_high
+    assert "not significant" in str(noisy)
+    with pytest.raises(ValueError, match="same length"):
+        ls.paired_comparison(a, b[:3])
+    with pytest.raises(ValueError, match="finite"):
+        ls.paired_comparison(a, b * np.inf)
+
+
+def test_scale_invariance_exact_without_eps(small_batch):
+    X, y = small_batch
+    model = MLP([6, 10, 10, 4], activation="relu", normalization="batch", eps=1e-30, seed=4)
+    rows = ls.scale_invariance_check(model, X, y, layer=1, factors=(0.01, 10.0))
+    for row in rows:
+        assert row.output_change < 1e-12 and row.loss_change < 1e-12
+        assert row.grad_ratio == pytest.approx(1 / row.factor, rel=1e-10)
+        assert row.update_ratio == pytest.approx(1 / row.factor**2, rel=1e-10)
+        assert row.grad_error < 1e-10
+        assert abs(row.cosine_w_grad) < 1e-10
+
+
+def test_scale_invariance_eps_and_no_norm(small_batch):
+    X, y = small_batch
+    bn = MLP([6, 10, 10, 4], activation="relu", normalization="batch", seed=4)  # eps = 1e-5
+    small, large = ls.scale_invariance_check(bn, X, y, factors=(0.003, 100.0))
+    assert small.output_change > 1e-3  # eps/a² is no longer negligible
+    assert large.output_change < 1e-3
+    plain = MLP([6, 10, 10, 4], activation="relu", seed=4)
+    (row,) = ls.scale_invariance_check(plain, X, y, factors=(10.0,))
+    assert row.loss_change > 1e-3 and abs(row.cosine_w_grad) > 1e-6
+    with pytest.raises(ValueError, match="layer"):
+        ls.scale_invariance_check(bn, X, y, layer=2)
+    with pytest.raises(ValueError, match="factors"):
+        ls.scale_invariance_check(bn, X, y, factors=(0.0,))
+
+
+def _layer_kinds(model):
+    return [type(layer).__name__ for layer in model.layers]
+
+
+def test_with_classifier_input_norm_adds_and_removes_the_last_bn(small_batch):
+    X, y = small_batch
+    before = MLP([6, 10, 10, 4], activation="sigmoid", normalization="batch", placement="before", seed=2)
+    plus = ls.with_classifier_input_norm(before)
+    assert len(before.layers) == 7 and len(plus.layers) == 8  # the original is untouched
+    assert _layer_kinds(plus)[-3:] == ["Sigmoid", "BatchNorm", "Linear"]
+    for model in (before, plus):
+        assert model.linear_indices[-1] == len(model.layers) - 1
+        assert [_layer_kinds(model)[i] for i in model.norm_indices] == ["BatchNorm"] * len(model.norm_indices)
+        assert [_layer_kinds(model)[i] for i in model.linear_indices] == ["Linear"] * 3
+    assert plus.norm_indices == sorted(plus.norm_indices) and len(plus.layer_inputs) == len(plus.layers)
+    # in training mode the output layer now receives per-unit standardized inputs (γ = 1, β = 0)
+    plus.forward(X, training=True)
+    h = plus.layer_inputs[plus.linear_indices[-1]]
+    np.testing.assert_allclose(h.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(h.var(axis=0), 1.0, rtol=1e-3)
+    # ... while "before" hands it raw sigmoid outputs
+    before.forward(X, training=True)
+    raw = before.layer_inputs[before.linear_indices[-1]]
+    assert raw.min() > 0 and raw.max() < 1
+    # the modified net is a consistent network: its gradient matches finite differences
+    f = ls.model_loss_and_grad(plus, X, y)
+    theta = ls.parameter_vector(plus)
+    _, grad = f(theta)
+    for i in np.random.default_rng(1).choice(theta.size, size=8, replace=False):
+        e = np.zeros_like(theta)
+        e[i] = 1e-6
+        assert (f(theta + e)[0] - f(theta - e)[0]) / 2e-6 == pytest.approx(grad[i], rel=1e-5, abs=1e-8)
+    # removing it again gives back the original network exactly
+    back = ls.with_classifier_input_norm(plus, False)
+    assert _layer_kinds(back) == _layer_kinds(before) and back.linear_indices == before.linear_indices
+    assert back.norm_indices == before.norm_indices
+    np.testing.assert_array_equal(back.forward(X), before.forward(X))
+
+
+def test_with_classifier_input_norm_on_after_nets_and_errors(small_batch):
+    X, _ = small_batch
+    after = MLP([6, 10, 10, 4], activation="relu", normalization="batch", placement="after", seed=3)
+    same = ls.with_classifier_input_norm(after, True)  # already normalized: an unchanged copy
+    assert same is not after and _layer_kinds(same) == _layer_kinds(after)
+    np.testing.assert_array_equal(same.forward(X), after.forward(X))
+    bare = ls.with_classifier_input_norm(after, False)
+    assert _layer_kinds(bare)[-2:] == ["ReLU", "Linear"] and len(bare.norm_indices) == 1
+    bare.forward(X)
+    assert bare.layer_inputs[-1].min() >= 0  # raw ReLU outputs reach the classifier
+    with pytest.raises(TypeError, match="model"):
+        ls.with_classifier_input_norm("net")
+    with pytest.raises(TypeError, match="normalized"):
+        ls.with_classifier_input_norm(after, "yes")
+    with pytest.raises(ValueError, match="normalization"):
+        ls.with_classifier_input_norm(MLP([6, 10, 4], seed=0))
+    with pytest.raises(ValueError, match="hidden layer"):
+        ls.with_classifier_input_norm(MLP([6, 4], normalization="batch", seed=0))
+
+
+def test_run_training_classifier_input_norm():
+    data = cu.data.load_digits_split(0.25, seed=0)
+    kwargs = dict(
+        layer_sizes=[64, 16, 10], activation="sigmoid", normalization="batch", lr=0.1, steps=30, seed=1
+    )
+    plus = ls.run_training(data, placement="before", classifier_input_norm=True, **kwargs)
+    assert plus.config["classifier_input_norm"] is True
+    model = ls.with_classifier_input_norm(
+        MLP([64, 16, 10], activation="sigmoid", normalization="batch", seed=1)
+    )
+    history = train(model, data[0], data[2], steps=30, batch_size=32, lr=0.1, seed=1)
+    np.testing.assert_array_equal(plus.loss, history.loss)
+    # an "after" net already normalizes the classifier's input: the option changes nothing
+    after = ls.run_training(data, placement="after", **kwargs)
+    after_plus = ls.run_training(data, placement="after", classifier_input_norm=True, **kwargs)
+    np.testing.assert_array_equal(after.loss, after_plus.loss)
 
 
 def _fake_run(loss, diverged=False, acc=0.9):
     loss = np.asarray(loss, float)
-    return ls.RunResult(config={}, loss=loss, diverged=diverged, steps_taken=loss.size, train_accuracy=acc,
-                        test_accuracy=acc if not diverged else 0.1, train_loss=0.1, test_loss=0.2)
+    return ls.RunResult(
+        config={},
+        loss=loss,
+        diverged=diverged,
+        steps_taken=loss.size,
+        train_accuracy=acc,
+        test_accuracy=acc if not diverged else 0.1,
+        train_loss=0.1,
+        test_loss=0.2,
+    )
 
 
 @pytest.fixture
@@ -49,8 +344,9 @@ def test_plot_accuracy_sweep_marks_diverged_runs():
 
 
 def test_plot_paired_and_landscape(small_trace_pair):
-    fig = cu.plotting.plot_paired({"g1": ([1, 2, 3], [2, 3, 4]), "g2": ([1, 1, 1], [0, 0, 1])},
-                                  ("before", "after"), ylabel="acc")
+    fig = cu.plotting.plot_paired(
+        {"g1": ([1, 2, 3], [2, 3, 4]), "g2": ([1, 1, 1], [0, 0, 1])}, ("before", "after"), ylabel="acc"
+    )
     assert len(fig.axes) == 2
     plt.close(fig)
     fig = cu.plotting.plot_landscape_probes(small_trace_pair, title="t")
@@ -67,8 +363,9 @@ def small_trace_pair():
     traces = {}
     for label, norm in (("plain", "none"), ("BN", "batch")):
         model = cu.training.MLP([5, 8, 8, 3], activation="relu", normalization=norm, seed=1)
-        traces[label] = ls.train_with_probes(model, X, y, steps=20, batch_size=8, lr=0.1,
-                                             step_sizes=[0.05, 0.1, 0.4], probe_every=5)
+        traces[label] = ls.train_with_probes(
+            model, X, y, steps=20, batch_size=8, lr=0.1, step_sizes=[0.05, 0.1, 0.4], probe_every=5
+        )
     return traces
 
 
@@ -139,9 +436,13 @@ def test_loss_curves_in_a_constrained_layout_draw_without_warnings(runs):
 
 
 def test_plot_paired_labels_and_colors():
-    fig = cu.plotting.plot_paired({"g1": ([1, 2], [2, 3]), "g2": ([1, 1], [0, 1])}, ("plain", "BN"),
-                                  ylabel=("acc", "gap"), sharey=False,
-                                  colors=(cu.plotting.COLORS["plain"], cu.plotting.COLORS["bn"]))
+    fig = cu.plotting.plot_paired(
+        {"g1": ([1, 2], [2, 3]), "g2": ([1, 1], [0, 1])},
+        ("plain", "BN"),
+        ylabel=("acc", "gap"),
+        sharey=False,
+        colors=(cu.plotting.COLORS["plain"], cu.plotting.COLORS["bn"]),
+    )
     assert [ax.get_ylabel() for ax in fig.axes] == ["acc", "gap"]
     plt.close(fig)
     with pytest.raises(ValueError, match="ylabel"):
@@ -156,8 +457,10 @@ def _full_redraw_pixels(fig):
 
 def test_blitted_redraw_matches_a_full_redraw(runs, small_trace_pair):
     lrs, data, steps = runs
-    demos = [(cu.widgets.lr_curves_demo(lrs, data, steps=steps), (1.0, 0.1)),
-             (cu.widgets.step_size_demo(small_trace_pair), (0.4, 0.05))]
+    demos = [
+        (cu.widgets.lr_curves_demo(lrs, data, steps=steps), (1.0, 0.1)),
+        (cu.widgets.step_size_demo(small_trace_pair), (0.4, 0.05)),
+    ]
     for (fig, update), values in demos:
         fig.canvas.draw()  # caches the background
         for value in values:

@@ -53,8 +53,9 @@ def test_bn_mean_beta_std_gamma(data):
     axes = axes_of(x)
     var = cache.var.reshape(-1)
     np.testing.assert_allclose(out.mean(axis=axes), beta, rtol=0, atol=1e-9 * (1 + np.abs(gamma).max()))
-    np.testing.assert_allclose(out.std(axis=axes), np.abs(gamma) * np.sqrt(var / (var + eps)),
-                               rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(
+        out.std(axis=axes), np.abs(gamma) * np.sqrt(var / (var + eps)), rtol=1e-8, atol=1e-9
+    )
 
 
 @SETTINGS
@@ -122,7 +123,7 @@ def test_layernorm_is_per_sample(data, k):
     gamma, beta = rng.normal(size=x.shape[1:]), rng.normal(size=x.shape[1:])
     out, _ = F.layernorm_forward(x, gamma, beta)
     i = k % x.shape[0]
-    alone, _ = F.layernorm_forward(x[i:i + 1], gamma, beta)
+    alone, _ = F.layernorm_forward(x[i : i + 1], gamma, beta)
     np.testing.assert_allclose(alone[0], out[i], rtol=1e-12, atol=1e-12)
     shuffled = rng.permutation(x.shape[0])
     out_perm, _ = F.layernorm_forward(x[shuffled], gamma, beta)

@@ -26,8 +26,9 @@ def test_sigmoid_derivative_matches_finite_differences_and_is_bounded():
     numeric = (expit(x + h) - expit(x - h)) / (2 * h)
     np.testing.assert_allclose(S.sigmoid_derivative(x), numeric, rtol=1e-6, atol=1e-10)
     tails = np.linspace(-40, 40, 81)  # the closed form e^{-|x|} / (1 + e^{-|x|})^2, exact in the tails
-    np.testing.assert_allclose(S.sigmoid_derivative(tails),
-                               np.exp(-np.abs(tails)) / (1 + np.exp(-np.abs(tails))) ** 2, rtol=1e-6)
+    np.testing.assert_allclose(
+        S.sigmoid_derivative(tails), np.exp(-np.abs(tails)) / (1 + np.exp(-np.abs(tails))) ** 2, rtol=1e-6
+    )
     assert S.sigmoid_derivative(0.0) == 0.25
     assert np.all(S.sigmoid_derivative(x) <= 0.25)
     with np.errstate(all="raise"):
@@ -40,12 +41,15 @@ def test_saturated_fraction_counts_strictly_outside_thresholds():
     assert S.saturated_fraction(a, low=0.1, high=0.9) == pytest.approx(6 / 8)
 
 
-@pytest.mark.parametrize("bad, kwargs, exc", [
-    (np.array([1.5]), {}, ValueError),
-    (np.array([0.5]), {"low": 0.9, "high": 0.1}, ValueError),
-    (np.array([]), {}, ValueError),
-    (np.array(["a"]), {}, TypeError),
-])
+@pytest.mark.parametrize(
+    "bad, kwargs, exc",
+    [
+        (np.array([1.5]), {}, ValueError),
+        (np.array([0.5]), {"low": 0.9, "high": 0.1}, ValueError),
+        (np.array([]), {}, ValueError),
+        (np.array(["a"]), {}, TypeError),
+    ],
+)
 def test_saturated_fraction_rejects_bad_input(bad, kwargs, exc):
     with pytest.raises(exc):
         S.saturated_fraction(bad, **kwargs)
@@ -89,7 +93,7 @@ def test_layer_gradient_table_vanishes_without_bn_and_not_with_bn(digits):
     plain = S.layer_gradient_table(depth=6, width=50, normalization="none", record_at=(3, 5), data=data)
     bn = S.layer_gradient_table(depth=6, width=50, normalization="batch", record_at=(3, 5), data=data)
     assert plain.shape == bn.shape == (2, 7)
-    assert np.all(plain[:, 0] / plain[:, -1] < 1e-2)      # 6 sigmoid layers: ~0.25**6
+    assert np.all(plain[:, 0] / plain[:, -1] < 1e-2)  # 6 sigmoid layers: ~0.25**6
     assert np.all(bn[:, 0] / bn[:, -1] > 0.1)
     assert np.all(np.diff(np.log(plain[:, :6]), axis=1) > 0)  # grows monotonically towards the output
     with pytest.raises(ValueError, match="record_at"):
@@ -97,8 +101,16 @@ def test_layer_gradient_table_vanishes_without_bn_and_not_with_bn(digits):
 
 
 def test_init_scale_sweep_shape_and_bn_rescues_tiny_scale(digits):
-    acc = S.init_scale_sweep([0.01, 0.5], seeds=(0,), hidden=(16, 16), steps=60, batch_size=32, lr=1.0,
-                             data=(digits[0], digits[2]), test_data=(digits[1], digits[3]))
+    acc = S.init_scale_sweep(
+        [0.01, 0.5],
+        seeds=(0,),
+        hidden=(16, 16),
+        steps=60,
+        batch_size=32,
+        lr=1.0,
+        data=(digits[0], digits[2]),
+        test_data=(digits[1], digits[3]),
+    )
     assert acc.shape == (2, 2, 1)
     assert acc[0, 0, 0] < 0.2 < acc[1, 0, 0]  # plain net at std 0.01 stays at chance, BN learns
     with pytest.raises(ValueError, match="scales"):
@@ -110,8 +122,16 @@ def test_forward_backward_diagnostics_matches_a_training_step(digits):
     model = MLP([64, 30, 30, 10], "sigmoid", "none", seed=2)
     res = S.forward_backward_diagnostics(model, X, y, bins=10)
     hook = cu.training.GradNormHook()
-    cu.training.train(MLP([64, 30, 30, 10], "sigmoid", "none", seed=2), X, y, steps=1, batch_size=40,
-                      lr=0.1, hooks=[hook], seed=0)
+    cu.training.train(
+        MLP([64, 30, 30, 10], "sigmoid", "none", seed=2),
+        X,
+        y,
+        steps=1,
+        batch_size=40,
+        lr=0.1,
+        hooks=[hook],
+        seed=0,
+    )
     # same batch (up to order), same weights -> same gradient norms
     np.testing.assert_allclose(res["grad_norms"], hook.values[0], rtol=1e-10)
     assert res["histograms"].shape == (2, 10)
@@ -133,21 +153,25 @@ def test_checks_pass_reference_and_fail_typical_mistakes(capsys):
 
     assert not cu.exercises.check_sigmoid_derivative(stub)
     assert cu.exercises.check_saturated_fraction(S.saturated_fraction)
-    assert not cu.exercises.check_saturated_fraction(lambda a, low=0.03, high=0.97:
-                                                     np.mean((a <= low) | (a >= high)))
+    assert not cu.exercises.check_saturated_fraction(
+        lambda a, low=0.03, high=0.97: np.mean((a <= low) | (a >= high))
+    )
     assert "thresholds" in capsys.readouterr().out
-    assert not cu.exercises.check_saturated_fraction(lambda a, low=0.03, high=0.97:
-                                                     100 * np.mean((a < low) | (a > high)))
+    assert not cu.exercises.check_saturated_fraction(
+        lambda a, low=0.03, high=0.97: 100 * np.mean((a < low) | (a > high))
+    )
 
 
 def test_plots_return_figures():
     import matplotlib.pyplot as plt
 
     tables = {"none": np.full((2, 5, 11), 1e-3), "batch": np.full((2, 5, 11), 0.2)}
-    figs = [cu.plotting.plot_sigmoid_and_derivative(),
-            cu.plotting.plot_layer_gradient_norms(tables, S.SOURCE_GRADIENT_TABLE),
-            cu.plotting.plot_activation_heatmaps({("a", "b"): np.full((3, 5), 0.2)}, {("a", "b"): 0.1}),
-            cu.plotting.plot_init_sweep([0.1, 1.0], np.full((2, 2, 3), 0.5))]
+    figs = [
+        cu.plotting.plot_sigmoid_and_derivative(),
+        cu.plotting.plot_layer_gradient_norms(tables, S.SOURCE_GRADIENT_TABLE),
+        cu.plotting.plot_activation_heatmaps({("a", "b"): np.full((3, 5), 0.2)}, {("a", "b"): 0.1}),
+        cu.plotting.plot_init_sweep([0.1, 1.0], np.full((2, 2, 3), 0.5)),
+    ]
     assert all(isinstance(f, matplotlib.figure.Figure) for f in figs)
     plt.close("all")
 
@@ -183,7 +207,7 @@ def test_linear_fit_r2_matches_a_sampled_regression_and_steins_lemma():
     assert fit2["r2"] == pytest.approx(r2, abs=2e-3) and fit2["slope"] == pytest.approx(b, rel=5e-3)
     assert fit2["output_std"] == pytest.approx(np.std(s), rel=5e-3)
     r2s = [S.linear_fit_r2(input_std=sd)["r2"] for sd in (1e-3, 1.0, 2.0, 4.0)]
-    assert r2s[0] > 0.999999 and np.all(np.diff(r2s) < 0)   # wider input, more curvature
+    assert r2s[0] > 0.999999 and np.all(np.diff(r2s) < 0)  # wider input, more curvature
     # a shifted input sits on the flatter, curved part: less linear than the centred one
     assert S.linear_fit_r2(1.0, input_mean=2.0)["r2"] < fit["r2"]
     with pytest.raises(ValueError, match="input_std"):
@@ -227,11 +251,12 @@ def test_signal_propagation_linear_regime_and_batchnorm(digits):
     X, y = digits[0][:300], digits[2][:300]
     # tiny weights: sigma is linear with slope 1/4, so each layer scales both signals by c/4
     c = 0.2
-    tiny = S.signal_propagation(MLP([64] + [40] * 5 + [10], "sigmoid", "none", init_scale=c / np.sqrt(40),
-                                    seed=0), X, y)
+    tiny = S.signal_propagation(
+        MLP([64] + [40] * 5 + [10], "sigmoid", "none", init_scale=c / np.sqrt(40), seed=0), X, y
+    )
     assert tiny["forward_gain"] == pytest.approx(c / 4, rel=0.1)
     assert tiny["backward_gain"] == pytest.approx(c / 4, rel=0.1)
-    assert tiny["saturated"][1:].max() == 0.0   # (the first layer sees raw z-scored pixels)
+    assert tiny["saturated"][1:].max() == 0.0  # (the first layer sees raw z-scored pixels)
     # with BN the pre-activation's batch std is ~0.2 c and the gains are ~1 at any scale
     for scale in (0.1, 1.0):
         model = MLP([64] + [100] * 5 + [10], "sigmoid", "batch", init_scale=scale, seed=1)
@@ -250,19 +275,30 @@ def test_signal_propagation_linear_regime_and_batchnorm(digits):
 
 def test_layer_gradient_table_records_saturation(digits):
     data = (digits[0], digits[2])
-    grads, sat = S.layer_gradient_table(depth=4, width=30, record_at=(2, 4), data=data,
-                                        return_saturation=True)
-    np.testing.assert_array_equal(grads, S.layer_gradient_table(depth=4, width=30, record_at=(2, 4),
-                                                                data=data))
+    grads, sat = S.layer_gradient_table(
+        depth=4, width=30, record_at=(2, 4), data=data, return_saturation=True
+    )
+    np.testing.assert_array_equal(
+        grads, S.layer_gradient_table(depth=4, width=30, record_at=(2, 4), data=data)
+    )
     assert sat.shape == (2, 4) and sat.max() < 0.01
-    _, big = S.layer_gradient_table(depth=4, width=30, record_at=(2, 4), data=data, init_scale=1.0,
-                                    return_saturation=True)
-    assert big[:, 1:].min() > 0.2   # std 1.0 weights on 30 inputs: |x| ~ 3 - many outputs past 0.03/0.97
+    _, big = S.layer_gradient_table(
+        depth=4, width=30, record_at=(2, 4), data=data, init_scale=1.0, return_saturation=True
+    )
+    assert big[:, 1:].min() > 0.2  # std 1.0 weights on 30 inputs: |x| ~ 3 - many outputs past 0.03/0.97
 
 
 def test_init_scale_sweep_output_scale(digits):
-    kwargs = dict(seeds=(0,), normalizations=("batch",), hidden=(8, 8), steps=5, batch_size=16, lr=0.5,
-                  data=(digits[0], digits[2]), test_data=(digits[1], digits[3]))
+    kwargs = dict(
+        seeds=(0,),
+        normalizations=("batch",),
+        hidden=(8, 8),
+        steps=5,
+        batch_size=16,
+        lr=0.5,
+        data=(digits[0], digits[2]),
+        test_data=(digits[1], digits[3]),
+    )
     same = S.init_scale_sweep([0.3], output_scale=0.3, **kwargs)
     np.testing.assert_array_equal(same, S.init_scale_sweep([0.3], **kwargs))
     with pytest.raises(ValueError, match="output_scale"):
@@ -273,9 +309,13 @@ def test_init_sweep_plot_with_propagation_panels():
     import matplotlib.pyplot as plt
 
     scales = np.array([0.1, 1.0, 10.0])
-    prop = {"forward_gain": np.full((3, 2), 0.5), "backward_gain": np.full((3, 2), 0.7),
-            "saturated": np.full((3, 2), 0.2)}
-    fig = cu.plotting.plot_init_sweep(scales, np.full((2, 3, 2), 0.5), default_scale=0.2, propagation=prop,
-                                      fan_in=32)
+    prop = {
+        "forward_gain": np.full((3, 2), 0.5),
+        "backward_gain": np.full((3, 2), 0.7),
+        "saturated": np.full((3, 2), 0.2),
+    }
+    fig = cu.plotting.plot_init_sweep(
+        scales, np.full((2, 3, 2), 0.5), default_scale=0.2, propagation=prop, fan_in=32
+    )
     assert len([ax for ax in fig.axes if ax.get_ylabel()]) == 3
     plt.close(fig)

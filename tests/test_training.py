@@ -39,8 +39,13 @@ def test_softmax_cross_entropy_value_and_gradient():
     np.testing.assert_allclose(loss, -np.log(p[np.arange(7), y]).mean(), rtol=1e-14)
     onehot = np.eye(5)[y]
     np.testing.assert_allclose(dlogits, (p - onehot) / 7, rtol=1e-12, atol=1e-16)
-    assert_gradient(lambda z: np.array(softmax_cross_entropy(z, y)[0]), logits, np.array(1.0), dlogits,
-                    "softmax_cross_entropy dlogits")
+    assert_gradient(
+        lambda z: np.array(softmax_cross_entropy(z, y)[0]),
+        logits,
+        np.array(1.0),
+        dlogits,
+        "softmax_cross_entropy dlogits",
+    )
 
 
 def test_softmax_cross_entropy_is_stable_for_huge_logits():
@@ -52,12 +57,15 @@ def test_softmax_cross_entropy_is_stable_for_huge_logits():
     assert np.all(np.isfinite(dlogits))
 
 
-@pytest.mark.parametrize("logits, y, match", [
-    (np.zeros((3, 4)), np.array([0, 1]), "y"),
-    (np.zeros((3, 4)), np.array([0, 1, 4]), "y must hold integer classes"),
-    (np.zeros((3, 4)), np.array([0.0, 1.0, 2.0]), "y must hold integer classes"),
-    (np.zeros(4), np.array([0]), "logits must be"),
-])
+@pytest.mark.parametrize(
+    "logits, y, match",
+    [
+        (np.zeros((3, 4)), np.array([0, 1]), "y"),
+        (np.zeros((3, 4)), np.array([0, 1, 4]), "y must hold integer classes"),
+        (np.zeros((3, 4)), np.array([0.0, 1.0, 2.0]), "y must hold integer classes"),
+        (np.zeros(4), np.array([0]), "logits must be"),
+    ],
+)
 def test_softmax_cross_entropy_bad_input(logits, y, match):
     with pytest.raises(ValueError, match=match):
         softmax_cross_entropy(logits, y)
@@ -66,10 +74,13 @@ def test_softmax_cross_entropy_bad_input(logits, y, match):
 # ----------------------------------------------------------------------------------------------
 # MLP structure and end-to-end gradients
 # ----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("placement, kinds", [
-    ("before", ["Linear", "BatchNorm", "Sigmoid", "Linear", "BatchNorm", "Sigmoid", "Linear"]),
-    ("after", ["Linear", "Sigmoid", "BatchNorm", "Linear", "Sigmoid", "BatchNorm", "Linear"]),
-])
+@pytest.mark.parametrize(
+    "placement, kinds",
+    [
+        ("before", ["Linear", "BatchNorm", "Sigmoid", "Linear", "BatchNorm", "Sigmoid", "Linear"]),
+        ("after", ["Linear", "Sigmoid", "BatchNorm", "Linear", "Sigmoid", "BatchNorm", "Linear"]),
+    ],
+)
 def test_mlp_layer_order(placement, kinds):
     model = MLP([5, 4, 4, 3], "sigmoid", "batch", placement=placement)
     assert [type(layer).__name__ for layer in model.layers] == kinds
@@ -89,14 +100,17 @@ def test_mlp_without_normalization_and_seeded_init():
     assert all(abs(layer.W.std() - 0.01) < 0.006 for layer in c.linears)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(layer_sizes=[5]), "layer_sizes"),
-    (dict(layer_sizes=[5, 0, 3]), "layer_sizes"),
-    (dict(layer_sizes=[5, 3], activation="softplus"), "activation"),
-    (dict(layer_sizes=[5, 3], normalization="weight"), "normalization"),
-    (dict(layer_sizes=[5, 3], placement="middle"), "placement"),
-    (dict(layer_sizes=[5, 6, 3], normalization="group", num_groups=4), "num_groups"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(layer_sizes=[5]), "layer_sizes"),
+        (dict(layer_sizes=[5, 0, 3]), "layer_sizes"),
+        (dict(layer_sizes=[5, 3], activation="softplus"), "activation"),
+        (dict(layer_sizes=[5, 3], normalization="weight"), "normalization"),
+        (dict(layer_sizes=[5, 3], placement="middle"), "placement"),
+        (dict(layer_sizes=[5, 6, 3], normalization="group", num_groups=4), "num_groups"),
+    ],
+)
 def test_mlp_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         MLP(**kwargs)
@@ -175,8 +189,18 @@ def test_sgd_plain_and_momentum_match_the_closed_form():
 def _run(digits, seed=0, steps=60, **kwargs):
     X_train, X_test, y_train, y_test = digits
     model = MLP([64, 32, 32, 10], "sigmoid", kwargs.pop("normalization", "batch"), seed=seed)
-    hist = train(model, X_train, y_train, steps=steps, batch_size=32, lr=kwargs.pop("lr", 0.5), seed=seed,
-                 X_test=X_test, y_test=y_test, **kwargs)
+    hist = train(
+        model,
+        X_train,
+        y_train,
+        steps=steps,
+        batch_size=32,
+        lr=kwargs.pop("lr", 0.5),
+        seed=seed,
+        X_test=X_test,
+        y_test=y_test,
+        **kwargs,
+    )
     return model, hist
 
 
@@ -210,8 +234,17 @@ def test_divergence_is_reported_without_warnings(digits, normalization):
     model = MLP([64, 32, 32, 10], "relu", normalization, seed=0)
     with warnings.catch_warnings(), np.errstate(over="warn", invalid="warn", divide="warn"):
         warnings.simplefilter("error")  # any RuntimeWarning (overflow, invalid) would fail here
-        hist = train(model, X_train, y_train, steps=200, batch_size=32, lr=1e6, X_test=X_test,
-                     y_test=y_test, eval_every=10)
+        hist = train(
+            model,
+            X_train,
+            y_train,
+            steps=200,
+            batch_size=32,
+            lr=1e6,
+            X_test=X_test,
+            y_test=y_test,
+            eval_every=10,
+        )
     assert hist.diverged
     assert hist.steps_taken < 200 and len(hist.loss) == hist.steps_taken
     assert not np.isfinite(hist.loss[-1]) or hist.loss[-1] > 1e3
@@ -232,8 +265,9 @@ def test_hooks_record_shapes_and_timing(digits):
     model = MLP([64, 32, 16, 10], "sigmoid", "batch", seed=0)
     grad_hook = GradNormHook(every=5)
     pct_hook = LayerInputHook(model.activation_indices[0], lambda x: np.percentile(x, [15, 50, 85]))
-    probe_hook = LayerInputHook(model.norm_indices[1], lambda x: x.mean(axis=0), X_probe=X_test[:40],
-                                every=10)
+    probe_hook = LayerInputHook(
+        model.norm_indices[1], lambda x: x.mean(axis=0), X_probe=X_test[:40], every=10
+    )
 
     class Timing(Hook):
         """Record W and dW of the first Linear: the hook must run after backward, before the update."""
@@ -247,8 +281,15 @@ def test_hooks_record_shapes_and_timing(digits):
             self.dW.append(model.linears[0].grads["W"].copy())
 
     timing = Timing()
-    hist = train(model, X_train, y_train, steps=30, batch_size=20, lr=0.3,
-                 hooks=[grad_hook, pct_hook, probe_hook, timing])
+    hist = train(
+        model,
+        X_train,
+        y_train,
+        steps=30,
+        batch_size=20,
+        lr=0.3,
+        hooks=[grad_hook, pct_hook, probe_hook, timing],
+    )
     assert hist.hooks == [grad_hook, pct_hook, probe_hook, timing]
     assert grad_hook.values.shape == (6, 3) and grad_hook.steps == [0, 5, 10, 15, 20, 25]
     assert np.all(grad_hook.values > 0)
@@ -273,13 +314,16 @@ def test_probe_hook_does_not_disturb_training(digits):
     np.testing.assert_array_equal(runs[0], runs[1])
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(steps=0), "steps"),
-    (dict(batch_size=0), "batch_size"),
-    (dict(batch_size=10_000), "batch_size"),
-    (dict(lr=-1.0), "lr"),
-    (dict(momentum=2.0), "momentum"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(steps=0), "steps"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(batch_size=10_000), "batch_size"),
+        (dict(lr=-1.0), "lr"),
+        (dict(momentum=2.0), "momentum"),
+    ],
+)
 def test_train_bad_arguments(digits, kwargs, match):
     X_train, _, y_train, _ = digits
     args = dict(steps=5, batch_size=8, lr=0.1) | kwargs

@@ -30,18 +30,23 @@ def _diagnose_layernorm(out, x, gamma, beta):
     mu = x.mean(axis=feat, keepdims=True)
     var = x.var(axis=feat, keepdims=True)
     candidates = {
-        "LayerNorm averages over the features of each sample (axis 1, …), not over the batch (axis 0)":
-            lambda: gamma * (x - x.mean(axis=0, keepdims=True))
-            / np.sqrt(x.var(axis=0, keepdims=True) + 1e-5) + beta,
-        "use the biased variance (divide by the number of features, ddof=0)":
-            lambda: gamma * (x - mu) / np.sqrt(x.var(axis=feat, ddof=1, keepdims=True) + 1e-5) + beta,
-        "eps goes inside the square root: (x - mu) / sqrt(var + eps)":
-            lambda: gamma * (x - mu) / (np.sqrt(var) + 1e-5) + beta,
-        "apply gamma and beta after normalizing: y = gamma * x_hat + beta":
-            lambda: (x - mu) / np.sqrt(var + 1e-5),
-        "normalize only over the last axis? LayerNorm uses every axis except 0":
-            lambda: gamma * (x - x.mean(axis=-1, keepdims=True))
-            / np.sqrt(x.var(axis=-1, keepdims=True) + 1e-5) + beta,
+        "LayerNorm averages over the features of each sample (axis 1, …),"
+        " not over the batch (axis 0)": lambda: (
+            gamma * (x - x.mean(axis=0, keepdims=True)) / np.sqrt(x.var(axis=0, keepdims=True) + 1e-5) + beta
+        ),
+        "use the biased variance (divide by the number of features, ddof=0)": lambda: (
+            gamma * (x - mu) / np.sqrt(x.var(axis=feat, ddof=1, keepdims=True) + 1e-5) + beta
+        ),
+        "eps goes inside the square root: (x - mu) / sqrt(var + eps)": lambda: (
+            gamma * (x - mu) / (np.sqrt(var) + 1e-5) + beta
+        ),
+        "apply gamma and beta after normalizing: y = gamma * x_hat + beta": lambda: (
+            (x - mu) / np.sqrt(var + 1e-5)
+        ),
+        "normalize only over the last axis? LayerNorm uses every axis except 0": lambda: (
+            gamma * (x - x.mean(axis=-1, keepdims=True)) / np.sqrt(x.var(axis=-1, keepdims=True) + 1e-5)
+            + beta
+        ),
     }
     for message, make in candidates.items():
         with np.errstate(all="ignore"):

@@ -53,8 +53,11 @@ def check_batchnorm_backward(fn) -> bool:
             err = rel_error(value, ref)
             if err > worst:
                 worst = err
-                hint = (_diagnose_dx(value, dout, cache) if name == "dx"
-                        else f"{name}: sum over the batch axis 0 — dgamma = Σ dy·x̂, dbeta = Σ dy")
+                hint = (
+                    _diagnose_dx(value, dout, cache)
+                    if name == "dx"
+                    else f"{name}: sum over the batch axis 0 — dgamma = Σ dy·x̂, dbeta = Σ dy"
+                )
     return report("batchnorm_backward", worst, hint=hint)
 
 
@@ -66,24 +69,24 @@ def _diagnose_dx(dx, dout, cache):
     sum_dy_xhat = (dout * x_hat).sum(axis=0, keepdims=True)
     right = m * dout - sum_dy - x_hat * sum_dy_xhat
     candidates = {
-        "you treated μ_B and σ_B as constants (dx = γ·inv_std·dy): the batch statistics depend on x too":
-            g * inv_std * dout,
-        "the mean term is missing: subtract Σ dy (the path through μ_B)":
-            (g * inv_std / m) * (m * dout - x_hat * sum_dy_xhat),
-        "the variance term is missing: subtract x̂·Σ(dy·x̂) (the path through σ_B²)":
-            (g * inv_std / m) * (m * dout - sum_dy),
-        "γ is missing: the upstream gradient reaching x̂ is γ·dy":
-            (inv_std / m) * right,
-        "divide by m (the biased variance), not m − 1":
-            (g * inv_std / (m - 1)) * ((m - 1) * dout - sum_dy - x_hat * sum_dy_xhat),
-        "sign: dx = (γ·inv_std/m)·(m·dy − Σdy − x̂·Σ(dy·x̂))":
-            -(g * inv_std / m) * right,
-        "the sums run over the batch (axis=0, keepdims=True), one per feature":
-            (g * inv_std / m) * (m * dout - dout.sum(axis=1, keepdims=True)
-                                 - x_hat * (dout * x_hat).sum(axis=1, keepdims=True)),
+        "you treated μ_B and σ_B as constants (dx = γ·inv_std·dy): the batch statistics depend on x too": g
+        * inv_std
+        * dout,
+        "the mean term is missing: subtract Σ dy (the path through μ_B)": (g * inv_std / m)
+        * (m * dout - x_hat * sum_dy_xhat),
+        "the variance term is missing: subtract x̂·Σ(dy·x̂) (the path through σ_B²)": (g * inv_std / m)
+        * (m * dout - sum_dy),
+        "γ is missing: the upstream gradient reaching x̂ is γ·dy": (inv_std / m) * right,
+        "divide by m (the biased variance), not m − 1": (g * inv_std / (m - 1))
+        * ((m - 1) * dout - sum_dy - x_hat * sum_dy_xhat),
+        "sign: dx = (γ·inv_std/m)·(m·dy − Σdy − x̂·Σ(dy·x̂))": -(g * inv_std / m) * right,
+        "the sums run over the batch (axis=0, keepdims=True), one per feature": (g * inv_std / m)
+        * (m * dout - dout.sum(axis=1, keepdims=True) - x_hat * (dout * x_hat).sum(axis=1, keepdims=True)),
     }
     for message, wrong in candidates.items():
         if wrong.shape == dx.shape and np.allclose(dx, wrong, rtol=1e-6, atol=1e-10):
             return message
-    return ("compare with the staged version: print dx from cu.batchnorm_backward_staged(dout, cache) "
-            "next to yours for a tiny batch")
+    return (
+        "compare with the staged version: print dx from cu.batchnorm_backward_staged(dout, cache) "
+        "next to yours for a tiny batch"
+    )

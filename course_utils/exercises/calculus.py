@@ -60,8 +60,10 @@ def check_directional_derivative(fn, n_trials: int = 50) -> bool:
         if np.isclose(got, 2 * exact, rtol=1e-4):
             hint = "a central difference divides by 2h (the two points are 2h apart), not by h"
         elif np.isclose(got, forward, rtol=1e-9, atol=1e-12):
-            hint = ("that is the one-sided quotient [f(p+hu) - f(p)]/h (error O(h)); "
-                    "use [f(p+hu) - f(p-hu)]/(2h), whose error is O(h^2)")
+            hint = (
+                "that is the one-sided quotient [f(p+hu) - f(p)]/h (error O(h)); "
+                "use [f(p+hu) - f(p-hu)]/(2h), whose error is O(h^2)"
+            )
         elif np.isclose(got, -exact, rtol=1e-4):
             hint = "sign: the quotient is f(p + h u) minus f(p - h u)"
         else:

@@ -76,8 +76,9 @@ def check_forward(name: str, fn, reference, cases, diagnose=None) -> bool:
         out = np.asarray(_first(result), dtype=float)
         expected = _first(reference(x, gamma, beta, eps=1e-5))
         if out.shape != expected.shape:
-            print(f"FAIL ✗ {name}: output shape {out.shape} for x of shape {x.shape}, "
-                  f"expected {expected.shape}")
+            print(
+                f"FAIL ✗ {name}: output shape {out.shape} for x of shape {x.shape}, expected {expected.shape}"
+            )
             return False
         err = rel_error(out, expected)
         if err > worst:
@@ -107,15 +108,20 @@ def _diagnose_batchnorm(out, x, gamma, beta):
     g, b = gamma.reshape(shape), beta.reshape(shape)
     mu = x.mean(axis=axes, keepdims=True)
     candidates = {
-        "use the biased variance (divide by m, ddof=0), as in training-mode BN":
-            g * (x - mu) / np.sqrt(x.var(axis=axes, ddof=1, keepdims=True) + 1e-5) + b,
-        "eps goes inside the square root: (x - mu) / sqrt(var + eps)":
-            g * (x - mu) / (np.sqrt(x.var(axis=axes, keepdims=True)) + 1e-5) + b,
-        "statistics are per channel over every axis except axis 1 (for (N, D): over axis 0)":
-            g * (x - x.mean(axis=tuple(range(1, x.ndim)), keepdims=True))
-            / np.sqrt(x.var(axis=tuple(range(1, x.ndim)), keepdims=True) + 1e-5) + b,
-        "apply gamma and beta after normalizing: y = gamma * x_hat + beta":
-            (x - mu) / np.sqrt(x.var(axis=axes, keepdims=True) + 1e-5),
+        "use the biased variance (divide by m, ddof=0), as in training-mode BN": g
+        * (x - mu)
+        / np.sqrt(x.var(axis=axes, ddof=1, keepdims=True) + 1e-5)
+        + b,
+        "eps goes inside the square root: (x - mu) / sqrt(var + eps)": g
+        * (x - mu)
+        / (np.sqrt(x.var(axis=axes, keepdims=True)) + 1e-5)
+        + b,
+        "statistics are per channel over every axis except axis 1 (for (N, D): over axis 0)": g
+        * (x - x.mean(axis=tuple(range(1, x.ndim)), keepdims=True))
+        / np.sqrt(x.var(axis=tuple(range(1, x.ndim)), keepdims=True) + 1e-5)
+        + b,
+        "apply gamma and beta after normalizing: y = gamma * x_hat + beta": (x - mu)
+        / np.sqrt(x.var(axis=axes, keepdims=True) + 1e-5),
     }
     for message, wrong in candidates.items():
         if wrong.shape == out.shape and np.allclose(out, wrong, rtol=1e-6, atol=1e-9):

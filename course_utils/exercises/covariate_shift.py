@@ -69,8 +69,9 @@ def _diagnose(model, x, y, layer, lr, l2, cos):
     if l2 == 0.0:
         return "G' must be computed *after* the earlier layers took their SGD step (θ ← θ − lr·∂L/∂θ)"
     candidates = {
-        "update only the layers *before* the measured one (model.layers[:model.linear_indices[layer]])":
-            dict(stop_offset=1),
+        "update only the layers *before* the measured one (model.layers[:model.linear_indices[layer]])": dict(
+            stop_offset=1
+        ),
         "update only the earlier layers, not every layer of the network": dict(stop_offset=None),
         "an SGD step goes *down* the gradient: θ ← θ − lr·∂L/∂θ": dict(sign=-1.0),
     }
@@ -78,5 +79,7 @@ def _diagnose(model, x, y, layer, lr, l2, cos):
         wrong_l2, wrong_cos = _variant(model, x, y, layer, lr, **kwargs)
         if np.isclose(l2, wrong_l2, rtol=1e-6) and np.isclose(cos, wrong_cos, atol=1e-9):
             return message
-    return ("G = ∂L/∂W_layer at the current parameters; G' = the same gradient on the same batch after "
-            "the earlier layers' step; return (‖G − G'‖, ⟨G, G'⟩ / (‖G‖‖G'‖))")
+    return (
+        "G = ∂L/∂W_layer at the current parameters; G' = the same gradient on the same batch after "
+        "the earlier layers' step; return (‖G − G'‖, ⟨G, G'⟩ / (‖G‖‖G'‖))"
+    )

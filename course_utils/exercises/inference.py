@@ -45,14 +45,20 @@ def check_fold_batchnorm(fn) -> bool:
             return report(name, None)
         except Exception as exc:  # a broadcasting error is the typical mistake here
             print(f"FAIL ✗ {name}: raised {type(exc).__name__}: {exc}")
-            print("   hint: W has shape (D_in, D_out) and the scale one entry per output unit (D_out,): "
-                  "W * scale broadcasts it over the columns; scale[:, None] would need D_in == D_out")
+            print(
+                "   hint: W has shape (D_in, D_out) and the scale one entry per output unit (D_out,): "
+                "W * scale broadcasts it over the columns; scale[:, None] would need D_in == D_out"
+            )
             return False
-        if not np.array_equal(W_in, W) or not np.array_equal(b_in, b) or not (
-                np.array_equal(bn.running_mean, mean_in) and np.array_equal(bn.running_var, var_in)):
+        if (
+            not np.array_equal(W_in, W)
+            or not np.array_equal(b_in, b)
+            or not (np.array_equal(bn.running_mean, mean_in) and np.array_equal(bn.running_var, var_in))
+        ):
             print(f"FAIL ✗ {name}: your function changed its inputs in place (W, b or bn's statistics)")
-            print("   hint: build new arrays (W * scale, not W *= scale): the unfolded model must keep "
-                  "working")
+            print(
+                "   hint: build new arrays (W * scale, not W *= scale): the unfolded model must keep working"
+            )
             return False
         if not isinstance(result, tuple) or len(result) != 2:
             print(f"FAIL ✗ {name}: return a pair (W_folded, b_folded), got {type(result).__name__}")
@@ -76,10 +82,13 @@ def _diagnose_fold(W_f, b_f, W, b, bn) -> str:
     g, beta, mu, var, eps = bn.gamma, bn.beta, bn.running_mean, bn.running_var, bn.eps
     s = g / np.sqrt(var + eps)
     W_candidates = {
-        "eps belongs inside the square root, next to running_var: gamma / sqrt(running_var + eps)":
-            [W * g / np.sqrt(var), W * g / (np.sqrt(var) + eps)],
-        "divide by the standard deviation sqrt(running_var + eps), not by the variance":
-            [W * g / (var + eps)],
+        "eps belongs inside the square root, next to running_var: gamma / sqrt(running_var + eps)": [
+            W * g / np.sqrt(var),
+            W * g / (np.sqrt(var) + eps),
+        ],
+        "divide by the standard deviation sqrt(running_var + eps), not by the variance": [
+            W * g / (var + eps)
+        ],
         "the scale includes gamma: s = gamma / sqrt(running_var + eps)": [W / np.sqrt(var + eps)],
     }
     for message, wrongs in W_candidates.items():
@@ -93,8 +102,9 @@ def _diagnose_fold(W_f, b_f, W, b, bn) -> str:
         "beta − running_mean·s (the source blog's formula, right only when b = 0)": beta - mu * s,
         "the shift (b − running_mean) is scaled by s too: b′ = (b − running_mean)·s + beta": b - mu + beta,
         "add beta at the end: b′ = (b − running_mean)·s + beta": (b - mu) * s,
-        "the bias is shifted by the *running* mean and scaled by s = gamma/sqrt(running_var + eps)":
-            (b - mu) / np.sqrt(var + eps) + beta,
+        "the bias is shifted by the *running* mean and scaled by s = gamma/sqrt(running_var + eps)": (b - mu)
+        / np.sqrt(var + eps)
+        + beta,
     }
     for message, wrong in b_candidates.items():
         if np.allclose(b_f, wrong, rtol=1e-6, atol=1e-12):

@@ -28,16 +28,21 @@ def check_sigmoid_derivative(fn) -> bool:
         out2 = np.asarray(_call(fn, x[:40].reshape(5, 8).copy()), dtype=float)
     expected = sigmoid_derivative(x)
     if out.shape != expected.shape or out2.shape != (5, 8):
-        print(f"FAIL ✗ sigmoid_derivative: output shapes {out.shape} and {out2.shape}, expected "
-              f"{expected.shape} and (5, 8) — compute elementwise")
+        print(
+            f"FAIL ✗ sigmoid_derivative: output shapes {out.shape} and {out2.shape}, expected "
+            f"{expected.shape} and (5, 8) — compute elementwise"
+        )
         return False
     if not np.all(np.isfinite(out)):
         print("FAIL ✗ sigmoid_derivative: NaN/inf for large |x| (e.g. x = ±800)")
         print("   hint: compute σ with scipy.special.expit (or a stable formula), then σ·(1 − σ)")
         return False
     # absolute error on the tails (σ' ≈ 0 there), relative error elsewhere
-    err = max(rel_error(out[:41], expected[:41]), float(np.max(np.abs(out[41:] - expected[41:]))),
-              rel_error(out2, expected[:40].reshape(5, 8)))
+    err = max(
+        rel_error(out[:41], expected[:41]),
+        float(np.max(np.abs(out[41:] - expected[41:]))),
+        rel_error(out2, expected[:40].reshape(5, 8)),
+    )
     hint = ""
     s = expit(x)
     if np.allclose(out, x * (1 - x)):
@@ -59,8 +64,7 @@ def check_saturated_fraction(fn) -> bool:
     cases = [
         (expit(rng.normal(0.0, 3.0, size=(50, 20))), SATURATION_LOW, SATURATION_HIGH),
         (expit(rng.normal(1.0, 6.0, size=(7, 3, 5))), SATURATION_LOW, SATURATION_HIGH),
-        (np.array([0.0, 0.01, 0.03, 0.5, 0.97, 0.99, 1.0, 0.03, 0.97, 0.2]), SATURATION_LOW,
-         SATURATION_HIGH),
+        (np.array([0.0, 0.01, 0.03, 0.5, 0.97, 0.99, 1.0, 0.03, 0.97, 0.2]), SATURATION_LOW, SATURATION_HIGH),
         (expit(rng.normal(0.0, 2.0, size=200)), 0.1, 0.9),
     ]
     worst, hint = 0.0, ""
@@ -85,12 +89,14 @@ def _diagnose_saturation(got, a, low, high):
     candidates = {
         "return a fraction in [0, 1], not a percentage": 100 * np.mean((a < low) | (a > high)),
         "return the fraction (mean), not the count": float(np.sum((a < low) | (a > high))),
-        "values exactly at the thresholds are not saturated: use < low and > high":
-            np.mean((a <= low) | (a >= high)),
+        "values exactly at the thresholds are not saturated: use < low and > high": np.mean(
+            (a <= low) | (a >= high)
+        ),
         "count both tails: σ < low *or* σ > high": np.mean(a > high),
         "count both tails: σ < low *or* σ > high ": np.mean(a < low),
-        "use the low/high arguments, not fixed 0.03/0.97":
-            np.mean((a < SATURATION_LOW) | (a > SATURATION_HIGH)),
+        "use the low/high arguments, not fixed 0.03/0.97": np.mean(
+            (a < SATURATION_LOW) | (a > SATURATION_HIGH)
+        ),
     }
     for message, wrong in candidates.items():
         if np.isclose(got, wrong):

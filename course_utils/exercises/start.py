@@ -36,14 +36,12 @@ def check_standardize(fn) -> bool:
 def _diagnose_standardize(out, x):
     mu = x.mean()
     candidates = {
-        "use the biased variance, x.var() (ddof=0), as BN does in training":
-            (x - mu) / np.sqrt(x.var(ddof=1) + 1e-5),
-        "eps goes inside the square root: (x - mean) / sqrt(var + eps)":
-            (x - mu) / (x.std() + 1e-5),
-        "subtract the mean before dividing":
-            x / np.sqrt(x.var() + 1e-5),
-        "divide by the standard deviation (the square root of the variance), not by the variance":
-            (x - mu) / (x.var() + 1e-5),
+        "use the biased variance, x.var() (ddof=0), as BN does in training": (x - mu)
+        / np.sqrt(x.var(ddof=1) + 1e-5),
+        "eps goes inside the square root: (x - mean) / sqrt(var + eps)": (x - mu) / (x.std() + 1e-5),
+        "subtract the mean before dividing": x / np.sqrt(x.var() + 1e-5),
+        "divide by the standard deviation (the square root of the variance), not by the variance": (x - mu)
+        / (x.var() + 1e-5),
     }
     for message, wrong in candidates.items():
         if wrong.shape == out.shape and np.allclose(out, wrong, rtol=1e-6, atol=1e-9):

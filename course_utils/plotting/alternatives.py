@@ -14,13 +14,31 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from .. import alternatives as alt
 from .style import COLORS, new_figure
 
-__all__ = ["METHOD_LABELS", "METHOD_COLORS", "plot_axes_cubes", "plot_batch_size_results",
-           "plot_gradient_spikes", "plot_renorm_trace"]
+__all__ = [
+    "METHOD_LABELS",
+    "METHOD_COLORS",
+    "plot_axes_cubes",
+    "plot_batch_size_results",
+    "plot_gradient_spikes",
+    "plot_renorm_trace",
+]
 
-METHOD_LABELS = {"batch": "Batch Norm", "layer": "Layer Norm", "instance": "Instance Norm",
-                 "group": "Group Norm", "renorm": "Batch Renorm", "none": "no normalization"}
-METHOD_COLORS = {"batch": COLORS["bn"], "layer": COLORS["ln"], "instance": COLORS["sky"],
-                 "group": COLORS["gn"], "renorm": COLORS["renorm"], "none": COLORS["plain"]}
+METHOD_LABELS = {
+    "batch": "Batch Norm",
+    "layer": "Layer Norm",
+    "instance": "Instance Norm",
+    "group": "Group Norm",
+    "renorm": "Batch Renorm",
+    "none": "no normalization",
+}
+METHOD_COLORS = {
+    "batch": COLORS["bn"],
+    "layer": COLORS["ln"],
+    "instance": COLORS["sky"],
+    "group": COLORS["gn"],
+    "renorm": COLORS["renorm"],
+    "none": COLORS["plain"],
+}
 
 # oblique projection of the N (depth) axis
 _DX, _DY = 0.55, 0.4
@@ -62,8 +80,13 @@ def _cube_polygons(mask):
     return polys, np.array(flags), np.array(faces)
 
 
-def plot_axes_cubes(shape=(4, 6, 5), num_groups: int = 2, sample: int = 0, channel: int = 1,
-                    methods=("batch", "layer", "instance", "group")):
+def plot_axes_cubes(
+    shape=(4, 6, 5),
+    num_groups: int = 2,
+    sample: int = 0,
+    channel: int = 1,
+    methods=("batch", "layer", "instance", "group"),
+):
     """One (N, C, H·W) block per method with the cells that share one mean and variance filled in.
 
     The highlighted cells are those of :func:`course_utils.alternatives.shared_statistics_mask` for the
@@ -88,32 +111,43 @@ def plot_axes_cubes(shape=(4, 6, 5), num_groups: int = 2, sample: int = 0, chann
     axes = np.atleast_1d(axes)
     face_light = (1.0, 0.85, 0.68)  # front, top, right: lit from the front-top
     for ax, method in zip(axes, methods, strict=True):
-        mask = alt.shared_statistics_mask(method, shape, sample=sample, channel=channel,
-                                          num_groups=num_groups)
+        mask = alt.shared_statistics_mask(
+            method, shape, sample=sample, channel=channel, num_groups=num_groups
+        )
         polys, flags, faces = _cube_polygons(mask)
         color = METHOD_COLORS[method]
-        facecolors = [_shade(color, face_light[f]) if flag else _shade("#FFFFFF", face_light[f])
-                      for flag, f in zip(flags, faces, strict=True)]
-        ax.add_collection(PolyCollection(polys, facecolors=facecolors, edgecolors="#555555",
-                                         linewidths=0.5))
+        facecolors = [
+            _shade(color, face_light[f]) if flag else _shade("#FFFFFF", face_light[f])
+            for flag, f in zip(flags, faces, strict=True)
+        ]
+        ax.add_collection(PolyCollection(polys, facecolors=facecolors, edgecolors="#555555", linewidths=0.5))
         ax.set_xlim(-1.2, C + N * _DX + 0.6)
         ax.set_ylim(-1.3, S + N * _DY + 1.0)
         ax.set_aspect("equal")
         ax.axis("off")
-        ax.annotate("", xy=(C, -0.45), xytext=(0, -0.45),
-                    arrowprops=dict(arrowstyle="->", lw=1, color="#333333"))
+        ax.annotate(
+            "", xy=(C, -0.45), xytext=(0, -0.45), arrowprops=dict(arrowstyle="->", lw=1, color="#333333")
+        )
         ax.text(C / 2, -0.75, "C (channels)", ha="center", va="top", fontsize=8)
-        ax.annotate("", xy=(-0.45, S), xytext=(-0.45, 0),
-                    arrowprops=dict(arrowstyle="->", lw=1, color="#333333"))
+        ax.annotate(
+            "", xy=(-0.45, S), xytext=(-0.45, 0), arrowprops=dict(arrowstyle="->", lw=1, color="#333333")
+        )
         ax.text(-0.7, S / 2, "H·W", ha="right", va="center", rotation=90, fontsize=8)
-        ax.annotate("", xy=(-0.1 + N * _DX, S + 0.25 + N * _DY), xytext=(-0.1, S + 0.25),
-                    arrowprops=dict(arrowstyle="->", lw=1, color="#333333"))
+        ax.annotate(
+            "",
+            xy=(-0.1 + N * _DX, S + 0.25 + N * _DY),
+            xytext=(-0.1, S + 0.25),
+            arrowprops=dict(arrowstyle="->", lw=1, color="#333333"),
+        )
         ax.text(-0.2 + N * _DX / 2, S + 0.45 + N * _DY / 2, "N", ha="right", va="bottom", fontsize=8)
         n_stats, per_stat = alt.statistics_count(method, shape, num_groups)
         name = METHOD_LABELS[method] + (f" (G={num_groups})" if method == "group" else "")
         ax.set_title(f"{name}\n{n_stats} means, each over {per_stat} values", fontsize=9)
-    fig.suptitle(f"Coloured: the values that share one mean and variance with sample {sample}, "
-                 f"channel {channel}   (N={N}, C={C}, H·W={S})", fontsize=10)
+    fig.suptitle(
+        f"Coloured: the values that share one mean and variance with sample {sample}, "
+        f"channel {channel}   (N={N}, C={C}, H·W={S})",
+        fontsize=10,
+    )
     return fig
 
 
@@ -143,8 +177,16 @@ def plot_batch_size_results(result):
     spread = f"mean ± std over {len(result.seeds)} seeds"
     mean, std = result.mean_std("test_accuracy")
     for i, method in enumerate(result.methods):
-        ax0.errorbar(b, 100 * (1 - mean[i]), yerr=100 * std[i], marker="o", ms=4, capsize=3,
-                     color=METHOD_COLORS[method], label=METHOD_LABELS[method])
+        ax0.errorbar(
+            b,
+            100 * (1 - mean[i]),
+            yerr=100 * std[i],
+            marker="o",
+            ms=4,
+            capsize=3,
+            color=METHOD_COLORS[method],
+            label=METHOD_LABELS[method],
+        )
     _batch_size_axis(ax0, b)
     ax0.set_ylabel(f"test error (%), {spread}")
     ax0.set_title("BN's error grows as the batch shrinks;\nLN and GN stay flat")
@@ -154,10 +196,27 @@ def plot_batch_size_results(result):
         if method not in ("batch", "renorm"):
             continue
         color = METHOD_COLORS[method]
-        ax1.errorbar(b, 100 * mean[i], yerr=100 * std[i], marker="o", ms=4, capsize=3, color=color,
-                     label=f"{METHOD_LABELS[method]}: running stats (eval)")
-        ax1.errorbar(b, 100 * bmean[i], yerr=100 * bstd[i], marker="s", ms=4, capsize=3, color=color,
-                     ls="--", label=f"{METHOD_LABELS[method]}: batch stats (train mode)")
+        ax1.errorbar(
+            b,
+            100 * mean[i],
+            yerr=100 * std[i],
+            marker="o",
+            ms=4,
+            capsize=3,
+            color=color,
+            label=f"{METHOD_LABELS[method]}: running stats (eval)",
+        )
+        ax1.errorbar(
+            b,
+            100 * bmean[i],
+            yerr=100 * bstd[i],
+            marker="s",
+            ms=4,
+            capsize=3,
+            color=color,
+            ls="--",
+            label=f"{METHOD_LABELS[method]}: batch stats (train mode)",
+        )
     _batch_size_axis(ax1, b)
     ax1.set_ylabel(f"test accuracy (%), {spread}")
     ax1.set_title("Same test images, two modes:\nBN's gap opens at small batches")
@@ -214,8 +273,9 @@ def plot_renorm_trace(trace, units=(0,)):
     return fig
 
 
-def plot_gradient_spikes(result, batch_size: int = 2, seed=None, methods=("batch", "group"), layer: int = 0,
-                         title=None):
+def plot_gradient_spikes(
+    result, batch_size: int = 2, seed=None, methods=("batch", "group"), layer: int = 0, title=None
+):
     """‖∂L/∂W‖ of one Linear layer at every training step, one curve per method (log scale).
 
     Shows what BN's blocked gradient at batch size 2 looks like in training: tiny almost always, with
@@ -247,16 +307,23 @@ def plot_gradient_spikes(result, batch_size: int = 2, seed=None, methods=("batch
     for method in methods:
         result.gradient_stats(method, batch_size, layer)  # validates method, batch size and layer
         g = result.grad_norms[(method, batch_size, seed)][:, layer]
-        ax.plot(np.arange(len(g)), g, color=METHOD_COLORS[method], lw=0.8,
-                label=f"{METHOD_LABELS[method]} (median {np.median(g):.2g}, max {g.max():.2g})")
+        ax.plot(
+            np.arange(len(g)),
+            g,
+            color=METHOD_COLORS[method],
+            lw=0.8,
+            label=f"{METHOD_LABELS[method]} (median {np.median(g):.2g}, max {g.max():.2g})",
+        )
     ax.set_yscale("log")
     low, high = ax.get_ylim()
     ax.set_ylim(low, high * (high / low) ** 0.2)  # head-room for the legend above the curves
     ax.set_xlabel("training step")
     ax.set_ylabel(f"‖∂L/∂W‖ of Linear layer {layer + 1}  (log scale)")
     if title is None:
-        title = (f"Batch size {batch_size}, seed {seed}: the gradient reaching Linear layer {layer + 1} "
-                 "at each step")
+        title = (
+            f"Batch size {batch_size}, seed {seed}: the gradient reaching Linear layer {layer + 1} "
+            "at each step"
+        )
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="upper right", ncols=len(methods), framealpha=0.9)
     return fig

@@ -1,6 +1,5 @@
 """Figures for the batch-normalization notebooks (05 forward and γ/β, 06 backward).
 
-* :func:`activation_stats` — what a batch of BN outputs does to a sigmoid and to a ReLU.
 * :class:`GammaBetaPlot` — the γ/β figure: a histogram of one channel's BN output over the sigmoid
   (with σ′) and over the ReLU, with readout boxes; :meth:`GammaBetaPlot.update` moves bars and text in place.
 * :func:`plot_gamma_beta_settings` — the same figure for a few fixed (γ, β), for readers without a kernel.
@@ -13,60 +12,20 @@ import numpy as np
 from scipy.special import expit
 
 from .._validate import as_real_array, check_positive, check_positive_int
+from ..batchnorm import NEAR_LINEAR_Z, SATURATED_Z, activation_stats
 from ..normalization import batchnorm_forward
 from .style import COLORS, new_figure
 
 __all__ = [
-    "NEAR_LINEAR_Z",
-    "SATURATED_Z",
-    "activation_stats",
     "GammaBetaPlot",
     "plot_gamma_beta_settings",
     "draw_batchnorm_graph",
 ]
 
-#: The sigmoid's "near-linear" band used by the course: σ(z) ∈ [0.2, 0.8] ⇔ |z| ≤ ln 4 ≈ 1.386
-#: (the source blog's [0.2, 0.8] claim, read on the output axis).
-NEAR_LINEAR_Z = float(np.log(4.0))
-
-#: Where the course calls a sigmoid "saturated": σ′(z) < 0.025, a tenth of its maximum 0.25,
-#: ⇔ |z| > ln((1 + √0.9)/(1 − √0.9)) ≈ 3.64.
-SATURATED_Z = float(np.log((1.0 + np.sqrt(0.9)) / (1.0 - np.sqrt(0.9))))
-
-
-def activation_stats(y) -> dict:
-    """How a batch of pre-activations ``y`` sits on a sigmoid and on a ReLU.
-
-    Parameters
-    ----------
-    y : array_like of real numbers (any shape)
-        Pre-activations, e.g. one channel's BN output.
-
-    Returns
-    -------
-    dict with
-        ``near_linear`` : fraction of values with σ(y) in [0.2, 0.8] (|y| ≤ ln 4);
-        ``mean_sigmoid_grad`` : mean of σ′(y) = σ(y)(1 − σ(y)) (at most 0.25);
-        ``saturated`` : fraction with σ′(y) < 0.025, a tenth of its maximum (|y| > 3.64);
-        ``relu_active`` : fraction of values > 0 (ReLU units that pass a gradient).
-    """
-    y = as_real_array(y, "y", "activation_stats")
-    if y.size == 0:
-        raise ValueError("activation_stats: y must not be empty")
-    s = expit(y)
-    grad = s * (1.0 - s)
-    return {
-        "near_linear": float(np.mean(np.abs(y) <= NEAR_LINEAR_Z)),
-        "mean_sigmoid_grad": float(grad.mean()),
-        "saturated": float(np.mean(grad < 0.025)),
-        "relu_active": float(np.mean(y > 0)),
-    }
-
-
 # colours of the γ/β figure (Okabe–Ito): the part of the batch a readout counts is always blue
-_IN = COLORS["blue"]          # bars in the near-linear band / bars of active ReLUs
-_OUT = COLORS["orange"]       # bars outside the band (the sigmoid bends there)
-_OFF = COLORS["grey"]         # bars of ReLUs that are off
+_IN = COLORS["blue"]  # bars in the near-linear band / bars of active ReLUs
+_OUT = COLORS["orange"]  # bars outside the band (the sigmoid bends there)
+_OFF = COLORS["grey"]  # bars of ReLUs that are off
 
 
 def _readout_box(ax, labels, x0=0.02, top=0.975, fontsize=8.5, widest_number="100%"):
@@ -85,23 +44,59 @@ def _readout_box(ax, labels, x0=0.02, top=0.975, fontsize=8.5, widest_number="10
     renderer = fig.canvas.get_renderer()
 
     def width_pt(text, **kw):
-        return Text(0, 0, text, fontsize=fontsize, figure=fig, **kw).get_window_extent(renderer).width \
-            * 72 / fig.dpi
+        return (
+            Text(0, 0, text, fontsize=fontsize, figure=fig, **kw).get_window_extent(renderer).width
+            * 72
+            / fig.dpi
+        )
 
     label_w = max(width_pt(label) for label in labels)
     number_w = width_pt(widest_number, fontweight="bold") * (fontsize + 1) / fontsize  # drawn 1 pt larger
     pad, gap, line = 4.0, 8.0, 1.55 * fontsize
     width, height = pad + label_w + gap + number_w + pad, 2 * pad + line * len(labels)
-    ax.add_patch(FancyBboxPatch((0, -height), width, height, boxstyle="round,pad=0,rounding_size=3",
-                                transform=points, fc="white", ec=COLORS["grey"], lw=0.8, alpha=0.92,
-                                zorder=4, clip_on=False))
+    ax.add_patch(
+        FancyBboxPatch(
+            (0, -height),
+            width,
+            height,
+            boxstyle="round,pad=0,rounding_size=3",
+            transform=points,
+            fc="white",
+            ec=COLORS["grey"],
+            lw=0.8,
+            alpha=0.92,
+            zorder=4,
+            clip_on=False,
+        )
+    )
     numbers = []
     for k, label in enumerate(labels):
         y = -pad - (k + 0.5) * line
-        ax.text(pad, y, label, transform=points, ha="left", va="center", fontsize=fontsize, zorder=5,
-                clip_on=False)
-        numbers.append(ax.text(width - pad, y, "", transform=points, ha="right", va="center",
-                               fontsize=fontsize + 1, fontweight="bold", zorder=5, clip_on=False))
+        ax.text(
+            pad,
+            y,
+            label,
+            transform=points,
+            ha="left",
+            va="center",
+            fontsize=fontsize,
+            zorder=5,
+            clip_on=False,
+        )
+        numbers.append(
+            ax.text(
+                width - pad,
+                y,
+                "",
+                transform=points,
+                ha="right",
+                va="center",
+                fontsize=fontsize + 1,
+                fontweight="bold",
+                zorder=5,
+                clip_on=False,
+            )
+        )
     return tuple(numbers)
 
 
@@ -117,7 +112,7 @@ class GammaBetaPlot:
     * a black step outline: the channel *before* BN (x itself), for comparison; γ = σ_B, β = μ_B puts
       the bars exactly on it.
     * curves (right axis): σ(y) and σ′(y) on the left, ReLU(y) on the right; grey zones mark where the
-      sigmoid is saturated (σ′ < 0.025) and where the ReLU is off.
+      sigmoid is saturated (σ < 0.03 or > 0.97) and where the ReLU is off.
     * a readout box in each panel: % in the band, mean σ′, % saturated; % of ReLUs on. *(moved by update)*
 
     Parameters
@@ -151,8 +146,17 @@ class GammaBetaPlot:
     values : ndarray — the last BN output drawn
     """
 
-    def __init__(self, axes, x, eps: float = 1e-5, z_lim: float = 12.0, bars_per_band: int = 4,
-                 y_max: float = 0.3, legend: bool = True, titles=None):
+    def __init__(
+        self,
+        axes,
+        x,
+        eps: float = 1e-5,
+        z_lim: float = 12.0,
+        bars_per_band: int = 4,
+        y_max: float = 0.3,
+        legend: bool = True,
+        titles=None,
+    ):
         where = "GammaBetaPlot"
         x = as_real_array(x, "x", where).ravel()
         if x.size < 2 or not np.all(np.isfinite(x)):
@@ -190,14 +194,14 @@ class GammaBetaPlot:
             ax_sig.axvspan(lo, hi, color=COLORS["grey"], alpha=0.15, lw=0, zorder=0)
         ax_relu.axvspan(-self.z_lim, 0, color=COLORS["grey"], alpha=0.15, lw=0, zorder=0)
         self.stairs = [
-            ax_sig.stairs(zero, self.edges, fill=True, color=_IN, alpha=0.85, lw=0,
-                          label="y in the near-linear band"),
-            ax_sig.stairs(zero, self.edges, fill=True, color=_OUT, alpha=0.8, lw=0,
-                          label="y outside the band"),
-            ax_relu.stairs(zero, self.edges, fill=True, color=_IN, alpha=0.85, lw=0,
-                           label="y > 0: ReLU on"),
-            ax_relu.stairs(zero, self.edges, fill=True, color=_OFF, alpha=0.8, lw=0,
-                           label="y ≤ 0: ReLU off"),
+            ax_sig.stairs(
+                zero, self.edges, fill=True, color=_IN, alpha=0.85, lw=0, label="y in the near-linear band"
+            ),
+            ax_sig.stairs(
+                zero, self.edges, fill=True, color=_OUT, alpha=0.8, lw=0, label="y outside the band"
+            ),
+            ax_relu.stairs(zero, self.edges, fill=True, color=_IN, alpha=0.85, lw=0, label="y > 0: ReLU on"),
+            ax_relu.stairs(zero, self.edges, fill=True, color=_OFF, alpha=0.8, lw=0, label="y ≤ 0: ReLU off"),
         ]
         counts_x, _ = np.histogram(np.clip(x, self.edges[0], self.edges[-1]), bins=self.edges)
         for ax in self.axes:
@@ -208,15 +212,27 @@ class GammaBetaPlot:
         ax_sig.set_ylabel("fraction of the batch per bar")
 
         # the channel before BN, as an outline above the bars (zorder) on the histogram's scale
-        self.curves = [ax.stairs(counts_x / x.size, self.edges, fill=False, color=COLORS["black"], lw=1.0,
-                                 alpha=0.75, zorder=3, label="channel before BN (x)") for ax in self.axes]
+        self.curves = [
+            ax.stairs(
+                counts_x / x.size,
+                self.edges,
+                fill=False,
+                color=COLORS["black"],
+                lw=1.0,
+                alpha=0.75,
+                zorder=3,
+                label="channel before BN (x)",
+            )
+            for ax in self.axes
+        ]
         twin_sig = ax_sig.twinx()
         twin_relu = ax_relu.twinx()
         self.twins = (twin_sig, twin_relu)
         s = expit(z)
         self.curves += twin_sig.plot(z, s, color=COLORS["black"], lw=1.8, label="σ(y)")
-        self.curves += twin_sig.plot(z, s * (1 - s), color=COLORS["purple"], lw=1.8, ls="--",
-                                     label="σ′(y)  (at most 0.25)")
+        self.curves += twin_sig.plot(
+            z, s * (1 - s), color=COLORS["purple"], lw=1.8, ls="--", label="σ′(y)  (at most 0.25)"
+        )
         self.curves += twin_relu.plot(z, np.maximum(z, 0), color=COLORS["black"], lw=1.8, label="ReLU(y)")
         twin_sig.set_ylim(0, 1.4)  # headroom above σ = 1 for the readout box and the labels
         twin_sig.set_ylabel("σ(y),  σ′(y)")
@@ -229,28 +245,40 @@ class GammaBetaPlot:
 
         # direct labels on the zones (static)
         label = dict(fontsize=8, ha="center", va="center", color="#444444")
-        twin_sig.text(NEAR_LINEAR_Z + 0.3, 1.22, "← near-linear band\n    0.2 ≤ σ(y) ≤ 0.8",
-                      **{**label, "ha": "left"})
-        twin_sig.text(-0.5 * (self.z_lim + SATURATED_Z), 0.8, "saturated\nσ′ < 0.025", **label)
-        twin_sig.text(0.5 * (self.z_lim + SATURATED_Z), 0.8, "saturated\nσ′ < 0.025", **label)
+        twin_sig.text(
+            NEAR_LINEAR_Z + 0.3, 1.22, "← near-linear band\n    0.2 ≤ σ(y) ≤ 0.8", **{**label, "ha": "left"}
+        )
+        twin_sig.text(-0.5 * (self.z_lim + SATURATED_Z), 0.8, "saturated\nσ < 0.03\nor > 0.97", **label)
+        twin_sig.text(0.5 * (self.z_lim + SATURATED_Z), 0.8, "saturated\nσ < 0.03\nor > 0.97", **label)
         twin_relu.text(-0.5 * self.z_lim, 0.8 * self.z_lim, "ReLU off:\noutput 0, no gradient", **label)
 
-        default_titles = ("Sigmoid view: where does the batch land on σ(y)?",
-                          "ReLU view: which units are on?")
+        default_titles = (
+            "Sigmoid view: where does the batch land on σ(y)?",
+            "ReLU view: which units are on?",
+        )
         titles = default_titles if titles is None else titles
         self.titles = (ax_sig.set_title(titles[0]), ax_relu.set_title(titles[1]))
         # readout boxes: the box and the labels are static, only the numbers are redrawn (text is the
         # most expensive thing Agg draws; a few digits cost far less than whole sentences)
         self.readouts = (
-            _readout_box(twin_sig, ["in near-linear band", "mean σ′ (max 0.25)", "saturated"],
-                         widest_number="0.000"),
+            _readout_box(
+                twin_sig, ["in near-linear band", "mean σ′ (max 0.25)", "saturated"], widest_number="0.000"
+            ),
             _readout_box(twin_relu, ["ReLUs on"]),
         )
         if legend:
             for ax, twin in zip(self.axes, self.twins):
                 handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
-                ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3,
-                          fontsize=8, handlelength=1.6, columnspacing=1.2, frameon=False)
+                ax.legend(
+                    handles=handles,
+                    loc="upper center",
+                    bbox_to_anchor=(0.5, -0.2),
+                    ncol=3,
+                    fontsize=8,
+                    handlelength=1.6,
+                    columnspacing=1.2,
+                    frameon=False,
+                )
         self.values = None
 
     @property
@@ -260,8 +288,9 @@ class GammaBetaPlot:
 
     def transform(self, gamma: float, beta: float) -> np.ndarray:
         """The BN output y = γ·x̂ + β of the channel, computed by :func:`batchnorm_forward` itself."""
-        out, _ = batchnorm_forward(self.x.reshape(-1, 1), np.array([float(gamma)]), np.array([float(beta)]),
-                                   eps=self.eps)
+        out, _ = batchnorm_forward(
+            self.x.reshape(-1, 1), np.array([float(gamma)]), np.array([float(beta)]), eps=self.eps
+        )
         return out.ravel()
 
     def identity_error(self, gamma: float, beta: float) -> float:
@@ -287,13 +316,15 @@ class GammaBetaPlot:
         self.values = y
         err = float(np.max(np.abs(y - self.x)))
         tag = "  ← identity: BN gave back its input" if err < 1e-9 else ""
-        return (f"γ = {gamma:.3f}, β = {beta:.3f}   (this channel: μ_B = {self.mu_B:.3f}, "
-                f"σ_B = √(var+ε) = {self.sigma_B:.3f})\n"
-                f"sigmoid: {stats['near_linear']:.1%} in the near-linear band |y| ≤ ln 4, "
-                f"mean σ′ = {stats['mean_sigmoid_grad']:.4f}, "
-                f"saturated (σ′ < 0.025): {stats['saturated']:.1%}"
-                f"  ·  ReLU: {stats['relu_active']:.1%} on\n"
-                f"max |y − x| = {err:.2g}{tag}")
+        return (
+            f"γ = {gamma:.3f}, β = {beta:.3f}   (this channel: μ_B = {self.mu_B:.3f}, "
+            f"σ_B = √(var+ε) = {self.sigma_B:.3f})\n"
+            f"sigmoid: {stats['near_linear']:.1%} in the near-linear band |y| ≤ ln 4, "
+            f"mean σ′ = {stats['mean_sigmoid_grad']:.4f}, "
+            f"saturated (σ < 0.03 or > 0.97): {stats['saturated']:.1%}"
+            f"  ·  ReLU: {stats['relu_active']:.1%} on\n"
+            f"max |y − x| = {err:.2g}{tag}"
+        )
 
 
 def plot_gamma_beta_settings(x, settings, eps: float = 1e-5, titles=None):
@@ -324,8 +355,9 @@ def plot_gamma_beta_settings(x, settings, eps: float = 1e-5, titles=None):
         head = f"γ = {gamma:g}, β = {beta:g}"
         if titles is not None:
             head = f"{titles[row]}  ({head})"
-        plot = GammaBetaPlot(axes[row], x, eps=eps, legend=(row == n - 1),
-                             titles=(f"{head}: sigmoid", f"{head}: ReLU"))
+        plot = GammaBetaPlot(
+            axes[row], x, eps=eps, legend=(row == n - 1), titles=(f"{head}: sigmoid", f"{head}: ReLU")
+        )
         plot.update(gamma, beta)
         if row < n - 1:
             for ax in plot.axes:
@@ -390,29 +422,75 @@ def draw_batchnorm_graph():
         w, h = (0.6, 0.5) if is_param else (1.75, 0.8)
         if name in ("inv_std", "var"):
             w = 2.1
-        box = FancyBboxPatch((cx - w / 2, cy - h / 2), w, h, boxstyle="round,pad=0.05",
-                             fc=face, ec=COLORS["black"], lw=1.0)
+        box = FancyBboxPatch(
+            (cx - w / 2, cy - h / 2), w, h, boxstyle="round,pad=0.05", fc=face, ec=COLORS["black"], lw=1.0
+        )
         ax.add_patch(box)
         ax.text(cx, cy, label, ha="center", va="center", fontsize=12)
         boxes[name] = box
     for src, dst, rule, (dx, dy) in _EDGES:
         x0, y0 = _NODES[src][:2]
         x1, y1 = _NODES[dst][:2]
-        arrow = FancyArrowPatch(posA=(x0, y0), posB=(x1, y1), patchA=boxes[src], patchB=boxes[dst],
-                                arrowstyle="-|>", mutation_scale=14, lw=1.3, color=COLORS["black"],
-                                shrinkA=2, shrinkB=2)
+        arrow = FancyArrowPatch(
+            posA=(x0, y0),
+            posB=(x1, y1),
+            patchA=boxes[src],
+            patchB=boxes[dst],
+            arrowstyle="-|>",
+            mutation_scale=14,
+            lw=1.3,
+            color=COLORS["black"],
+            shrinkA=2,
+            shrinkB=2,
+        )
         ax.add_patch(arrow)
         mx, my = (x0 + x1) / 2 + dx, (y0 + y1) / 2 + dy
-        ax.text(mx, my, rule, ha="center", va="center", fontsize=11.5, color=COLORS["vermillion"],
-                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
+        ax.text(
+            mx,
+            my,
+            rule,
+            ha="center",
+            va="center",
+            fontsize=11.5,
+            color=COLORS["vermillion"],
+            bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85),
+        )
     # the upstream gradient enters at the output
-    ax.add_patch(FancyArrowPatch(posA=(15.75, 2.0), posB=(14.8, 2.0), arrowstyle="-|>", mutation_scale=14,
-                                 lw=1.6, color=COLORS["vermillion"], shrinkB=2))
-    ax.text(15.3, 2.75, "$dy = \\partial L/\\partial y$\nfrom the loss", ha="center", va="center",
-            fontsize=11.5, color=COLORS["vermillion"])
-    ax.text(0.0, 4.9, "forward: black arrows, left to right   ·   backward: the red rule on each edge, "
-            "right to left   ·   sums Σ run over the m values of the channel",
-            fontsize=11, va="top", color=COLORS["black"])
-    ax.text(0.0, -0.4, "x and x$_\\mu$ each feed two nodes, so their gradients are sums of two paths "
-            "(the '+=').", fontsize=11, va="bottom", color=COLORS["black"])
+    ax.add_patch(
+        FancyArrowPatch(
+            posA=(15.75, 2.0),
+            posB=(14.8, 2.0),
+            arrowstyle="-|>",
+            mutation_scale=14,
+            lw=1.6,
+            color=COLORS["vermillion"],
+            shrinkB=2,
+        )
+    )
+    ax.text(
+        15.3,
+        2.75,
+        "$dy = \\partial L/\\partial y$\nfrom the loss",
+        ha="center",
+        va="center",
+        fontsize=11.5,
+        color=COLORS["vermillion"],
+    )
+    ax.text(
+        0.0,
+        4.9,
+        "forward: black arrows, left to right   ·   backward: the red rule on each edge, "
+        "right to left   ·   sums Σ run over the m values of the channel",
+        fontsize=11,
+        va="top",
+        color=COLORS["black"],
+    )
+    ax.text(
+        0.0,
+        -0.4,
+        "x and x$_\\mu$ each feed two nodes, so their gradients are sums of two paths (the '+=').",
+        fontsize=11,
+        va="bottom",
+        color=COLORS["black"],
+    )
     return fig

@@ -13,9 +13,13 @@ from .. import calculus as C
 from .style import COLORS
 
 __all__ = [
-    "plot_directional_derivative_overview", "plot_increment_vs_differential",
-    "plot_gradient_and_contours", "plot_quadratic_paths", "plot_loss_curves",
-    "plot_split_fractions", "plot_whitening_cost",
+    "plot_directional_derivative_overview",
+    "plot_increment_vs_differential",
+    "plot_gradient_and_contours",
+    "plot_quadratic_paths",
+    "plot_loss_curves",
+    "plot_split_fractions",
+    "plot_whitening_cost",
 ]
 
 
@@ -49,12 +53,32 @@ def plot_directional_derivative_overview(p=(1.2, 0.3), n_directions: int = 12):
     d = U @ g
     fig, (ax_c, ax_d) = plt.subplots(1, 2, figsize=(9.0, 4.0), layout="constrained")
     _example_contours(ax_c)
-    colors = [COLORS["blue"] if v > 1e-9 else COLORS["vermillion"] if v < -1e-9 else COLORS["black"]
-              for v in d]
-    ax_c.quiver(np.full(len(U), p[0]), np.full(len(U), p[1]), U[:, 0], U[:, 1], color=colors, angles="xy",
-                scale_units="xy", scale=1, width=0.007)
-    ax_c.quiver([p[0]], [p[1]], [g[0]], [g[1]], color=COLORS["green"], angles="xy", scale_units="xy",
-                scale=1, width=0.014, label="∇f(p)")
+    colors = [
+        COLORS["blue"] if v > 1e-9 else COLORS["vermillion"] if v < -1e-9 else COLORS["black"] for v in d
+    ]
+    ax_c.quiver(
+        np.full(len(U), p[0]),
+        np.full(len(U), p[1]),
+        U[:, 0],
+        U[:, 1],
+        color=colors,
+        angles="xy",
+        scale_units="xy",
+        scale=1,
+        width=0.007,
+    )
+    ax_c.quiver(
+        [p[0]],
+        [p[1]],
+        [g[0]],
+        [g[1]],
+        color=COLORS["green"],
+        angles="xy",
+        scale_units="xy",
+        scale=1,
+        width=0.014,
+        label="∇f(p)",
+    )
     ax_c.plot(*p, "o", color=COLORS["black"], ms=5)
     ax_c.legend(loc="lower left")
     ax_c.set_title("unit directions u around p:\nblue uphill, red downhill, black level", fontsize=10)
@@ -63,20 +87,29 @@ def plot_directional_derivative_overview(p=(1.2, 0.3), n_directions: int = 12):
     ax_d.scatter(np.degrees(thetas) % 360, d, c=colors, zorder=3, label="the arrows on the left")
     for value, text in ((g_norm, "max = ‖∇f‖: u along ∇f"), (-g_norm, "min = −‖∇f‖: u against ∇f")):
         ax_d.axhline(value, ls=":", color=COLORS["grey"])
-        ax_d.annotate(text, (5, value), xytext=(0, 4 if value > 0 else -12), textcoords="offset points",
-                      fontsize=8)
+        ax_d.annotate(
+            text, (5, value), xytext=(0, 4 if value > 0 else -12), textcoords="offset points", fontsize=8
+        )
     ax_d.axhline(0, color=COLORS["grey"], lw=0.8)
-    ax_d.set(xlim=(0, 360), xticks=range(0, 361, 90), ylim=(-1.5 * g_norm, 1.5 * g_norm),
-             xlabel="direction θ of u (degrees)", ylabel=r"$D_u f$ at p")
-    ax_d.set_title(r"$D_u f$ = ‖∇f‖ cos(angle between u and ∇f):" "\n"
-                   f"zero at θ = {math.degrees(theta_g + np.pi / 2) % 360:.0f}° and "
-                   f"{math.degrees(theta_g - np.pi / 2) % 360:.0f}°, along the contour", fontsize=10)
+    ax_d.set(
+        xlim=(0, 360),
+        xticks=range(0, 361, 90),
+        ylim=(-1.5 * g_norm, 1.5 * g_norm),
+        xlabel="direction θ of u (degrees)",
+        ylabel=r"$D_u f$ at p",
+    )
+    ax_d.set_title(
+        r"$D_u f$ = ‖∇f‖ cos(angle between u and ∇f):"
+        "\n"
+        f"zero at θ = {math.degrees(theta_g + np.pi / 2) % 360:.0f}° and "
+        f"{math.degrees(theta_g - np.pi / 2) % 360:.0f}°, along the contour",
+        fontsize=10,
+    )
     ax_d.legend(loc="lower right")
     return fig
 
 
-def plot_increment_vs_differential(p=(1.2, 0.3), theta_deg: float = 200.0, t_show=(1.0, 0.5),
-                                   ts=None):
+def plot_increment_vs_differential(p=(1.2, 0.3), theta_deg: float = 200.0, t_show=(1.0, 0.5), ts=None):
     """The o(t) argument: Δf versus df = ∇f·u t along a line, and |Δf − df| against t (log-log)."""
     plt = _pyplot()
     p = np.asarray(p, float)
@@ -91,9 +124,16 @@ def plot_increment_vs_differential(p=(1.2, 0.3), theta_deg: float = 200.0, t_sho
     for t in t_show:
         dlt, dfv = C.increment_and_differential(C.example_f, C.example_grad, p, u, np.array([t]))
         ax_s.plot([t, t], [f0 + dfv[0], f0 + dlt[0]], color=COLORS["vermillion"], lw=3)
-        ax_s.annotate(f"Δf − df = {dlt[0] - dfv[0]:.4f} at t = {t:g}", (t, f0 + 0.5 * (dlt[0] + dfv[0])),
-                      xytext=(6, 0), textcoords="offset points", ha="left", va="center", fontsize=8,
-                      color=COLORS["vermillion"])
+        ax_s.annotate(
+            f"Δf − df = {dlt[0] - dfv[0]:.4f} at t = {t:g}",
+            (t, f0 + 0.5 * (dlt[0] + dfv[0])),
+            xytext=(6, 0),
+            textcoords="offset points",
+            ha="left",
+            va="center",
+            fontsize=8,
+            color=COLORS["vermillion"],
+        )
     ax_s.set(xlabel="distance t along u", ylabel="f", title="Δf − df (red) shrinks faster than t")
     ax_s.legend(loc="best")
     delta, df = C.increment_and_differential(C.example_f, C.example_grad, p, u, ts)
@@ -119,15 +159,35 @@ def plot_gradient_and_contours(p0=(2.4, 2.2), lr: float = 0.4, steps: int = 12, 
             pts = line[idx]
             g = C.example_grad(pts)
             g = g / np.linalg.norm(g, axis=1, keepdims=True) * 0.45
-            ax_g.quiver(pts[:, 0], pts[:, 1], g[:, 0], g[:, 1], color=COLORS["vermillion"], angles="xy",
-                        scale_units="xy", scale=1, width=0.006, zorder=3)
+            ax_g.quiver(
+                pts[:, 0],
+                pts[:, 1],
+                g[:, 0],
+                g[:, 1],
+                color=COLORS["vermillion"],
+                angles="xy",
+                scale_units="xy",
+                scale=1,
+                width=0.006,
+                zorder=3,
+            )
     level_list = ", ".join(f"{v:g}" for v in levels)
     ax_g.set_title(f"∇f (red, direction only) is at right angles to f = {level_list}", fontsize=10)
     _example_contours(ax_w)
     path = C.gradient_descent(C.example_grad, p0, lr, steps)
     g = -C.example_grad(path[:-1])
-    ax_w.quiver(path[:-1, 0], path[:-1, 1], lr * g[:, 0], lr * g[:, 1], color=COLORS["vermillion"],
-                angles="xy", scale_units="xy", scale=1, width=0.008, label=f"steps −η∇f (η = {lr:g})")
+    ax_w.quiver(
+        path[:-1, 0],
+        path[:-1, 1],
+        lr * g[:, 0],
+        lr * g[:, 1],
+        color=COLORS["vermillion"],
+        angles="xy",
+        scale_units="xy",
+        scale=1,
+        width=0.008,
+        label=f"steps −η∇f (η = {lr:g})",
+    )
     ax_w.plot(path[0, 0], path[0, 1], "s", color=COLORS["black"], label="start")
     minimum = C.gradient_descent(C.example_grad, path[-1], 0.5, 200)[-1]
     ax_w.plot(*minimum, "*", color=COLORS["black"], ms=11, label="minimum of f")
@@ -154,20 +214,34 @@ def plot_quadratic_paths(panels, levels=(0.02, 0.1, 0.4, 1.5, 5.0, 15.0)):
     levels : excess-loss values L − L* of the contours
     """
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.0), layout="constrained",
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(4.5 * len(panels), 4.0), layout="constrained", squeeze=False
+    )
     for ax, panel in zip(axes[0], panels):
         _ellipses(ax, panel["H"], panel["w_star"], levels, COLORS["sky"])
         path = np.asarray(panel["path"])
         ax.plot(path[:, 0], path[:, 1], "-o", color=COLORS["vermillion"], lw=1.2, ms=2.5, label="GD path")
         ax.plot(path[0, 0], path[0, 1], "s", color=COLORS["black"], ms=5, label="start")
         ax.plot(*panel["w_star"], "*", color=COLORS["black"], ms=11, label="minimum")
-        ax.set(xlim=panel.get("xlim"), ylim=panel.get("ylim"), xlabel=panel.get("xlabel", "w₁"),
-               ylabel=panel.get("ylabel", "w₂"), title=panel["title"], aspect=panel.get("aspect", "equal"))
+        ax.set(
+            xlim=panel.get("xlim"),
+            ylim=panel.get("ylim"),
+            xlabel=panel.get("xlabel", "w₁"),
+            ylabel=panel.get("ylabel", "w₂"),
+            title=panel["title"],
+            aspect=panel.get("aspect", "equal"),
+        )
         if panel.get("note"):
-            ax.text(0.03, 0.97, panel["note"], transform=ax.transAxes, va="top", fontsize=8.5,
-                    color=COLORS["vermillion"] if panel.get("diverged") else COLORS["black"],
-                    bbox=dict(boxstyle="round", fc="white", ec="none", alpha=0.85))
+            ax.text(
+                0.03,
+                0.97,
+                panel["note"],
+                transform=ax.transAxes,
+                va="top",
+                fontsize=8.5,
+                color=COLORS["vermillion"] if panel.get("diverged") else COLORS["black"],
+                bbox=dict(boxstyle="round", fc="white", ec="none", alpha=0.85),
+            )
     axes[0][-1].legend(loc="lower right")
     return fig
 
@@ -181,22 +255,32 @@ def plot_loss_curves(curves, title: str, ylabel: str = "loss L(w) − L*"):
     """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.0, 3.6), layout="constrained")
-    for (label, (losses, diverged)), color in zip(curves.items(), (COLORS["blue"], COLORS["vermillion"],
-                                                                   COLORS["green"], COLORS["purple"])):
+    for (label, (losses, diverged)), color in zip(
+        curves.items(), (COLORS["blue"], COLORS["vermillion"], COLORS["green"], COLORS["purple"])
+    ):
         losses = np.asarray(losses, float)
         steps = np.arange(len(losses))
         ax.semilogy(steps, losses, color=color, lw=1.8, label=label)
         if diverged:
             ax.plot(steps[-1], losses[-1], "x", color=color, ms=10, mew=2.5)
-            ax.annotate(f"stopped at step {steps[-1]}: diverged", (steps[-1], losses[-1]), xytext=(10, -2),
-                        textcoords="offset points", ha="left", va="top", fontsize=8.5, color=color)
+            ax.annotate(
+                f"stopped at step {steps[-1]}: diverged",
+                (steps[-1], losses[-1]),
+                xytext=(10, -2),
+                textcoords="offset points",
+                ha="left",
+                va="top",
+                fontsize=8.5,
+                color=color,
+            )
     ax.set(xlabel="gradient-descent step", ylabel=ylabel, title=title)
     ax.legend(loc="upper right")
     return fig
 
 
-def plot_split_fractions(ns, results, gains, title: str,
-                         ylabel: str = "fraction of random hyperplanes\nthat split the data"):
+def plot_split_fractions(
+    ns, results, gains, title: str, ylabel: str = "fraction of random hyperplanes\nthat split the data"
+):
     """Random-hyperplane test of centring: split fractions (left) and the gain from centring (right).
 
     Parameters
@@ -215,17 +299,35 @@ def plot_split_fractions(ns, results, gains, title: str,
     styles = ("-o", "-s", "--o", "--s", ":^")
     for (label, (mean, std)), color, style in zip(results.items(), colors, styles):
         hollow = style.endswith("^")  # drawn over another series at 1.0: keep both visible
-        ax_f.errorbar(ns, mean, yerr=std, fmt=style, color=color, capsize=3, label=label,
-                      ms=7 if hollow else 4, mfc="none" if hollow else color)
-    ax_f.set(xlabel="dimension n", ylabel=ylabel, xticks=ns, ylim=(0, 1.05),
-             title="centring lifts the split fraction at every n")
+        ax_f.errorbar(
+            ns,
+            mean,
+            yerr=std,
+            fmt=style,
+            color=color,
+            capsize=3,
+            label=label,
+            ms=7 if hollow else 4,
+            mfc="none" if hollow else color,
+        )
+    ax_f.set(
+        xlabel="dimension n",
+        ylabel=ylabel,
+        xticks=ns,
+        ylim=(0, 1.05),
+        title="centring lifts the split fraction at every n",
+    )
     ax_f.legend(loc="center right", bbox_to_anchor=(1.0, 0.38), fontsize=8)
     for (label, (mean, std)), color in zip(gains.items(), (COLORS["blue"], COLORS["green"])):
         ax_g.errorbar(ns, mean, yerr=std, fmt="-o", color=color, capsize=3, label=label, ms=4)
-    ax_g.plot(ns, 2.0 ** ns, ":", color=COLORS["black"], lw=2, label="2ⁿ (the blog's claim)")
+    ax_g.plot(ns, 2.0**ns, ":", color=COLORS["black"], lw=2, label="2ⁿ (the blog's claim)")
     ax_g.set_yscale("log")
-    ax_g.set(xlabel="dimension n", ylabel="gain from centring\n(centred fraction / raw fraction)",
-             xticks=ns, title=title)
+    ax_g.set(
+        xlabel="dimension n",
+        ylabel="gain from centring\n(centred fraction / raw fraction)",
+        xticks=ns,
+        title=title,
+    )
     ax_g.legend(loc="upper left", fontsize=8)
     return fig
 
@@ -235,13 +337,19 @@ def plot_whitening_cost(dims, timings, batch: int):
     plt = _pyplot()
     dims = np.asarray(dims, float)
     fig, ax = plt.subplots(figsize=(7.0, 3.8), layout="constrained")
-    labels = {"standardize": f"z-score a batch of {batch} (BN's way)",
-              "covariance": f"covariance of a batch of {batch}", "eigh": "eigendecomposition (eigh)"}
+    labels = {
+        "standardize": f"z-score a batch of {batch} (BN's way)",
+        "covariance": f"covariance of a batch of {batch}",
+        "eigh": "eigendecomposition (eigh)",
+    }
     for (key, label), color in zip(labels.items(), (COLORS["blue"], COLORS["orange"], COLORS["vermillion"])):
         ax.loglog(dims, np.asarray(timings[key]) * 1e3, "-o", color=color, label=label, ms=4)
     ref = np.asarray(timings["eigh"])[-1] * 1e3 * (dims / dims[-1]) ** 3
     ax.loglog(dims, ref, ":", color=COLORS["grey"], label="∝ D³ guide")
-    ax.set(xlabel="number of features D", ylabel="time per batch (ms, best of repeats)",
-           title="whitening's eigendecomposition grows much faster than z-scoring")
+    ax.set(
+        xlabel="number of features D",
+        ylabel="time per batch (ms, best of repeats)",
+        title="whitening's eigendecomposition grows much faster than z-scoring",
+    )
     ax.legend(loc="upper left", fontsize=8)
     return fig

@@ -13,13 +13,29 @@ import numpy as np
 from ..covariate_shift import CovariateShiftExample, percentile_traces
 from .style import COLORS
 
-__all__ = ["KIND_LABELS", "KIND_COLORS", "plot_accuracy_curves", "draw_percentile_traces",
-           "plot_ioffe_figure", "plot_ics", "plot_noisy_batchnorm", "plot_covariate_shift_example"]
+__all__ = [
+    "KIND_LABELS",
+    "KIND_COLORS",
+    "plot_accuracy_curves",
+    "draw_percentile_traces",
+    "plot_ioffe_figure",
+    "plot_ics",
+    "plot_noisy_batchnorm",
+    "plot_covariate_shift_example",
+]
 
-KIND_LABELS = {"plain": "no BN", "batchnorm": "with BN", "noisy": "noisy BN",
-               "noisy_example": "noisy BN + per-example noise"}
-KIND_COLORS = {"plain": COLORS["plain"], "batchnorm": COLORS["bn"], "noisy": COLORS["purple"],
-               "noisy_example": COLORS["green"]}
+KIND_LABELS = {
+    "plain": "no BN",
+    "batchnorm": "with BN",
+    "noisy": "noisy BN",
+    "noisy_example": "noisy BN + per-example noise",
+}
+KIND_COLORS = {
+    "plain": COLORS["plain"],
+    "batchnorm": COLORS["bn"],
+    "noisy": COLORS["purple"],
+    "noisy_example": COLORS["green"],
+}
 
 
 def _band(ax, x, values, kind, label=None):
@@ -57,8 +73,13 @@ def plot_ioffe_figure(records, unit: int = 0, seed_index: int = 0):
     axes[0].set_title("(a) BN reaches high accuracy sooner")
     for ax, kind, letter in ((axes[1], "plain", "b"), (axes[2], "batchnorm", "c")):
         run = records[kind][seed_index]
-        draw_percentile_traces(ax, run.probe_steps, percentile_traces(run.probe, unit), KIND_COLORS[kind],
-                               "median (dotted: 15th, 85th pct)")
+        draw_percentile_traces(
+            ax,
+            run.probe_steps,
+            percentile_traces(run.probe, unit),
+            KIND_COLORS[kind],
+            "median (dotted: 15th, 85th pct)",
+        )
         ax.set_title(f"({letter}) {KIND_LABELS[kind]}: input of sigmoid #{unit}, layer 3")
         ax.set_xlabel("training step")
         ax.set_ylabel("sigmoid input (pre-activation)")
@@ -92,8 +113,15 @@ def plot_ics(records, layer_names, kinds=("plain", "batchnorm", "noisy"), layer_
     pos = np.arange(len(layer_names))
     for j, kind in enumerate(kinds):
         rel = np.array([np.median(r.ics_l2 / r.ics_grad_norm, axis=0) for r in records[kind]])
-        axes[2].bar(pos + (j - (len(kinds) - 1) / 2) * width, rel.mean(axis=0), width, yerr=rel.std(axis=0),
-                    color=KIND_COLORS[kind], capsize=3, label=KIND_LABELS[kind])
+        axes[2].bar(
+            pos + (j - (len(kinds) - 1) / 2) * width,
+            rel.mean(axis=0),
+            width,
+            yerr=rel.std(axis=0),
+            color=KIND_COLORS[kind],
+            capsize=3,
+            label=KIND_LABELS[kind],
+        )
     axes[2].set_xticks(pos, layer_names)
     axes[2].set_ylabel("median ‖G − G′‖ / ‖G‖")
     axes[2].set_title("relative ICS is larger with BN (± std, seeds)")
@@ -121,15 +149,20 @@ def plot_noisy_batchnorm(records, unit: int = 0, seed_index: int = 0, smooth: in
     axes[1].set_ylabel("test accuracy")
     axes[1].set_ylim(0, 1)
     axes[1].set_title("(b) test accuracy: every BN variant is fast")
-    axes[1].legend(fontsize=7.5, loc="lower right")   # one legend for (a) and (b): same colours
+    axes[1].legend(fontsize=7.5, loc="lower right")  # one legend for (a) and (b): same colours
     low = np.inf
     for kind in ("batchnorm", "noisy"):
         run = records[kind][seed_index]
         traces = percentile_traces(run.probe, unit)
         low = min(low, traces.min())
-        draw_percentile_traces(axes[2], run.probe_steps, traces, KIND_COLORS[kind],
-                               f"{KIND_LABELS[kind]} median (dotted: 15th, 85th pct)")
-    axes[2].set_ylim(bottom=low - 2.0)                 # room for the legend below the traces
+        draw_percentile_traces(
+            axes[2],
+            run.probe_steps,
+            traces,
+            KIND_COLORS[kind],
+            f"{KIND_LABELS[kind]} median (dotted: 15th, 85th pct)",
+        )
+    axes[2].set_ylim(bottom=low - 2.0)  # room for the legend below the traces
     axes[2].set_xlabel("training step")
     axes[2].set_ylabel("sigmoid input (pre-activation)")
     axes[2].set_title(f"(c) sigmoid #{unit}, layer 3: noisy BN's input jumps")
@@ -155,8 +188,14 @@ def plot_covariate_shift_example(example: CovariateShiftExample, xlim=(-2.2, 2.2
     ax.scatter(example.x_shift, example.y_shift, s=6, color=c_shift, alpha=0.5, label="shifted sample")
     ax.plot(grid, example.rule(grid), color="black", lw=1.5, label="rule E[y|x] = sin 2x (both)")
     ax.plot(grid, np.polyval(example.coef, grid), color=c_train, lw=2, label="fitted on training inputs")
-    ax.plot(grid, np.polyval(example.coef_refit, grid), color=c_shift, lw=2, ls="--",
-            label="fitted on shifted inputs")
+    ax.plot(
+        grid,
+        np.polyval(example.coef_refit, grid),
+        color=c_shift,
+        lw=2,
+        ls="--",
+        label="fitted on shifted inputs",
+    )
     ax.set_ylim(-2.5, 2.5)
     ax.set_xlim(*xlim)
     ax.set_xlabel("input x")

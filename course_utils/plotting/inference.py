@@ -10,8 +10,14 @@ import numpy as np
 
 from .style import COLORS, new_figure
 
-__all__ = ["plot_accuracy_by_statistics", "plot_probe_in_batches", "plot_ema_conventions",
-           "plot_ema_chase", "plot_statistics_scatter", "plot_variance_bias"]
+__all__ = [
+    "plot_accuracy_by_statistics",
+    "plot_probe_in_batches",
+    "plot_ema_conventions",
+    "plot_ema_chase",
+    "plot_statistics_scatter",
+    "plot_variance_bias",
+]
 
 
 def plot_accuracy_by_statistics(labels, accuracies, colors=None, title=None):
@@ -25,8 +31,9 @@ def plot_accuracy_by_statistics(labels, accuracies, colors=None, title=None):
     """
     acc = 100 * np.asarray(accuracies, dtype=float)
     if acc.ndim != 2 or acc.shape[1] != len(labels):
-        raise ValueError(f"plot_accuracy_by_statistics: accuracies must be (n_seeds, {len(labels)}), "
-                         f"got {acc.shape}")
+        raise ValueError(
+            f"plot_accuracy_by_statistics: accuracies must be (n_seeds, {len(labels)}), got {acc.shape}"
+        )
     colors = list(colors) if colors is not None else [COLORS["bn"]] * len(labels)
     fig, ax = new_figure(figsize=(7.4, 0.45 * len(labels) + 1.3))
     y = np.arange(len(labels))[::-1]
@@ -36,14 +43,16 @@ def plot_accuracy_by_statistics(labels, accuracies, colors=None, title=None):
     ax.set_yticks(y, labels)
     ax.set_xlim(0, 100)
     ax.set_xlabel(f"test accuracy (%), mean ± std over {acc.shape[0]} seeds (dots: each seed)")
-    ax.set_title(title or "Fixed statistics all give ~97 %;\nbatch statistics fail for small or sorted "
-                 "test batches")
+    ax.set_title(
+        title or "Fixed statistics all give ~97 %;\nbatch statistics fail for small or sorted test batches"
+    )
     ax.grid(axis="y", visible=False)
     return fig
 
 
-def plot_probe_in_batches(probs_by_size: dict, true_class: int, eval_prob: float, same_class_probs,
-                          image=None, same_class_pred=None):
+def plot_probe_in_batches(
+    probs_by_size: dict, true_class: int, eval_prob: float, same_class_probs, image=None, same_class_pred=None
+):
     """How one test image's predicted probability depends on the batch it is normalized with.
 
     Parameters
@@ -120,8 +129,10 @@ def plot_ema_conventions(batch_values, trajectories: dict, styles=None, batch_la
         ax.plot(steps, traj, label=label, **styles.get(label, {}))
     ax.set_xlabel("training step")
     ax.set_ylabel("running mean of one channel")
-    ax.set_title("One EMA, several notations: PyTorch 0.1 = CS231n 0.9 = blog 0.9 (curves coincide);\n"
-                 "Keras 0.99 = PyTorch 0.01 averages ten times longer")
+    ax.set_title(
+        "One EMA, several notations: PyTorch 0.1 = CS231n 0.9 = blog 0.9 (curves coincide);\n"
+        "Keras 0.99 = PyTorch 0.01 averages ten times longer"
+    )
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
     return fig
 
@@ -137,8 +148,9 @@ def plot_ema_chase(true_mean, batch_means, momenta, ema_fn):
     ax.plot(steps, true_mean, color=COLORS["black"], lw=2, label="true mean")
     palette = [COLORS["orange"], COLORS["bn"], COLORS["vermillion"], COLORS["green"]]
     for color, momentum in zip(palette, momenta, strict=False):
-        ax.plot(steps, ema_fn(batch_means, momentum), color=color, lw=1.8,
-                label=f"running, momentum={momentum:g}")
+        ax.plot(
+            steps, ema_fn(batch_means, momentum), color=color, lw=1.8, label=f"running, momentum={momentum:g}"
+        )
     ax.set_xlabel("training step")
     ax.set_ylabel("mean of one channel")
     ax.set_title("Small momentum lags behind the drift, large momentum copies the noise")

@@ -18,8 +18,16 @@ import numpy as np
 
 from .style import COLORS
 
-__all__ = ["plot_landscape_probes", "plot_beta_profile", "plot_accuracy_sweep", "plot_paired", "smooth_curve",
-           "draw_loss_curves", "set_loss_curves", "LOSS_YLIM"]
+__all__ = [
+    "plot_landscape_probes",
+    "plot_beta_profile",
+    "plot_accuracy_sweep",
+    "plot_paired",
+    "smooth_curve",
+    "draw_loss_curves",
+    "set_loss_curves",
+    "LOSS_YLIM",
+]
 
 #: y-range of the loss-curve plots; larger losses (divergence) are drawn at the top edge
 LOSS_YLIM = (0.02, 20.0)
@@ -53,12 +61,17 @@ def plot_landscape_probes(traces: dict, title: str | None = None, figsize=(11.0,
             ax.plot(steps, high, color=color, lw=1, label=label)
         axes[2].plot(steps, trace.beta, color=color, marker="o", ms=3, lw=1.5, label=label)
     etas = next(iter(traces.values())).step_sizes
-    axes[0].set(xlabel="training step", ylabel="loss L(θ − ηg) (nats)",
-                title=f"(a) loss along g, η ∈ [{etas.min():.3g}, {etas.max():.3g}]")
-    axes[1].set(xlabel="training step", ylabel="‖∇L(θ − ηg) − ∇L(θ)‖",
-                title="(b) gradient change (predictiveness)")
-    axes[2].set(xlabel="training step", ylabel="max over η of ‖Δ∇L‖ / ‖ηg‖",
-                title="(c) effective β-smoothness")
+    axes[0].set(
+        xlabel="training step",
+        ylabel="loss L(θ − ηg) (nats)",
+        title=f"(a) loss along g, η ∈ [{etas.min():.3g}, {etas.max():.3g}]",
+    )
+    axes[1].set(
+        xlabel="training step", ylabel="‖∇L(θ − ηg) − ∇L(θ)‖", title="(b) gradient change (predictiveness)"
+    )
+    axes[2].set(
+        xlabel="training step", ylabel="max over η of ‖Δ∇L‖ / ‖ηg‖", title="(c) effective β-smoothness"
+    )
     axes[1].set_yscale("log")
     axes[2].set_ylim(bottom=0)
     axes[0].legend(loc="upper right")
@@ -89,23 +102,43 @@ def plot_beta_profile(traces: dict, title: str | None = None, ax=None):
         if not runs:
             raise ValueError(f"plot_beta_profile: traces[{label!r}] is empty")
         color = _color(label, k)
-        ratios = np.concatenate([t.beta_ratios for t in runs])                     # (probes, etas)
+        ratios = np.concatenate([t.beta_ratios for t in runs])  # (probes, etas)
         dist = np.concatenate([t.grad_norms[:, None] * t.step_sizes[None, :] for t in runs])
         keep = (dist > 0) & (ratios > 0)
         ax.plot(dist[keep], ratios[keep], ".", color=color, alpha=0.25, ms=4)
-        ax.plot(np.median(dist, axis=0), np.median(ratios, axis=0), "-o", color=color, lw=2, ms=5,
-                label=f"{label}: median per step size")
+        ax.plot(
+            np.median(dist, axis=0),
+            np.median(ratios, axis=0),
+            "-o",
+            color=color,
+            lw=2,
+            ms=5,
+            label=f"{label}: median per step size",
+        )
     ax.plot([], [], ".", color=COLORS["grey"], alpha=0.6, ms=5, label="one probe at one step size")
-    ax.set(xscale="log", yscale="log", xlabel="distance moved ‖ηg‖ (parameter space, ℓ2)",
-           ylabel="‖∇L(θ − ηg) − ∇L(θ)‖ / ‖ηg‖")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="distance moved ‖ηg‖ (parameter space, ℓ2)",
+        ylabel="‖∇L(θ − ηg) − ∇L(θ)‖ / ‖ηg‖",
+    )
     ax.legend(loc="upper right")
     if title:
         ax.set_title(title)
     return fig
 
 
-def plot_accuracy_sweep(x, accuracies: dict, diverged: dict | None = None, *, xlabel: str,
-                        chance: float = 0.1, title: str | None = None, ax=None, xscale: str = "log"):
+def plot_accuracy_sweep(
+    x,
+    accuracies: dict,
+    diverged: dict | None = None,
+    *,
+    xlabel: str,
+    chance: float = 0.1,
+    title: str | None = None,
+    ax=None,
+    xscale: str = "log",
+):
     """Mean ± std (over seeds) of the final test accuracy against a swept setting.
 
     Parameters
@@ -125,8 +158,9 @@ def plot_accuracy_sweep(x, accuracies: dict, diverged: dict | None = None, *, xl
     for k, (label, acc) in enumerate(accuracies.items()):
         acc = np.asarray(acc, dtype=float)
         if acc.shape[0] != x.size:
-            raise ValueError(f"plot_accuracy_sweep: accuracies[{label!r}] must have {x.size} rows, "
-                             f"got {acc.shape}")
+            raise ValueError(
+                f"plot_accuracy_sweep: accuracies[{label!r}] must have {x.size} rows, got {acc.shape}"
+            )
         color = _color(label, k)
         div = np.zeros(acc.shape, bool) if diverged is None else np.asarray(diverged[label], bool)
         # a small horizontal offset keeps the two labels' seed dots apart on a log axis
@@ -138,13 +172,21 @@ def plot_accuracy_sweep(x, accuracies: dict, diverged: dict | None = None, *, xl
             ok = ~div[i]
             ax.plot(np.full(ok.sum(), xs[i]), acc[i, ok], ".", color=color, alpha=0.5, ms=4)
             if div[i].any():
-                ax.plot(np.full(div[i].sum(), xs[i]), np.full(div[i].sum(), chance), "x", color=color,
-                        ms=9, mew=2)
+                ax.plot(
+                    np.full(div[i].sum(), xs[i]), np.full(div[i].sum(), chance), "x", color=color, ms=9, mew=2
+                )
     if diverged is not None and any(np.asarray(d).any() for d in diverged.values()):
         ax.plot([], [], "x", color=COLORS["grey"], ms=8, mew=2, label="diverged run (loss → ∞)")
     ax.axhline(chance, color=COLORS["grey"], ls=":", lw=1)
-    ax.text(1.005, chance, "chance", color=COLORS["grey"], fontsize=8, va="center",
-            transform=ax.get_yaxis_transform())
+    ax.text(
+        1.005,
+        chance,
+        "chance",
+        color=COLORS["grey"],
+        fontsize=8,
+        va="center",
+        transform=ax.get_yaxis_transform(),
+    )
     ax.set_xscale(xscale)
     ax.set(xlabel=xlabel, ylabel="final test accuracy", ylim=(0, 1.2), yticks=np.linspace(0, 1, 6))
     ax.legend(loc="upper center", ncol=3, handletextpad=0.4, columnspacing=1.2)
@@ -153,8 +195,16 @@ def plot_accuracy_sweep(x, accuracies: dict, diverged: dict | None = None, *, xl
     return fig
 
 
-def plot_paired(groups: dict, labels=("a", "b"), *, ylabel, title: str | None = None,
-                sharey: bool = True, figsize=None, colors=None):
+def plot_paired(
+    groups: dict,
+    labels=("a", "b"),
+    *,
+    ylabel,
+    title: str | None = None,
+    sharey: bool = True,
+    figsize=None,
+    colors=None,
+):
     """One panel per group: the two conditions of each seed joined by a grey line, means ± std on top.
 
     Parameters
@@ -175,8 +225,9 @@ def plot_paired(groups: dict, labels=("a", "b"), *, ylabel, title: str | None = 
     figsize = figsize or (2.6 * n + 0.6, 3.6)
     ylabels = [ylabel] * n if isinstance(ylabel, str) else list(ylabel)
     if len(ylabels) != n:
-        raise ValueError(f"plot_paired: ylabel must be a string or one label per group ({n}), "
-                         f"got {len(ylabels)}")
+        raise ValueError(
+            f"plot_paired: ylabel must be a string or one label per group ({n}), got {len(ylabels)}"
+        )
     fig, axes = plt.subplots(1, n, figsize=figsize, sharey=sharey, layout="constrained", squeeze=False)
     colors = colors or (COLORS["orange"], COLORS["sky"])
     for k, (ax, (name, (a, b))) in enumerate(zip(axes[0], groups.items(), strict=True)):
@@ -184,8 +235,16 @@ def plot_paired(groups: dict, labels=("a", "b"), *, ylabel, title: str | None = 
         for va, vb in zip(a, b, strict=True):
             ax.plot([0, 1], [va, vb], color=COLORS["grey"], lw=1, alpha=0.7, marker=".", ms=5)
         for pos, vals, color in ((0, a, colors[0]), (1, b, colors[1])):
-            ax.errorbar([pos + (0.12 if pos else -0.12)], [vals.mean()], yerr=[vals.std(ddof=1)],
-                        color=color, marker="s", ms=6, capsize=4, lw=2)
+            ax.errorbar(
+                [pos + (0.12 if pos else -0.12)],
+                [vals.mean()],
+                yerr=[vals.std(ddof=1)],
+                color=color,
+                marker="s",
+                ms=6,
+                capsize=4,
+                lw=2,
+            )
         ax.set_xticks([0, 1], labels)
         ax.set_xlim(-0.4, 1.4)
         ax.set_title(name, fontsize=10)

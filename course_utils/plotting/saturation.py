@@ -10,8 +10,13 @@ from scipy.special import expit, logit
 from ..saturation import SATURATION_HIGH, SATURATION_LOW
 from .style import COLORS
 
-__all__ = ["plot_sigmoid_and_derivative", "plot_layer_gradient_norms", "plot_activation_heatmaps",
-           "draw_activation_heatmap", "plot_init_sweep"]
+__all__ = [
+    "plot_sigmoid_and_derivative",
+    "plot_layer_gradient_norms",
+    "plot_activation_heatmaps",
+    "draw_activation_heatmap",
+    "plot_init_sweep",
+]
 
 
 def plot_sigmoid_and_derivative(out_low: float = 0.2, out_high: float = 0.8, x_max: float = 6.0):
@@ -21,8 +26,9 @@ def plot_sigmoid_and_derivative(out_low: float = 0.2, out_high: float = 0.8, x_m
     x_low, x_high = logit(out_low), logit(out_high)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.5, 3.4), layout="constrained")
     for ax in (ax1, ax2):
-        ax.axvspan(x_low, x_high, color=COLORS["grey"], alpha=0.2, lw=0,
-                   label=f"σ(x) ∈ [{out_low:g}, {out_high:g}]")
+        ax.axvspan(
+            x_low, x_high, color=COLORS["grey"], alpha=0.2, lw=0, label=f"σ(x) ∈ [{out_low:g}, {out_high:g}]"
+        )
         ax.set_xlabel("pre-activation x")
     ax1.plot(x, s, color=COLORS["black"], label="σ(x)")
     ax1.plot(x, 0.5 + x / 4, color=COLORS["orange"], ls="--", label="tangent 1/2 + x/4")
@@ -58,13 +64,21 @@ def plot_layer_gradient_norms(tables: dict, source: dict | None = None):
         per_seed = np.exp(np.log(arr).mean(axis=1))  # (n_seeds, n_layers)
         layers = np.arange(1, per_seed.shape[1] + 1)
         mean = np.exp(np.log(per_seed).mean(axis=0))
-        ax.fill_between(layers, per_seed.min(axis=0), per_seed.max(axis=0), color=colors[key], alpha=0.25,
-                        lw=0)
+        ax.fill_between(
+            layers, per_seed.min(axis=0), per_seed.max(axis=0), color=colors[key], alpha=0.25, lw=0
+        )
         ax.plot(layers, mean, "o-", color=colors[key], label=f"ours, {labels[key]} ({arr.shape[0]} seeds)")
         if source is not None and key in source:
             src = np.exp(np.log(np.asarray(source[key])).mean(axis=0))
-            ax.plot(layers, src, "s--", mfc="none", color=colors[key], alpha=0.8,
-                    label=f"source blog, {labels[key]}")
+            ax.plot(
+                layers,
+                src,
+                "s--",
+                mfc="none",
+                color=colors[key],
+                alpha=0.8,
+                label=f"source blog, {labels[key]}",
+            )
     ax.set_yscale("log")
     ax.set_xticks(layers, [str(k) for k in layers[:-1]] + ["out"])
     ax.set_xlabel("weight matrix (1 = next to the input, out = output layer)")
@@ -84,8 +98,15 @@ def draw_activation_heatmap(ax, hist, max_layers: int | None = None, title: str 
     n_layers, bins = hist.shape
     max_layers = n_layers if max_layers is None else max_layers
     image = _padded(hist, max_layers)
-    im = ax.imshow(image, origin="lower", aspect="auto", extent=(0, 1, 0.5, max_layers + 0.5),
-                   norm=LogNorm(1e-3, 1), cmap="viridis", interpolation="nearest")
+    im = ax.imshow(
+        image,
+        origin="lower",
+        aspect="auto",
+        extent=(0, 1, 0.5, max_layers + 0.5),
+        norm=LogNorm(1e-3, 1),
+        cmap="viridis",
+        interpolation="nearest",
+    )
     for edge in (SATURATION_LOW, SATURATION_HIGH):
         ax.axvline(edge, color="white", lw=0.8, ls=":")
     ax.set_xlabel("sigmoid output σ")
@@ -111,8 +132,9 @@ def plot_activation_heatmaps(hists: dict, saturated: dict | None = None):
     """
     rows = list(dict.fromkeys(k[0] for k in hists))
     cols = list(dict.fromkeys(k[1] for k in hists))
-    fig, axes = plt.subplots(len(rows), len(cols), figsize=(4.2 * len(cols), 2.9 * len(rows)),
-                             layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows), len(cols), figsize=(4.2 * len(cols), 2.9 * len(rows)), layout="constrained", squeeze=False
+    )
     im = None
     for i, r in enumerate(rows):
         for j, c in enumerate(cols):
@@ -124,13 +146,15 @@ def plot_activation_heatmaps(hists: dict, saturated: dict | None = None):
             if i < len(rows) - 1:
                 ax.set_xlabel("")
     fig.colorbar(im, ax=axes, label="fraction of the layer's outputs", shrink=0.8)
-    fig.suptitle("Where the sigmoid outputs of each layer land (dotted: saturation thresholds 0.03, 0.97)",
-                 fontsize=11)
+    fig.suptitle(
+        "Where the sigmoid outputs of each layer land (dotted: saturation thresholds 0.03, 0.97)", fontsize=11
+    )
     return fig
 
 
-def plot_init_sweep(scales, accuracy, labels=("no BN", "with BN"), default_scale=None, propagation=None,
-                    fan_in=None):
+def plot_init_sweep(
+    scales, accuracy, labels=("no BN", "with BN"), default_scale=None, propagation=None, fan_in=None
+):
     """Final test accuracy vs initial weight std (log axis), mean ± std over seeds; optionally, below it,
     how the plain network passes signals at initialization.
 
@@ -157,13 +181,27 @@ def plot_init_sweep(scales, accuracy, labels=("no BN", "with BN"), default_scale
         fig, ax = plt.subplots(figsize=(7.5, 3.6), layout="constrained")
         axes = [ax]
     else:
-        fig, axes = plt.subplots(3, 1, figsize=(7.5, 7.6), sharex=True, layout="constrained",
-                                 gridspec_kw={"height_ratios": [2.2, 1.6, 1.0]})
+        fig, axes = plt.subplots(
+            3,
+            1,
+            figsize=(7.5, 7.6),
+            sharex=True,
+            layout="constrained",
+            gridspec_kw={"height_ratios": [2.2, 1.6, 1.0]},
+        )
         ax = axes[0]
     for k, label in enumerate(labels):
         mean, std = accuracy[k].mean(axis=1), accuracy[k].std(axis=1)
-        ax.errorbar(scales, mean, yerr=std, marker="o", ms=4, capsize=3, color=colors[k],
-                    label=f"{label} ({accuracy.shape[2]} seeds, ± std)")
+        ax.errorbar(
+            scales,
+            mean,
+            yerr=std,
+            marker="o",
+            ms=4,
+            capsize=3,
+            color=colors[k],
+            label=f"{label} ({accuracy.shape[2]} seeds, ± std)",
+        )
     ax.axhline(0.1, color=COLORS["grey"], ls=":", label="chance (10 classes)")
     marks = []
     if default_scale is not None:
@@ -177,11 +215,18 @@ def plot_init_sweep(scales, accuracy, labels=("no BN", "with BN"), default_scale
     ax.set_ylim(0, 1)
     ax.set_ylabel("test accuracy")
     ax.set_title("BN widens the range of initial scales that train")
-    ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0.0, 0.13), frameon=True, framealpha=0.9,
-              edgecolor="none")
+    ax.legend(
+        fontsize=8,
+        loc="lower left",
+        bbox_to_anchor=(0.0, 0.13),
+        frameon=True,
+        framealpha=0.9,
+        edgecolor="none",
+    )
     if fan_in is not None:
-        top = ax.secondary_xaxis("top", functions=(lambda s: s * np.sqrt(fan_in),
-                                                   lambda c: c / np.sqrt(fan_in)))
+        top = ax.secondary_xaxis(
+            "top", functions=(lambda s: s * np.sqrt(fan_in), lambda c: c / np.sqrt(fan_in))
+        )
         top.set_xlabel(f"c = std · √{fan_in}  (multiple of the hidden layers' default std)")
     if propagation is not None:
         _plot_propagation(axes[1], axes[2], scales, propagation, fan_in)
@@ -193,16 +238,31 @@ def _plot_propagation(ax_gain, ax_sat, scales, propagation, fan_in):
     fwd = np.asarray(propagation["forward_gain"])
     bwd = np.asarray(propagation["backward_gain"])
     sat = np.asarray(propagation["saturated"])
-    for values, marker, ls, label in ((fwd, "o", "-", "forward: spread of the outputs"),
-                                      (bwd, "s", "--", "backward: ‖∂L/∂h‖")):
+    for values, marker, ls, label in (
+        (fwd, "o", "-", "forward: spread of the outputs"),
+        (bwd, "s", "--", "backward: ‖∂L/∂h‖"),
+    ):
         geo = np.exp(np.log(values).mean(axis=1))
-        ax_gain.plot(scales, geo, marker=marker, ms=4, ls=ls, color=COLORS["plain"],
-                     label=f"{label} (geo. mean, {values.shape[1]} seeds)")
+        ax_gain.plot(
+            scales,
+            geo,
+            marker=marker,
+            ms=4,
+            ls=ls,
+            color=COLORS["plain"],
+            label=f"{label} (geo. mean, {values.shape[1]} seeds)",
+        )
     if fan_in is not None:
         linear = scales * np.sqrt(fan_in) / 4
         keep = linear <= 3
-        ax_gain.plot(scales[keep], linear[keep], ":", color=COLORS["grey"], lw=1.5,
-                     label="c/4: a linear σ of slope 1/4")
+        ax_gain.plot(
+            scales[keep],
+            linear[keep],
+            ":",
+            color=COLORS["grey"],
+            lw=1.5,
+            label="c/4: a linear σ of slope 1/4",
+        )
     ax_gain.axhline(1.0, color=COLORS["black"], lw=0.8, label="1: nothing lost per layer")
     ax_gain.set_yscale("log")
     ax_gain.set_ylim(0.01, 4)

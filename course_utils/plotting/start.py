@@ -67,8 +67,17 @@ class GammaBetaHistogram:
     mean_line : Line2D, a vertical line at mean(y)
     """
 
-    def __init__(self, x_hat, *, gamma_max: float = 3.0, beta_max: float = 5.0, bins_per_unit: int = 3,
-                 figsize=(8.0, 3.4), dpi: int = 80, fig_ax=None):
+    def __init__(
+        self,
+        x_hat,
+        *,
+        gamma_max: float = 3.0,
+        beta_max: float = 5.0,
+        bins_per_unit: int = 3,
+        figsize=(8.0, 3.4),
+        dpi: int = 80,
+        fig_ax=None,
+    ):
         x_hat = as_real_array(x_hat, "x_hat", "GammaBetaHistogram")
         if x_hat.ndim != 1 or x_hat.size < 2:
             raise ValueError(f"GammaBetaHistogram: x_hat must be 1-D with >= 2 values, got {x_hat.shape}")
@@ -83,10 +92,12 @@ class GammaBetaHistogram:
             self.fig, self.ax = fig_ax
         ax = self.ax
         reference = affine_histogram(x_hat, 1.0, 0.0, self.edges)
-        ax.stairs(reference, self.edges, fill=True, color=COLORS["grey"], alpha=0.35,
-                  label="x̂ (γ = 1, β = 0)")
-        self.bars = ax.stairs(reference, self.edges, fill=True, color=COLORS["bn"], alpha=0.75,
-                              label="y = γ·x̂ + β")
+        ax.stairs(
+            reference, self.edges, fill=True, color=COLORS["grey"], alpha=0.35, label="x̂ (γ = 1, β = 0)"
+        )
+        self.bars = ax.stairs(
+            reference, self.edges, fill=True, color=COLORS["bn"], alpha=0.75, label="y = γ·x̂ + β"
+        )
         self.mean_line = ax.axvline(0.0, color=COLORS["vermillion"], lw=1.5, label="mean(y)")
         ax.set_xlim(self.edges[0], self.edges[-1])
         ax.set_ylim(0, 1.0)
@@ -108,8 +119,10 @@ class GammaBetaHistogram:
             note = "  (γ = 0: every output equals β; the bar is clipped at the top of the plot)"
         elif gamma < 0:
             note = "  (γ < 0 mirrors the batch: the long tail now points left)"
-        return (f"γ = {gamma:+.2f}, β = {beta:+.2f}   →   mean(y) = {mean:+.3f} (= β),   "
-                f"std(y) = {std:.3f} (≈ |γ|){note}")
+        return (
+            f"γ = {gamma:+.2f}, β = {beta:+.2f}   →   mean(y) = {mean:+.3f} (= β),   "
+            f"std(y) = {std:.3f} (≈ |γ|){note}"
+        )
 
 
 def gamma_beta_figure(x_hat, settings=((0.5, -3.0), (2.0, 3.0), (-1.0, 0.0)), figsize=(7.0, 3.4), dpi=90):
@@ -127,8 +140,9 @@ def gamma_beta_figure(x_hat, settings=((0.5, -3.0), (2.0, 3.0), (-1.0, 0.0)), fi
     colors = [COLORS["bn"], COLORS["vermillion"], COLORS["green"], COLORS["purple"], COLORS["orange"]]
     for k, (gamma, beta) in enumerate(settings):
         heights = affine_histogram(x_hat, gamma, beta, plot.edges)
-        ax.stairs(heights, plot.edges, color=colors[k % len(colors)], lw=2,
-                  label=f"γ = {gamma:g}, β = {beta:g}")
+        ax.stairs(
+            heights, plot.edges, color=colors[k % len(colors)], lw=2, label=f"γ = {gamma:g}, β = {beta:g}"
+        )
     ax.set_ylim(0, 1.05 * max(0.5, max(affine_histogram(x_hat, g, b, plot.edges).max() for g, b in settings)))
     ax.set_title("The same normalized batch: γ sets the spread, β the centre")
     ax.legend(loc="upper left")

@@ -87,10 +87,18 @@ def renorm_clip_view(trace, unit: int = 0, r_range=(1.0, 5.0), d_range=(0.0, 3.0
     # Titles state what the recorded run shows; they do not depend on the sliders (redrawing text on every
     # move would triple the callback time), the readout gives the share clipped at the current limits.
     r_lo, r_hi = np.percentile(r_raw[:, unit], [5, 95])
-    ax_r.set_title(rf"raw $r = \sigma_B/\sigma$ (grey) spans {r_lo:.1f} to {r_hi:.1f} (5–95 %);" "\n"
-                   r"the clip (colour) holds it in [1/$r_{max}$, $r_{max}$]", fontsize=10)
-    ax_d.set_title(rf"raw $d = (\mu_B - \mu)/\sigma$ (grey) stays within ±{np.abs(d_raw[:, unit]).max():.1f};"
-                   "\n" r"only a $d_{max}$ below that clips it (colour)", fontsize=10)
+    ax_r.set_title(
+        rf"raw $r = \sigma_B/\sigma$ (grey) spans {r_lo:.1f} to {r_hi:.1f} (5–95 %);"
+        "\n"
+        r"the clip (colour) holds it in [1/$r_{max}$, $r_{max}$]",
+        fontsize=10,
+    )
+    ax_d.set_title(
+        rf"raw $d = (\mu_B - \mu)/\sigma$ (grey) stays within ±{np.abs(d_raw[:, unit]).max():.1f};"
+        "\n"
+        r"only a $d_{max}$ below that clips it (colour)",
+        fontsize=10,
+    )
     dynamic = [line_r, line_d, upper_r, lower_r, upper_d, lower_d]
 
     def update(r_max: float = 3.0, d_max: float = 5.0) -> str:
@@ -105,8 +113,10 @@ def renorm_clip_view(trace, unit: int = 0, r_range=(1.0, 5.0), d_range=(0.0, 3.0
         lower_d.set_ydata([-d_max, -d_max])
         r_clipped = float(np.mean(r_all != r_raw))
         d_clipped = float(np.mean(d_all != d_raw))
-        return (f"r_max = {r_max:.2f}, d_max = {d_max:.2f}: r is clipped in {100 * r_clipped:.0f}% and d in "
-                f"{100 * d_clipped:.0f}% of the (step, unit) pairs of this layer")
+        return (
+            f"r_max = {r_max:.2f}, d_max = {d_max:.2f}: r is clipped in {100 * r_clipped:.0f}% and d in "
+            f"{100 * d_clipped:.0f}% of the (step, unit) pairs of this layer"
+        )
 
     update()
     # Axes, ticks, labels and the grey raw curves never change: render them once (about 5x faster redraws).

@@ -41,14 +41,30 @@ def directional_derivative_demo(extent: float = 3.0, slider_extent: float = 2.5)
     X, Y = np.meshgrid(xs, xs)
     Z = C.example_f(np.stack([X, Y], axis=-1))
     ax_c.contour(X, Y, Z, levels=14, cmap="viridis", linewidths=0.9)
-    ax_c.set(xlim=(-extent, extent), ylim=(-extent, extent), xlabel="x", ylabel="y", aspect="equal",
-             title="f(x, y): u (blue), ∇f (red), D_u f (green)")
-    tangent, = ax_c.plot([], [], "--", color=COLORS["grey"], lw=1.2)
-    drop, = ax_c.plot([], [], ":", color=COLORS["black"], lw=1.0)
-    projection, = ax_c.plot([], [], "-", color=COLORS["green"], lw=4, alpha=0.8, solid_capstyle="butt")
-    arrows = ax_c.quiver([0, 0], [0, 0], [1, 1], [0, 0], color=[COLORS["blue"], COLORS["vermillion"]],
-                         angles="xy", scale_units="xy", scale=1, width=0.012, zorder=4)
-    point, = ax_c.plot([], [], "o", color=COLORS["black"], ms=5, zorder=5)
+    ax_c.set(
+        xlim=(-extent, extent),
+        ylim=(-extent, extent),
+        xlabel="x",
+        ylabel="y",
+        aspect="equal",
+        title="f(x, y): u (blue), ∇f (red), D_u f (green)",
+    )
+    (tangent,) = ax_c.plot([], [], "--", color=COLORS["grey"], lw=1.2)
+    (drop,) = ax_c.plot([], [], ":", color=COLORS["black"], lw=1.0)
+    (projection,) = ax_c.plot([], [], "-", color=COLORS["green"], lw=4, alpha=0.8, solid_capstyle="butt")
+    arrows = ax_c.quiver(
+        [0, 0],
+        [0, 0],
+        [1, 1],
+        [0, 0],
+        color=[COLORS["blue"], COLORS["vermillion"]],
+        angles="xy",
+        scale_units="xy",
+        scale=1,
+        width=0.012,
+        zorder=4,
+    )
+    (point,) = ax_c.plot([], [], "o", color=COLORS["black"], ms=5, zorder=5)
 
     # the largest gradient norm the sliders can reach fixes the right panel's y-range once
     ps = np.linspace(-slider_extent, slider_extent, 51)
@@ -56,15 +72,27 @@ def directional_derivative_demo(extent: float = 3.0, slider_extent: float = 2.5)
     g_max = float(np.linalg.norm(C.example_grad(np.stack([PX, PY], -1)), axis=-1).max())
     thetas = np.linspace(0.0, 360.0, 361)
     ax_d.axhline(0.0, color=COLORS["grey"], lw=0.8)
-    curve, = ax_d.plot(thetas, np.zeros_like(thetas), color=COLORS["green"], lw=2,
-                       label="D_u f(θ) = ∇f·u")
-    bounds, = ax_d.plot([], [], ":", color=COLORS["vermillion"], lw=1, label="±‖∇f‖")
-    special, = ax_d.plot([], [], "x", color=COLORS["black"], ms=8, mew=2, ls="none",
-                         label="θ of ∇f (max), −∇f (min), tangents (0)")
-    current, = ax_d.plot([], [], "o", color=COLORS["blue"], ms=9, zorder=5, label="current θ")
-    ax_d.set(xlim=(0, 360), ylim=(-1.15 * g_max, 1.15 * g_max), xticks=range(0, 361, 90),
-             xlabel="direction θ of u (degrees)", ylabel="D_u f (units of f per unit length)",
-             title="D_u f is a cosine of amplitude ‖∇f‖")
+    (curve,) = ax_d.plot(thetas, np.zeros_like(thetas), color=COLORS["green"], lw=2, label="D_u f(θ) = ∇f·u")
+    (bounds,) = ax_d.plot([], [], ":", color=COLORS["vermillion"], lw=1, label="±‖∇f‖")
+    (special,) = ax_d.plot(
+        [],
+        [],
+        "x",
+        color=COLORS["black"],
+        ms=8,
+        mew=2,
+        ls="none",
+        label="θ of ∇f (max), −∇f (min), tangents (0)",
+    )
+    (current,) = ax_d.plot([], [], "o", color=COLORS["blue"], ms=9, zorder=5, label="current θ")
+    ax_d.set(
+        xlim=(0, 360),
+        ylim=(-1.15 * g_max, 1.15 * g_max),
+        xticks=range(0, 361, 90),
+        xlabel="direction θ of u (degrees)",
+        ylabel="D_u f (units of f per unit length)",
+        title="D_u f is a cosine of amplitude ‖∇f‖",
+    )
     ax_d.legend(loc="lower left", fontsize=7.5)
     blit(fig, [tangent, drop, projection, arrows, point, curve, bounds, special, current])
 
@@ -95,10 +123,12 @@ def directional_derivative_demo(extent: float = 3.0, slider_extent: float = 2.5)
         special.set_data(marks, [g_norm, -g_norm, 0.0, 0.0])
         current.set_data([float(theta) % 360.0], [d_formula])
         alpha = math.degrees(math.acos(max(-1.0, min(1.0, d_formula / g_norm)))) if g_norm > 0 else 0.0
-        return (f"p = ({p[0]:+.2f}, {p[1]:+.2f})   θ = {float(theta):5.1f}°"
-                f"   ∇f(p) = ({g[0]:+.3f}, {g[1]:+.3f}), ‖∇f‖ = {g_norm:.3f}\n"
-                f"D_u f by central difference = {d_numeric:+.4f}    ∇f·u = {d_formula:+.4f}"
-                f"    angle(u, ∇f) = {alpha:5.1f}°  (max at 0°, zero at 90°, min at 180°)")
+        return (
+            f"p = ({p[0]:+.2f}, {p[1]:+.2f})   θ = {float(theta):5.1f}°"
+            f"   ∇f(p) = ({g[0]:+.3f}, {g[1]:+.3f}), ‖∇f‖ = {g_norm:.3f}\n"
+            f"D_u f by central difference = {d_numeric:+.4f}    ∇f·u = {d_formula:+.4f}"
+            f"    angle(u, ∇f) = {alpha:5.1f}°  (max at 0°, zero at 90°, min at 180°)"
+        )
 
     update()
     return fig, update
@@ -178,30 +208,61 @@ def feature_scaling_demo(n: int = 200, seed: int = 0, steps: int = 100, rel_tol:
     colors = {"raw": COLORS["vermillion"], "std": COLORS["blue"]}
     paths, statuses = {}, {}
     for key, ax, H, w_star, xlabel, ylabel, title in (
-            ("raw", ax_raw, H1, w1_star, "w₁ (weight of x₁)", "s·w₂ (weight of x₂, zoomed ×s)",
-             "raw features: same contours at every s"),
-            ("std", ax_std, H_z, v_star, "v₁ (weight of z-scored x₁)", "v₂ (weight of z-scored x₂)",
-             "z-scored features (scale-free)")):
+        (
+            "raw",
+            ax_raw,
+            H1,
+            w1_star,
+            "w₁ (weight of x₁)",
+            "s·w₂ (weight of x₂, zoomed ×s)",
+            "raw features: same contours at every s",
+        ),
+        (
+            "std",
+            ax_std,
+            H_z,
+            v_star,
+            "v₁ (weight of z-scored x₁)",
+            "v₂ (weight of z-scored x₂)",
+            "z-scored features (scale-free)",
+        ),
+    ):
         (x0, x1), (y0, y1) = boxes[key]
         ax.set(xlim=(x0, x1), ylim=(y0, y1), aspect="equal", xlabel=xlabel, ylabel=ylabel, title=title)
         ellipses = _ellipse_points(H, w_star, FEATURE_SCALING_LEVELS)
         ax.plot(ellipses[:, 0], ellipses[:, 1], color=COLORS["sky"], lw=1.0)
         ax.plot([0.0], [0.0], "s", color=COLORS["black"], ms=5)
         ax.plot([w_star[0]], [w_star[1]], "*", color=COLORS["black"], ms=11)
-        paths[key], = ax.plot([], [], "-o", color=colors[key], lw=1.2, ms=2.5)
-        statuses[key] = ax.text(0.03, 0.97, "", transform=ax.transAxes, va="top", ha="left", fontsize=9,
-                                color=COLORS["vermillion"], fontweight="bold")
+        (paths[key],) = ax.plot([], [], "-o", color=colors[key], lw=1.2, ms=2.5)
+        statuses[key] = ax.text(
+            0.03,
+            0.97,
+            "",
+            transform=ax.transAxes,
+            va="top",
+            ha="left",
+            fontsize=9,
+            color=COLORS["vermillion"],
+            fontweight="bold",
+        )
 
     floor, ceiling = 1e-9, 1e4
-    ax_loss.set(xlim=(0, steps), ylim=(floor, ceiling), yscale="log", xlabel="gradient-descent step",
-                ylabel="(L − L*) / (L₀ − L*)", title=f"loss over the {steps} steps drawn")
+    ax_loss.set(
+        xlim=(0, steps),
+        ylim=(floor, ceiling),
+        yscale="log",
+        xlabel="gradient-descent step",
+        ylabel="(L − L*) / (L₀ − L*)",
+        title=f"loss over the {steps} steps drawn",
+    )
     ax_loss.axhline(rel_tol, ls=":", color=COLORS["grey"], lw=1.0)
-    ax_loss.text(steps * 0.98, rel_tol * 1.6, "tolerance", ha="right", va="bottom", fontsize=8,
-                 color=COLORS["grey"])
+    ax_loss.text(
+        steps * 0.98, rel_tol * 1.6, "tolerance", ha="right", va="bottom", fontsize=8, color=COLORS["grey"]
+    )
     curves, crosses = {}, {}
     for key, label in (("raw", "raw"), ("std", "z-scored")):
-        curves[key], = ax_loss.plot([], [], color=colors[key], lw=1.8, label=label)
-        crosses[key], = ax_loss.plot([], [], "x", color=colors[key], ms=10, mew=2.5)
+        (curves[key],) = ax_loss.plot([], [], color=colors[key], lw=1.8, label=label)
+        (crosses[key],) = ax_loss.plot([], [], "x", color=colors[key], ms=10, mew=2.5)
     ax_loss.plot([], [], "x", color=COLORS["black"], ms=8, mew=2, ls="none", label="diverged (cut)")
     ax_loss.legend(loc="upper right", fontsize=8, framealpha=0.8)
     blit(fig, [*paths.values(), *statuses.values(), *curves.values(), *crosses.values()])
@@ -233,19 +294,25 @@ def feature_scaling_demo(n: int = 200, seed: int = 0, steps: int = 100, rel_tol:
         def line(name, lam, k):
             ratio = lr * lam[1] / 2
             verdict = "DIVERGES" if ratio >= 1 else f"{_fmt_steps(k)} steps to tolerance"
-            return (f"{name:<9} λ = {lam[0]:.3g}, {lam[1]:.3g}   κ = {lam[1] / lam[0]:.3g}   "
-                    f"2/λmax = {2 / lam[1]:.3g}   η = {ratio:.3g} × 2/λmax\n"
-                    f"{'':<9} per step ×{_factor(lr * lam[0])} along the flat axis, "
-                    f"×{_factor(lr * lam[1])} along the steep axis → {verdict}")
+            return (
+                f"{name:<9} λ = {lam[0]:.3g}, {lam[1]:.3g}   κ = {lam[1] / lam[0]:.3g}   "
+                f"2/λmax = {2 / lam[1]:.3g}   η = {ratio:.3g} × 2/λmax\n"
+                f"{'':<9} per step ×{_factor(lr * lam[0])} along the flat axis, "
+                f"×{_factor(lr * lam[1])} along the steep axis → {verdict}"
+            )
 
-        return (f"scale of x₂: s = {scale:.4g}    η = {lr:.3g}    (the same η for both problems, "
-                f"{steps} steps drawn; tolerance: L − L* ≤ {rel_tol:g}·(L₀ − L*))\n"
-                + line("raw", eig, k_raw) + "\n"
-                + f"{'':<9} drawn to scale in (w₁, w₂) this bowl is {math.sqrt(eig[1] / eig[0]):,.0f}× "
-                  f"longer than wide\n"
-                + line("z-scored", eig_z, k_z) + "\n"
-                + f"{'':<9} at its own well-chosen η = 2/(λmin + λmax) = {lr_best_z:.3g}: "
-                  f"{_fmt_steps(k_best_z)} steps, at every s")
+        return (
+            f"scale of x₂: s = {scale:.4g}    η = {lr:.3g}    (the same η for both problems, "
+            f"{steps} steps drawn; tolerance: L − L* ≤ {rel_tol:g}·(L₀ − L*))\n"
+            + line("raw", eig, k_raw)
+            + "\n"
+            + f"{'':<9} drawn to scale in (w₁, w₂) this bowl is {math.sqrt(eig[1] / eig[0]):,.0f}× "
+            f"longer than wide\n"
+            + line("z-scored", eig_z, k_z)
+            + "\n"
+            + f"{'':<9} at its own well-chosen η = 2/(λmin + λmax) = {lr_best_z:.3g}: "
+            f"{_fmt_steps(k_best_z)} steps, at every s"
+        )
 
     update()
     return fig, update

@@ -123,7 +123,9 @@ class SliderPanel:
             button = widgets.Button(description=label)
             button.on_click(lambda _b, action=action: action(self))
             button_row.append(button)
-        rows = [widgets.HBox(list(self.controls.values())[i:i + 3]) for i in range(0, len(self.controls), 3)]
+        rows = [
+            widgets.HBox(list(self.controls.values())[i : i + 3]) for i in range(0, len(self.controls), 3)
+        ]
         if button_row:
             rows.append(widgets.HBox(button_row))
         self.widget = widgets.VBox([*rows, self.readout, self.view.image])

@@ -35,8 +35,15 @@ class DistributionScrubber:
         Histogram range of the sigmoid input; values outside are counted in the end bins.
     """
 
-    def __init__(self, runs: dict, unit: int = 0, bins: int = 60, value_range=(-3.0, 3.0),
-                 figsize=(11.0, 3.3), dpi: int = 80):
+    def __init__(
+        self,
+        runs: dict,
+        unit: int = 0,
+        bins: int = 60,
+        value_range=(-3.0, 3.0),
+        figsize=(11.0, 3.3),
+        dpi: int = 80,
+    ):
         if not runs:
             raise ValueError("DistributionScrubber: runs is empty")
         self.kinds = list(runs)
@@ -67,8 +74,9 @@ class DistributionScrubber:
         ax.legend(fontsize=8, loc="upper center", ncols=len(self.kinds))
         self.stairs, self.medians = {}, {}
         for ax, kind in zip(axes[1:], self.kinds, strict=True):
-            self.stairs[kind] = ax.stairs(self.hists[kind][0], self.edges, fill=True, color=KIND_COLORS[kind],
-                                          alpha=0.7)
+            self.stairs[kind] = ax.stairs(
+                self.hists[kind][0], self.edges, fill=True, color=KIND_COLORS[kind], alpha=0.7
+            )
             self.medians[kind] = ax.axvline(self.traces[kind][1, 0], color="black", lw=1, ls="--")
             ax.set_xlim(self.edges[0], self.edges[-1])
             # each panel its own density scale; the narrowest records may run off the top

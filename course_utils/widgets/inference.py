@@ -39,14 +39,21 @@ def ema_chase_demo(true_mean, batch_means, momentum: float = 0.1):
     true_mean = np.asarray(true_mean, dtype=float)
     batch_means = np.asarray(batch_means, dtype=float)
     if true_mean.shape != batch_means.shape or true_mean.ndim != 1:
-        raise ValueError(f"ema_chase_demo: true_mean and batch_means must be 1-D of one shape, got "
-                         f"{true_mean.shape} and {batch_means.shape}")
+        raise ValueError(
+            f"ema_chase_demo: true_mean and batch_means must be 1-D of one shape, got "
+            f"{true_mean.shape} and {batch_means.shape}"
+        )
     fig, ax = new_figure(figsize=(7.5, 3.6))
     steps = np.arange(len(true_mean))
     ax.plot(steps, batch_means, ".", color=COLORS["grey"], ms=3, label="batch mean (what BN sees)")
     ax.plot(steps, true_mean, color=COLORS["black"], lw=2, label="true mean")
-    (line,) = ax.plot(steps, inf.ema_trajectory(batch_means, momentum), color=COLORS["bn"], lw=2.2,
-                      label="running mean (EMA)")
+    (line,) = ax.plot(
+        steps,
+        inf.ema_trajectory(batch_means, momentum),
+        color=COLORS["bn"],
+        lw=2.2,
+        label="running mean (EMA)",
+    )
     pad = 0.3
     ax.set_ylim(min(batch_means.min(), true_mean.min()) - pad, max(batch_means.max(), true_mean.max()) + pad)
     ax.set_xlim(0, len(steps) - 1)
@@ -61,10 +68,12 @@ def ema_chase_demo(true_mean, batch_means, momentum: float = 0.1):
         line.set_ydata(inf.ema_trajectory(batch_means, momentum))
         err = inf.ema_tracking_error(true_mean, batch_means, momentum)
         memory = "∞" if momentum == 0 else f"{1 / momentum:,.0f}"
-        return (f"PyTorch momentum = {momentum:.3g}  ≡  Keras / CS231n / blog momentum = {1 - momentum:.3g}"
-                f"   |  memory ≈ 1/momentum = {memory} batches\n"
-                f"RMS error vs the true mean: {err['rms']:.3f}   (from lagging the drift: {err['lag']:.3f};  "
-                f"from batch noise let through: {err['noise']:.3f})")
+        return (
+            f"PyTorch momentum = {momentum:.3g}  ≡  Keras / CS231n / blog momentum = {1 - momentum:.3g}"
+            f"   |  memory ≈ 1/momentum = {memory} batches\n"
+            f"RMS error vs the true mean: {err['rms']:.3f}   (from lagging the drift: {err['lag']:.3f};  "
+            f"from batch noise let through: {err['noise']:.3f})"
+        )
 
     update(momentum)
     return fig, update

@@ -55,16 +55,26 @@ def lr_curves_demo(learning_rates, runs: dict, *, steps: int, window: int = 10, 
     learning_rates = [float(lr) for lr in learning_rates]
     for label, per_lr in runs.items():
         if len(per_lr) != len(learning_rates):
-            raise ValueError(f"lr_curves_demo: runs[{label!r}] must have one entry per learning rate "
-                             f"({len(learning_rates)}), got {len(per_lr)}")
+            raise ValueError(
+                f"lr_curves_demo: runs[{label!r}] must have one entry per learning rate "
+                f"({len(learning_rates)}), got {len(per_lr)}"
+            )
     fig, ax = new_figure(figsize=figsize)
     first = {label: per_lr[0] for label, per_lr in runs.items()}
     artists = draw_loss_curves(ax, first, steps=steps, window=window)
     legend = ax.legend(loc="lower left")
     title = ax.set_title("")
     # static note (drawn once into the cached background); the animated title stays short and cheap
-    ax.text(0.99, 0.97, "× = diverged run", transform=ax.transAxes, ha="right", va="top", fontsize=8,
-            color=COLORS["grey"])
+    ax.text(
+        0.99,
+        0.97,
+        "× = diverged run",
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize=8,
+        color=COLORS["grey"],
+    )
     moving = [artist for lines, marks in artists.values() for artist in (*lines, marks)]
     BlitCanvas(fig, [*moving, legend, title])
 
@@ -76,8 +86,10 @@ def lr_curves_demo(learning_rates, runs: dict, *, steps: int, window: int = 10, 
             set_loss_curves(artists[label], results, window=window, ylim=LOSS_YLIM)
             acc = np.array([r.test_accuracy for r in results])
             n_div = sum(r.diverged for r in results)
-            parts.append(f"{label}: test acc {acc.mean():.2f} ± {acc.std(ddof=1) if acc.size > 1 else 0:.2f}"
-                         f", diverged {n_div}/{len(results)}")
+            parts.append(
+                f"{label}: test acc {acc.mean():.2f} ± {acc.std(ddof=1) if acc.size > 1 else 0:.2f}"
+                f", diverged {n_div}/{len(results)}"
+            )
         title.set_text(f"learning rate {learning_rates[k]:g}")
         return f"lr = {learning_rates[k]:g} | " + " | ".join(parts)
 
@@ -110,22 +122,30 @@ def step_size_demo(traces: dict, figsize=(8.0, 3.4)):
     for k, label in enumerate(labels):
         trace = traces[label]
         color = COLORS["bn"] if "bn" in label.lower() else (COLORS["plain"] if k == 0 else COLORS["green"])
-        (l1,) = ax_loss.plot(trace.probe_steps, trace.losses[:, 0], color=color, marker="o", ms=3,
-                             label=label)
-        (l2,) = ax_grad.plot(trace.probe_steps, trace.grad_changes[:, 0], color=color, marker="o", ms=3,
-                             label=label)
+        (l1,) = ax_loss.plot(
+            trace.probe_steps, trace.losses[:, 0], color=color, marker="o", ms=3, label=label
+        )
+        (l2,) = ax_grad.plot(
+            trace.probe_steps, trace.grad_changes[:, 0], color=color, marker="o", ms=3, label=label
+        )
         lines[label] = (l1, l2)
         lo_all.append(trace.losses.min())
         hi_all.append(trace.losses.max())
         g_hi.append(trace.grad_changes.max())
     lo, hi = min(lo_all), max(hi_all)
-    ax_loss.set(xlabel="training step", ylabel="L(θ − ηg) (nats)", ylim=(max(lo * 0.8, 1e-3), hi * 1.25),
-                yscale="log")
-    positive = [t.grad_changes[t.grad_changes > 0].min() for t in traces.values()
-                if np.any(t.grad_changes > 0)]
+    ax_loss.set(
+        xlabel="training step", ylabel="L(θ − ηg) (nats)", ylim=(max(lo * 0.8, 1e-3), hi * 1.25), yscale="log"
+    )
+    positive = [
+        t.grad_changes[t.grad_changes > 0].min() for t in traces.values() if np.any(t.grad_changes > 0)
+    ]
     g_lo = min(positive) if positive else 1e-3
-    ax_grad.set(xlabel="training step", ylabel="‖∇L(θ − ηg) − ∇L(θ)‖", yscale="log",
-                ylim=(g_lo * 0.8, max(g_hi) * 1.25))
+    ax_grad.set(
+        xlabel="training step",
+        ylabel="‖∇L(θ − ηg) − ∇L(θ)‖",
+        yscale="log",
+        ylim=(g_lo * 0.8, max(g_hi) * 1.25),
+    )
     legend = ax_loss.legend(loc="upper right")
     title = ax_loss.set_title("")
     ax_grad.set_title("gradient change at this step size")

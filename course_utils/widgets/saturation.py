@@ -51,8 +51,17 @@ class SaturationDemo:
     lines : dict {"none", "batch"} -> Line2D
     """
 
-    def __init__(self, X, y, max_depth: int = 10, width: int = 100, bins: int = 20, seed: int = 0,
-                 figsize=(11.5, 3.4), dpi: int = 80):
+    def __init__(
+        self,
+        X,
+        y,
+        max_depth: int = 10,
+        width: int = 100,
+        bins: int = 20,
+        seed: int = 0,
+        figsize=(11.5, 3.4),
+        dpi: int = 80,
+    ):
         if not 1 <= int(max_depth) <= 30:
             raise ValueError(f"SaturationDemo: max_depth must be in 1..30, got {max_depth}")
         self.X, self.y = np.asarray(X, dtype=float), np.asarray(y)
@@ -64,8 +73,9 @@ class SaturationDemo:
             "none": draw_activation_heatmap(axes[0], empty, self.max_depth, "no BN: sigmoid outputs"),
             "batch": draw_activation_heatmap(axes[1], empty, self.max_depth, "with BN: sigmoid outputs"),
         }
-        self.fig.colorbar(self.images["batch"], ax=list(axes[:2]), pad=0.01, aspect=30,
-                          label="share of outputs")
+        self.fig.colorbar(
+            self.images["batch"], ax=list(axes[:2]), pad=0.01, aspect=30, label="share of outputs"
+        )
         ax = axes[2]
         self.lines = {
             "none": ax.plot([], [], "o-", ms=3, color=COLORS["plain"], label="no BN")[0],
@@ -118,6 +128,8 @@ class SaturationDemo:
             self.lines[norm].set_data(np.arange(1, depth + 2), grads)
             ratio = grads[0] / grads[-1]
             name = "no BN  " if norm == "none" else "with BN"
-            parts.append(f"{name}: {100 * res['saturated'].mean():5.1f} % saturated, "
-                         f"‖∂W₁‖/‖∂W_out‖ = {ratio:.1e}, loss {res['loss']:.2f}")
+            parts.append(
+                f"{name}: {100 * res['saturated'].mean():5.1f} % saturated, "
+                f"‖∂W₁‖/‖∂W_out‖ = {ratio:.1e}, loss {res['loss']:.2f}"
+            )
         return f"depth {depth}, init std {init_scale:.3g}\n" + "\n".join(parts)

@@ -35,14 +35,31 @@ def gamma_beta_demo(x_hat, gamma: float = 1.0, beta: float = 0.0):
     """
     import ipywidgets as widgets
 
-    plot = GammaBetaHistogram(x_hat, gamma_max=max(abs(GAMMA_RANGE[0]), GAMMA_RANGE[1]),
-                              beta_max=max(abs(BETA_RANGE[0]), BETA_RANGE[1]))
+    plot = GammaBetaHistogram(
+        x_hat,
+        gamma_max=max(abs(GAMMA_RANGE[0]), GAMMA_RANGE[1]),
+        beta_max=max(abs(BETA_RANGE[0]), BETA_RANGE[1]),
+    )
     layout = widgets.Layout(width="330px")
     controls = {
-        "gamma": widgets.FloatSlider(value=gamma, min=GAMMA_RANGE[0], max=GAMMA_RANGE[1], step=GAMMA_RANGE[2],
-                                     description="γ (scale)", continuous_update=True, layout=layout),
-        "beta": widgets.FloatSlider(value=beta, min=BETA_RANGE[0], max=BETA_RANGE[1], step=BETA_RANGE[2],
-                                    description="β (shift)", continuous_update=True, layout=layout),
+        "gamma": widgets.FloatSlider(
+            value=gamma,
+            min=GAMMA_RANGE[0],
+            max=GAMMA_RANGE[1],
+            step=GAMMA_RANGE[2],
+            description="γ (scale)",
+            continuous_update=True,
+            layout=layout,
+        ),
+        "beta": widgets.FloatSlider(
+            value=beta,
+            min=BETA_RANGE[0],
+            max=BETA_RANGE[1],
+            step=BETA_RANGE[2],
+            description="β (shift)",
+            continuous_update=True,
+            layout=layout,
+        ),
     }
 
     def reset(panel):
@@ -51,7 +68,8 @@ def gamma_beta_demo(x_hat, gamma: float = 1.0, beta: float = 0.0):
 
     # ticks, labels and the reference outline never change: only the bars and the mean line are redrawn
     blit(plot.fig, [plot.bars, plot.mean_line])
-    panel = slider_panel(plot.fig, partial(update_gamma_beta, plot), controls,
-                         buttons={"reset γ=1, β=0": reset})
+    panel = slider_panel(
+        plot.fig, partial(update_gamma_beta, plot), controls, buttons={"reset γ=1, β=0": reset}
+    )
     panel.plot = plot
     return panel

@@ -23,15 +23,25 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 
 def find_chromium() -> str | None:
     """Path of the system Chromium, or None."""
-    for candidate in (os.environ.get("NORMLAB_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser")):
+    for candidate in (
+        os.environ.get("NORMLAB_CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if candidate and Path(candidate).exists():
             return candidate
     return None
@@ -49,18 +59,34 @@ def jupyterlab_server(notebooks_dir: Path | None = None, timeout: float = 90.0):
     yield ``(base_url, token, root_dir)``; stop the server and delete the copy afterwards."""
     tmp = Path(tempfile.mkdtemp(prefix="normlab-lab-"))
     root_dir = tmp / "course"
-    shutil.copytree(notebooks_dir or ROOT / "notebooks", root_dir / "notebooks",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(
+        notebooks_dir or ROOT / "notebooks",
+        root_dir / "notebooks",
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints"),
+    )
     if (ROOT / "images").exists():
         shutil.copytree(ROOT / "images", root_dir / "images")
     port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), JUPYTER_CONFIG_DIR=str(tmp / "config"),
-               MPLBACKEND="module://matplotlib_inline.backend_inline")
+    env = dict(
+        os.environ,
+        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+        JUPYTER_CONFIG_DIR=str(tmp / "config"),
+        MPLBACKEND="module://matplotlib_inline.backend_inline",
+    )
     cmd = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}",
-        "--ServerApp.port_retries=0", f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
-        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root_dir}",
+        "--ServerApp.port_retries=0",
+        f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
+        "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
@@ -79,8 +105,9 @@ def jupyterlab_server(notebooks_dir: Path | None = None, timeout: float = 90.0):
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"JupyterLab did not start in {timeout} s:\n"
-                                   f"{(tmp / 'server.log').read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"JupyterLab did not start in {timeout} s:\n{(tmp / 'server.log').read_text()[-3000:]}"
+                )
             time.sleep(0.3)
         yield base_url, token, root_dir
     finally:
@@ -137,8 +164,9 @@ def shutdown_kernels(base_url: str, token: str):
     with urllib.request.urlopen(urllib.request.Request(f"{base_url}/api/kernels", headers=headers)) as r:
         kernels = json.load(r)
     for kernel in kernels:
-        request = urllib.request.Request(f"{base_url}/api/kernels/{kernel['id']}", headers=headers,
-                                         method="DELETE")
+        request = urllib.request.Request(
+            f"{base_url}/api/kernels/{kernel['id']}", headers=headers, method="DELETE"
+        )
         with contextlib.suppress(OSError):
             urllib.request.urlopen(request).close()
 

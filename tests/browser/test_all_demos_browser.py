@@ -15,9 +15,11 @@ import pytest
 from test_lab_browser import chromium  # noqa: F401  (the fixture: skip or fail without Chromium)
 
 pytestmark = pytest.mark.browser
-NOTEBOOKS = sorted(path.relative_to(lab.ROOT).as_posix()
-                   for path in (lab.ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
-                   if "slider_panel" in path.read_text() or "_demo(" in path.read_text())
+NOTEBOOKS = sorted(
+    path.relative_to(lab.ROOT).as_posix()
+    for path in (lab.ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
+    if "slider_panel" in path.read_text() or "_demo(" in path.read_text()
+)
 
 
 @pytest.fixture(scope="module")

@@ -25,8 +25,10 @@ pytestmark = pytest.mark.browser
 def chromium():
     path = lab.find_chromium()
     if path is None:
-        message = ("NO CHROMIUM FOUND: the browser test did not run "
-                   "(apt-get install -y chromium, or set NORMLAB_CHROMIUM=/path/to/chromium)")
+        message = (
+            "NO CHROMIUM FOUND: the browser test did not run "
+            "(apt-get install -y chromium, or set NORMLAB_CHROMIUM=/path/to/chromium)"
+        )
         if os.environ.get("NORMLAB_REQUIRE_BROWSER") == "1":
             pytest.fail(message + " and NORMLAB_REQUIRE_BROWSER=1 requires it")
         pytest.skip(message)

@@ -1,4 +1,5 @@
-"""Tests for the batchnorm topic modules (notebooks 05–06): plotting, widgets, exercises, image script."""
+"""Tests for the batchnorm topic (notebooks 05–06): course_utils.batchnorm and its plotting, widgets,
+exercises and image script."""
 
 import warnings
 
@@ -7,7 +8,9 @@ import pytest
 from scipy.special import expit
 
 import course_utils as cu
-from course_utils.plotting.batchnorm import NEAR_LINEAR_Z, SATURATED_Z, GammaBetaPlot, activation_stats
+from course_utils.batchnorm import NEAR_LINEAR_Z, SATURATED_Z, activation_stats
+from course_utils.plotting.batchnorm import GammaBetaPlot
+from course_utils.saturation import saturated_fraction
 
 
 @pytest.fixture
@@ -22,9 +25,11 @@ def test_near_linear_band_is_sigmoid_between_0p2_and_0p8():
     assert expit(-NEAR_LINEAR_Z) == pytest.approx(0.2)
 
 
-def test_saturated_threshold_is_a_tenth_of_the_maximum_slope():
-    s = expit(SATURATED_Z)
-    assert s * (1 - s) == pytest.approx(0.025)
+def test_saturated_is_one_rule_for_pre_activations_and_outputs():
+    # |z| > SATURATED_Z on the pre-activation axis ⇔ σ(z) < 0.03 or > 0.97 on the output axis (notebook 03)
+    assert expit(SATURATED_Z) == pytest.approx(0.97)
+    z = np.random.default_rng(0).normal(0.0, 3.0, size=2000)
+    assert activation_stats(z)["saturated"] == saturated_fraction(expit(z))
     assert activation_stats(np.array([SATURATED_Z * 0.999]))["saturated"] == 0.0
     assert activation_stats(np.array([SATURATED_Z * 1.001]))["saturated"] == 1.0
 
@@ -120,10 +125,13 @@ def test_static_settings_figure(channel):
 def _panel(channel):
     widgets = pytest.importorskip("ipywidgets")
     demo = cu.widgets.GammaBetaDemo(channel)
-    controls = {"gamma": widgets.FloatSlider(value=1, min=0, max=5, step=0.05, description="γ"),
-                "beta": widgets.FloatSlider(value=0, min=-5, max=5, step=0.05, description="β")}
-    panel = cu.widgets.slider_panel(demo.fig, demo.update, controls,
-                                    buttons={"identity": demo.set_identity})  # γ = σ_B, β = μ_B
+    controls = {
+        "gamma": widgets.FloatSlider(value=1, min=0, max=5, step=0.05, description="γ"),
+        "beta": widgets.FloatSlider(value=0, min=-5, max=5, step=0.05, description="β"),
+    }
+    panel = cu.widgets.slider_panel(
+        demo.fig, demo.update, controls, buttons={"identity": demo.set_identity}
+    )  # γ = σ_B, β = μ_B
     return demo, panel
 
 
@@ -186,7 +194,8 @@ def _compact(dout, cache):
     dbeta = dout.sum(axis=0)
     dgamma = (dout * cache.x_hat).sum(axis=0)
     dx = (cache.gamma * cache.inv_std / m) * (
-        m * dout - dout.sum(axis=0) - cache.x_hat * (dout * cache.x_hat).sum(axis=0))
+        m * dout - dout.sum(axis=0) - cache.x_hat * (dout * cache.x_hat).sum(axis=0)
+    )
     return dx, dgamma, dbeta
 
 
@@ -208,12 +217,15 @@ def test_check_not_implemented(capsys):
     assert "not implemented" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("mistake, hint", [
-    ("naive", "constants"),
-    ("no_mean", "mean term"),
-    ("no_var", "variance term"),
-    ("no_gamma", "γ is missing"),
-])
+@pytest.mark.parametrize(
+    "mistake, hint",
+    [
+        ("naive", "constants"),
+        ("no_mean", "mean term"),
+        ("no_var", "variance term"),
+        ("no_gamma", "γ is missing"),
+    ],
+)
 def test_check_fails_typical_mistakes_with_hint(mistake, hint, capsys):
     def student(dout, cache):
         m = dout.shape[0]
@@ -236,8 +248,15 @@ def test_check_fails_typical_mistakes_with_hint(mistake, hint, capsys):
 def test_graph_figure_has_every_node_and_rule():
     fig = cu.plotting.draw_batchnorm_graph()
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)
-    for needed in (r"\mu = \frac{1}{m}\Sigma_i x_i", r"x_\mu = x - \mu", r"\hat{x} = x_\mu\, s",
-                   r"d\mu = -\Sigma_i dx_{\mu,i}", r"d\beta = \Sigma_i dy_i", "inv_std", r"\partial L"):
+    for needed in (
+        r"\mu = \frac{1}{m}\Sigma_i x_i",
+        r"x_\mu = x - \mu",
+        r"\hat{x} = x_\mu\, s",
+        r"d\mu = -\Sigma_i dx_{\mu,i}",
+        r"d\beta = \Sigma_i dy_i",
+        "inv_std",
+        r"\partial L",
+    ):
         assert needed in texts
     fig.canvas.draw()  # every mathtext label must parse
 

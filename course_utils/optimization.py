@@ -34,17 +34,30 @@ from .layers import BatchNorm
 from .training import MLP, SGD, softmax_cross_entropy
 
 __all__ = [
-    "parameter_vector", "set_parameter_vector", "model_loss_and_grad",
-    "loss_along_gradient", "gradient_predictiveness", "effective_beta_smoothness",
-    "LandscapeProbe", "probe_along_gradient", "ProbeTrace", "train_with_probes",
-    "RunResult", "run_training", "with_classifier_input_norm", "PairedComparison", "paired_comparison",
-    "ScaleInvarianceRow", "scale_invariance_check",
+    "parameter_vector",
+    "set_parameter_vector",
+    "model_loss_and_grad",
+    "loss_along_gradient",
+    "gradient_predictiveness",
+    "effective_beta_smoothness",
+    "LandscapeProbe",
+    "probe_along_gradient",
+    "ProbeTrace",
+    "train_with_probes",
+    "RunResult",
+    "run_training",
+    "with_classifier_input_norm",
+    "PairedComparison",
+    "paired_comparison",
+    "ScaleInvarianceRow",
+    "scale_invariance_check",
 ]
 
 
 # --------------------------------------------------------------------------------------------------
 # flat parameter vectors
 # --------------------------------------------------------------------------------------------------
+
 
 def _param_slots(model):
     """(layer, name) for every trainable array, in a fixed order (input → output, dict order)."""
@@ -64,12 +77,13 @@ def set_parameter_vector(model, theta) -> None:
     theta = as_real_array(theta, "theta", "set_parameter_vector")
     size = sum(layer.params[name].size for layer, name in slots)
     if theta.shape != (size,):
-        raise ValueError(f"set_parameter_vector: theta must have shape ({size},) for this model, "
-                         f"got {theta.shape}")
+        raise ValueError(
+            f"set_parameter_vector: theta must have shape ({size},) for this model, got {theta.shape}"
+        )
     offset = 0
     for layer, name in slots:
         param = layer.params[name]
-        param[...] = theta[offset:offset + param.size].reshape(param.shape)
+        param[...] = theta[offset : offset + param.size].reshape(param.shape)
         offset += param.size
 
 
@@ -104,8 +118,9 @@ def model_loss_and_grad(model, X, y, training: bool = True):
     X = as_real_array(X, "X", where)
     y = np.asarray(y)
     if X.ndim != 2 or X.shape[1] != model.layer_sizes[0] or y.shape != (X.shape[0],):
-        raise ValueError(f"{where}: X must be (N, {model.layer_sizes[0]}) and y (N,), "
-                         f"got {X.shape} and {y.shape}")
+        raise ValueError(
+            f"{where}: X must be (N, {model.layer_sizes[0]}) and y (N,), got {X.shape} and {y.shape}"
+        )
     twin = copy.deepcopy(model)
     X, y = X.copy(), y.copy()
 
@@ -123,6 +138,7 @@ def model_loss_and_grad(model, X, y, training: bool = True):
 # --------------------------------------------------------------------------------------------------
 # the three probes
 # --------------------------------------------------------------------------------------------------
+
 
 def _check_probe_args(loss_and_grad, theta, step_sizes, where):
     if not callable(loss_and_grad):
@@ -200,8 +216,10 @@ def probe_along_gradient(loss_and_grad, theta, step_sizes) -> LandscapeProbe:
     loss0, g = loss_and_grad(theta.copy())
     g = np.asarray(g, dtype=float)
     if g.shape != theta.shape:
-        raise ValueError(f"probe_along_gradient: loss_and_grad returned a gradient of shape {g.shape}, "
-                         f"expected {theta.shape}")
+        raise ValueError(
+            f"probe_along_gradient: loss_and_grad returned a gradient of shape {g.shape}, "
+            f"expected {theta.shape}"
+        )
     losses = np.empty(step_sizes.size)
     changes = np.empty(step_sizes.size)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -209,8 +227,13 @@ def probe_along_gradient(loss_and_grad, theta, step_sizes) -> LandscapeProbe:
             loss_k, g_k = loss_and_grad(theta - eta * g)
             losses[k] = loss_k
             changes[k] = np.linalg.norm(np.asarray(g_k) - g)
-    return LandscapeProbe(step_sizes=step_sizes, loss0=float(loss0), grad_norm=float(np.linalg.norm(g)),
-                          losses=losses, grad_changes=changes)
+    return LandscapeProbe(
+        step_sizes=step_sizes,
+        loss0=float(loss0),
+        grad_norm=float(np.linalg.norm(g)),
+        losses=losses,
+        grad_changes=changes,
+    )
 
 
 @dataclass
@@ -238,15 +261,26 @@ class ProbeTrace:
     def band(self, name: str):
         """(min, max) over the step sizes of ``"losses"`` or ``"grad_changes"``, per probed step."""
         if name not in ("losses", "grad_changes", "beta_ratios"):
-            raise ValueError(f"ProbeTrace.band: name must be 'losses', 'grad_changes' or 'beta_ratios', "
-                             f"got {name!r}")
+            raise ValueError(
+                f"ProbeTrace.band: name must be 'losses', 'grad_changes' or 'beta_ratios', got {name!r}"
+            )
         values = getattr(self, name)
         return values.min(axis=1), values.max(axis=1)
 
 
-def train_with_probes(model, X, y, *, steps: int, batch_size: int, lr: float, step_sizes,
-                      probe_every: int = 10, seed: int = 0,
-                      divergence_threshold: float = 1e3) -> ProbeTrace:
+def train_with_probes(
+    model,
+    X,
+    y,
+    *,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    step_sizes,
+    probe_every: int = 10,
+    seed: int = 0,
+    divergence_threshold: float = 1e3,
+) -> ProbeTrace:
     """Train ``model`` with plain SGD and probe the landscape every ``probe_every`` steps.
 
     Each probe uses the current mini-batch, before that step's update, and a copy of the model
@@ -289,8 +323,9 @@ def train_with_probes(model, X, y, *, steps: int, batch_size: int, lr: float, st
             idx = next(batches)
             xb, yb = X[idx], y[idx]
             if step % probe_every == 0:
-                probe = probe_along_gradient(model_loss_and_grad(model, xb, yb), parameter_vector(model),
-                                             step_sizes)
+                probe = probe_along_gradient(
+                    model_loss_and_grad(model, xb, yb), parameter_vector(model), step_sizes
+                )
                 probe_steps.append(step)
                 losses.append(probe.losses)
                 changes.append(probe.grad_changes)
@@ -303,14 +338,22 @@ def train_with_probes(model, X, y, *, steps: int, batch_size: int, lr: float, st
                 break
             model.backward(dlogits)
             optimizer.step(model)
-    return ProbeTrace(step_sizes=step_sizes, probe_steps=np.array(probe_steps), losses=np.array(losses),
-                      grad_changes=np.array(changes), beta_ratios=np.array(ratios),
-                      grad_norms=np.array(norms), loss=np.array(train_loss), diverged=diverged)
+    return ProbeTrace(
+        step_sizes=step_sizes,
+        probe_steps=np.array(probe_steps),
+        losses=np.array(losses),
+        grad_changes=np.array(changes),
+        beta_ratios=np.array(ratios),
+        grad_norms=np.array(norms),
+        loss=np.array(train_loss),
+        diverged=diverged,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
 # experiment runners
 # --------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class RunResult:
@@ -347,9 +390,21 @@ def _eval_loss(model, X, y) -> float:
     return float(loss) if np.isfinite(loss) else float("inf")
 
 
-def run_training(data, *, layer_sizes, activation="relu", normalization="none", placement="before",
-                 init_scale=None, lr: float, steps: int, batch_size: int = 32, seed: int = 0,
-                 n_train: int | None = None, classifier_input_norm: bool | None = None) -> RunResult:
+def run_training(
+    data,
+    *,
+    layer_sizes,
+    activation="relu",
+    normalization="none",
+    placement="before",
+    init_scale=None,
+    lr: float,
+    steps: int,
+    batch_size: int = 32,
+    seed: int = 0,
+    n_train: int | None = None,
+    classifier_input_norm: bool | None = None,
+) -> RunResult:
     """Build an :class:`~course_utils.training.MLP`, train it with SGD and summarize the run.
 
     Parameters
@@ -382,12 +437,27 @@ def run_training(data, *, layer_sizes, activation="relu", normalization="none", 
             raise ValueError(f"{where}: n_train={n_train} exceeds the {len(X_train)} training examples")
         X_train, y_train = X_train[:n_train], y_train[:n_train]
     check_positive(lr, "lr", where)
-    model = MLP(layer_sizes, activation=activation, normalization=normalization, placement=placement,
-                init_scale=init_scale, seed=seed)
+    model = MLP(
+        layer_sizes,
+        activation=activation,
+        normalization=normalization,
+        placement=placement,
+        init_scale=init_scale,
+        seed=seed,
+    )
     if classifier_input_norm is not None:
         model = with_classifier_input_norm(model, classifier_input_norm)
-    history = train(model, X_train, y_train, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
-                    X_test=X_test, y_test=y_test)
+    history = train(
+        model,
+        X_train,
+        y_train,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        X_test=X_test,
+        y_test=y_test,
+    )
     chance = 1.0 / model.layer_sizes[-1]
     if history.diverged:
         train_acc, test_acc, train_loss, test_loss = chance, chance, float("inf"), float("inf")
@@ -396,13 +466,30 @@ def run_training(data, *, layer_sizes, activation="relu", normalization="none", 
         train_acc, test_acc = model.accuracy(X_train, y_train), history.final_test_accuracy
         train_loss, test_loss = _eval_loss(model, X_train, y_train), _eval_loss(model, X_test, y_test)
         weight_norms = np.array([np.linalg.norm(layer.W) for layer in model.linears])
-    config = dict(layer_sizes=list(layer_sizes), activation=activation, normalization=normalization,
-                  placement=placement, init_scale=init_scale, lr=lr, steps=steps, batch_size=batch_size,
-                  seed=seed, n_train=n_train, classifier_input_norm=classifier_input_norm)
-    return RunResult(config=config, loss=history.loss, diverged=history.diverged,
-                     steps_taken=history.steps_taken, train_accuracy=float(train_acc),
-                     test_accuracy=float(test_acc), train_loss=train_loss, test_loss=test_loss,
-                     weight_norms=weight_norms)
+    config = dict(
+        layer_sizes=list(layer_sizes),
+        activation=activation,
+        normalization=normalization,
+        placement=placement,
+        init_scale=init_scale,
+        lr=lr,
+        steps=steps,
+        batch_size=batch_size,
+        seed=seed,
+        n_train=n_train,
+        classifier_input_norm=classifier_input_norm,
+    )
+    return RunResult(
+        config=config,
+        loss=history.loss,
+        diverged=history.diverged,
+        steps_taken=history.steps_taken,
+        train_accuracy=float(train_acc),
+        test_accuracy=float(test_acc),
+        train_loss=train_loss,
+        test_loss=test_loss,
+        weight_norms=weight_norms,
+    )
 
 
 def with_classifier_input_norm(model, normalized: bool = True) -> MLP:
@@ -425,15 +512,17 @@ def with_classifier_input_norm(model, normalized: bool = True) -> MLP:
     if model.normalization != "batch":
         raise ValueError(f"{where}: model must use normalization='batch', got {model.normalization!r}")
     if len(model.linear_indices) < 2:
-        raise ValueError(f"{where}: model needs at least one hidden layer, "
-                         f"got layer_sizes {model.layer_sizes}")
+        raise ValueError(
+            f"{where}: model needs at least one hidden layer, got layer_sizes {model.layer_sizes}"
+        )
     twin = copy.deepcopy(model)
     out = twin.linear_indices[-1]
     present = (out - 1) in twin.norm_indices
     if normalized and not present:
         reference = twin.layers[twin.norm_indices[0]]
-        twin.layers.insert(out, BatchNorm(twin.layer_sizes[-2], momentum=reference.momentum,
-                                          eps=reference.eps))
+        twin.layers.insert(
+            out, BatchNorm(twin.layer_sizes[-2], momentum=reference.momentum, eps=reference.eps)
+        )
         twin.norm_indices.append(out)
         twin.linear_indices[-1] = out + 1
     elif not normalized and present:
@@ -467,10 +556,12 @@ class PairedComparison:
 
     def __str__(self):
         verdict = "significant" if self.significant else "not significant"
-        return (f"a = {self.mean_a:.3g} ± {self.std_a:.2g}, b = {self.mean_b:.3g} ± {self.std_b:.2g}; "
-                f"b − a = {self.mean_diff:+.2g} ± {self.std_diff:.2g} (n = {self.n}), "
-                f"{100 * self.confidence:.0f}% CI [{self.ci_low:+.2g}, {self.ci_high:+.2g}], "
-                f"paired t-test p = {self.p_value:.2g} → {verdict}")
+        return (
+            f"a = {self.mean_a:.3g} ± {self.std_a:.2g}, b = {self.mean_b:.3g} ± {self.std_b:.2g}; "
+            f"b − a = {self.mean_diff:+.2g} ± {self.std_diff:.2g} (n = {self.n}), "
+            f"{100 * self.confidence:.0f}% CI [{self.ci_low:+.2g}, {self.ci_high:+.2g}], "
+            f"paired t-test p = {self.p_value:.2g} → {verdict}"
+        )
 
 
 def paired_comparison(a, b, confidence: float = 0.95) -> PairedComparison:
@@ -483,8 +574,9 @@ def paired_comparison(a, b, confidence: float = 0.95) -> PairedComparison:
     a = as_real_array(a, "a", where).astype(float).ravel()
     b = as_real_array(b, "b", where).astype(float).ravel()
     if a.shape != b.shape:
-        raise ValueError(f"{where}: a and b must have the same length (paired by seed), "
-                         f"got {a.size} and {b.size}")
+        raise ValueError(
+            f"{where}: a and b must have the same length (paired by seed), got {a.size} and {b.size}"
+        )
     if a.size < 2:
         raise ValueError(f"{where}: need at least 2 pairs, got {a.size}")
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
@@ -500,9 +592,19 @@ def paired_comparison(a, b, confidence: float = 0.95) -> PairedComparison:
         half = stats.t.ppf(0.5 + confidence / 2, n - 1) * std_diff / np.sqrt(n)
         low, high = float(d.mean() - half), float(d.mean() + half)
         p = float(stats.ttest_rel(b, a).pvalue)
-    return PairedComparison(n=n, mean_a=float(a.mean()), std_a=float(a.std(ddof=1)), mean_b=float(b.mean()),
-                            std_b=float(b.std(ddof=1)), mean_diff=float(d.mean()), std_diff=std_diff,
-                            ci_low=low, ci_high=high, p_value=p, confidence=confidence)
+    return PairedComparison(
+        n=n,
+        mean_a=float(a.mean()),
+        std_a=float(a.std(ddof=1)),
+        mean_b=float(b.mean()),
+        std_b=float(b.std(ddof=1)),
+        mean_diff=float(d.mean()),
+        std_diff=std_diff,
+        ci_low=low,
+        ci_high=high,
+        p_value=p,
+        confidence=confidence,
+    )
 
 
 @dataclass
@@ -510,12 +612,12 @@ class ScaleInvarianceRow:
     """What scaling one BatchNorm-ed layer's weights by ``a`` changes (see :func:`scale_invariance_check`)."""
 
     factor: float
-    output_change: float      # max |BN(x·aW) − BN(x·W)| over the batch (layer after the Linear)
-    loss_change: float        # |L(aW) − L(W)|
-    grad_ratio: float         # ‖∇_{aW} L‖ / ‖∇_W L‖   (theory: 1/a)
-    grad_error: float         # max relative error between a·∇_{aW} L and ∇_W L (theory: 0)
-    update_ratio: float       # relative update ‖ΔW‖/‖W‖ of one SGD step, scaled / original (theory: 1/a²)
-    cosine_w_grad: float      # ⟨W, ∇_W L⟩ / (‖W‖‖∇_W L‖) (theory: 0)
+    output_change: float  # max |BN(x·aW) − BN(x·W)| over the batch (layer after the Linear)
+    loss_change: float  # |L(aW) − L(W)|
+    grad_ratio: float  # ‖∇_{aW} L‖ / ‖∇_W L‖   (theory: 1/a)
+    grad_error: float  # max relative error between a·∇_{aW} L and ∇_W L (theory: 0)
+    update_ratio: float  # relative update ‖ΔW‖/‖W‖ of one SGD step, scaled / original (theory: 1/a²)
+    cosine_w_grad: float  # ⟨W, ∇_W L⟩ / (‖W‖‖∇_W L‖) (theory: 0)
 
 
 def scale_invariance_check(model, X, y, layer: int = 0, factors=(0.1, 10.0)) -> list[ScaleInvarianceRow]:
@@ -543,10 +645,15 @@ def scale_invariance_check(model, X, y, layer: int = 0, factors=(0.1, 10.0)) -> 
     where = "scale_invariance_check"
     if not isinstance(model, MLP):
         raise TypeError(f"{where}: model must be a course_utils.training.MLP, got {type(model).__name__}")
-    if isinstance(layer, bool) or not isinstance(layer, int | np.integer) \
-            or not 0 <= layer < len(model.linear_indices) - 1:
-        raise ValueError(f"{where}: layer must be an index in [0, {len(model.linear_indices) - 2}] "
-                         f"(a hidden Linear layer), got {layer!r}")
+    if (
+        isinstance(layer, bool)
+        or not isinstance(layer, int | np.integer)
+        or not 0 <= layer < len(model.linear_indices) - 1
+    ):
+        raise ValueError(
+            f"{where}: layer must be an index in [0, {len(model.linear_indices) - 2}] "
+            f"(a hidden Linear layer), got {layer!r}"
+        )
     factors = [check_positive(a, "factors[i]", where) for a in factors]
     X = as_real_array(X, "X", where)
     y = np.asarray(y)
@@ -570,10 +677,15 @@ def scale_invariance_check(model, X, y, layer: int = 0, factors=(0.1, 10.0)) -> 
         rel_update_1 = np.linalg.norm(g1) / np.linalg.norm(W1)
         rel_update_a = np.linalg.norm(g_a) / np.linalg.norm(W_a)
         scale = np.maximum(np.abs(a * g_a), np.abs(g1)).max()
-        rows.append(ScaleInvarianceRow(
-            factor=a, output_change=float(np.abs(out_a - out1).max()), loss_change=float(abs(loss_a - loss1)),
-            grad_ratio=float(np.linalg.norm(g_a) / np.linalg.norm(g1)),
-            grad_error=float(np.abs(a * g_a - g1).max() / scale),
-            update_ratio=float(rel_update_a / rel_update_1),
-            cosine_w_grad=float(np.sum(W1 * g1) / (np.linalg.norm(W1) * np.linalg.norm(g1)))))
+        rows.append(
+            ScaleInvarianceRow(
+                factor=a,
+                output_change=float(np.abs(out_a - out1).max()),
+                loss_change=float(abs(loss_a - loss1)),
+                grad_ratio=float(np.linalg.norm(g_a) / np.linalg.norm(g1)),
+                grad_error=float(np.abs(a * g_a - g1).max() / scale),
+                update_ratio=float(rel_update_a / rel_update_1),
+                cosine_w_grad=float(np.sum(W1 * g1) / (np.linalg.norm(W1) * np.linalg.norm(g1))),
+            )
+        )
     return rows

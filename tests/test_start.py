@@ -55,10 +55,15 @@ def test_gamma_zero_puts_all_mass_in_the_bin_of_beta(sample):
     assert edges[np.argmax(heights)] <= 1.2 < edges[np.argmax(heights) + 1]
 
 
-@pytest.mark.parametrize("bad, match", [
-    ({"gamma": np.nan}, "gamma"), ({"beta": np.inf}, "beta"),
-    ({"edges": np.array([0.0, 0.0, 1.0])}, "edges"), ({"x_hat": np.zeros((3, 2))}, "x_hat"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ({"gamma": np.nan}, "gamma"),
+        ({"beta": np.inf}, "beta"),
+        ({"edges": np.array([0.0, 0.0, 1.0])}, "edges"),
+        ({"x_hat": np.zeros((3, 2))}, "x_hat"),
+    ],
+)
 def test_affine_histogram_rejects_bad_input(sample, bad, match):
     args = {"x_hat": sample[1], "gamma": 1.0, "beta": 0.0, "edges": np.linspace(-1, 1, 5)} | bad
     with pytest.raises(ValueError, match=match):
@@ -108,8 +113,12 @@ def test_demo_panel_sliders_work_and_are_fast_enough(sample):
     assert (gamma.min, gamma.max, beta.min, beta.max) == (-3.0, 3.0, -5.0, 5.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        times = np.concatenate([cu.widgets.time_callback(panel, "gamma", [-3.0, 0.0, 3.0, 1.0]),
-                                cu.widgets.time_callback(panel, "beta", [-5.0, 5.0, 0.0])])
+        times = np.concatenate(
+            [
+                cu.widgets.time_callback(panel, "gamma", [-3.0, 0.0, 3.0, 1.0]),
+                cu.widgets.time_callback(panel, "beta", [-5.0, 5.0, 0.0]),
+            ]
+        )
     assert "mean(y) = +0.000" in panel.readout.value
     png = bytes(panel.view.image.value)
     assert png.startswith(b"\x89PNG")
@@ -139,6 +148,7 @@ def test_static_figure_has_labelled_axes_and_one_curve_per_setting(sample):
 
 
 # --- the warm-up exercise of notebook 00 ----------------------------------------------------------------
+
 
 def test_check_standardize_passes_the_reference_and_names_typical_mistakes(capsys):
     def reference(x, eps=1e-5):
