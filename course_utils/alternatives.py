@@ -676,7 +676,7 @@ def run_batch_size_experiment(
     renorm_ramp: float = 0.4,
     r_max: float = 3.0,
     d_max: float = 5.0,
-    momentum: float = 0.1,
+    bn_momentum: float = 0.1,
 ) -> BatchSizeResult:
     """Train one MLP per (method, batch size, seed) on the same number of examples and test it.
 
@@ -700,8 +700,9 @@ def run_batch_size_experiment(
     num_groups : int
         GroupNorm groups (must divide every hidden width).
     renorm_warmup, renorm_ramp, r_max, d_max : Batch Renorm schedule (see :func:`renorm_limits`).
-    momentum : float
-        PyTorch-convention momentum of the running statistics (BN and Batch Renorm).
+    bn_momentum : float
+        PyTorch-convention momentum of the running statistics (BN and Batch Renorm), passed to
+        ``MLP(bn_momentum=...)``; SGD itself runs without momentum.
 
     Returns
     -------
@@ -751,7 +752,7 @@ def run_batch_size_experiment(
                     num_groups=num_groups,
                     r_max=r0,
                     d_max=d0,
-                    momentum=momentum,
+                    bn_momentum=bn_momentum,
                 )
                 linears = [model.layers[i] for i in model.linear_indices]
                 initial = [layer.W.copy() for layer in linears]
@@ -790,7 +791,7 @@ def run_batch_size_experiment(
         renorm_ramp=renorm_ramp,
         r_max=r_max,
         d_max=d_max,
-        momentum=momentum,
+        bn_momentum=bn_momentum,
     )
     return BatchSizeResult(
         methods=methods,

@@ -83,8 +83,13 @@ class MLP:
         Standard deviation of every initial weight; default ``1/sqrt(fan_in)`` per layer.
     seed : int
         Seeds the initial weights.
-    momentum, eps : float
-        For BatchNorm / BatchRenorm (PyTorch conventions).
+    bn_momentum : float in [0, 1], default 0.1
+        Momentum of the running-statistics EMA of BatchNorm / BatchRenorm, in PyTorch's convention
+        (``running = (1 − bn_momentum)·running + bn_momentum·batch``). Unrelated to the SGD momentum
+        ``train(momentum=...)``: this one only changes the statistics used in eval mode, never the
+        training trajectory.
+    eps : float
+        For BatchNorm / BatchRenorm / LayerNorm / GroupNorm.
     num_groups : int
         For GroupNorm.
     r_max, d_max : float
@@ -107,7 +112,7 @@ class MLP:
         placement="before",
         init_scale=None,
         seed=0,
-        momentum=0.1,
+        bn_momentum=0.1,
         eps=1e-5,
         num_groups=4,
         r_max=3.0,
@@ -132,7 +137,7 @@ class MLP:
             self._add(L.Linear(d_in, d_out, rng=rng, init_scale=init_scale), self.linear_indices)
             if i == len(sizes) - 2:
                 break  # the output layer gives logits: no normalization, no activation
-            norm = self._make_norm(d_out, momentum, eps, num_groups, r_max, d_max)
+            norm = self._make_norm(d_out, bn_momentum, eps, num_groups, r_max, d_max)
             if placement == "before" and norm is not None:
                 self._add(norm, self.norm_indices)
             self._add(ACTIVATIONS[activation](), self.activation_indices)
@@ -145,17 +150,17 @@ class MLP:
         index_list.append(len(self.layers))
         self.layers.append(layer)
 
-    def _make_norm(self, width, momentum, eps, num_groups, r_max, d_max):
+    def _make_norm(self, width, bn_momentum, eps, num_groups, r_max, d_max):
         kind = self.normalization
         if kind == "none":
             return None
         if kind == "batch":
-            return L.BatchNorm(width, momentum=momentum, eps=eps)
+            return L.BatchNorm(width, momentum=bn_momentum, eps=eps)
         if kind == "layer":
             return L.LayerNorm(width, eps=eps)
         if kind == "group":
             return L.GroupNorm(num_groups, width, eps=eps)
-        return L.BatchRenorm(width, momentum=momentum, eps=eps, r_max=r_max, d_max=d_max)
+        return L.BatchRenorm(width, momentum=bn_momentum, eps=eps, r_max=r_max, d_max=d_max)
 
     def forward(self, x, training: bool = True):
         """Logits of shape (N, n_classes) for x of shape (N, D_in)."""
@@ -356,7 +361,8 @@ def train(
         Number of SGD updates.
     batch_size : int
     lr, momentum : float
-        Learning rate and heavy-ball momentum of :class:`SGD`.
+        Learning rate and heavy-ball momentum of :class:`SGD`. This ``momentum`` is unrelated to the
+        BatchNorm running-average momentum, which is ``MLP(bn_momentum=...)``.
     seed : int
         Seeds the order of the mini-batches.
     hooks : sequence of Hook

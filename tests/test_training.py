@@ -361,3 +361,12 @@ def test_blas_runs_single_threaded_inside_the_model_and_is_restored():
     train(model, x, y, steps=2, batch_size=3, lr=0.1)
     assert Probe.seen and all(all(n == 1 for n in threads) for threads in Probe.seen)
     assert blas_threads() == before
+
+
+def test_mlp_bn_momentum_reaches_the_running_average_layers():
+    """``MLP(bn_momentum=...)`` is BatchNorm's EMA momentum (not SGD's ``train(momentum=...)``)."""
+    for normalization in ("batch", "renorm"):
+        model = MLP([5, 4, 3], normalization=normalization, bn_momentum=0.25)
+        assert [model.layers[i].momentum for i in model.norm_indices] == [0.25]
+    with pytest.raises(TypeError, match="momentum"):
+        MLP([5, 4, 3], normalization="batch", momentum=0.25)
