@@ -1,118 +1,158 @@
-"""Tests of course_utils.exercises.core: the PASS/FAIL report and check_batchnorm_forward."""
+"""Tests of course_utils.exercises.core: the grading rules every checker relies on."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
 
-import course_utils as cu
-from course_utils.exercises.core import check_batchnorm_forward, report
+from course_utils.exercises import core
 
 
-def _axes(x):
-    return (0,) + tuple(range(2, x.ndim))
+def test_report_passes_only_finite_errors_below_tolerance(capsys):
+    assert core.report("f", 1e-9) is True
+    assert core.report("f", 1e-3) is False
+    assert core.report("f", float("nan")) is False
+    assert core.report("f", float("inf")) is False
+    out = capsys.readouterr().out
+    assert out.count("PASS ✓") == 1 and out.count("FAIL ✗") == 3
 
 
-def _shape(x):
-    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
+def test_fail_prints_reason_and_hint(capsys):
+    assert core.fail("f", "why", "do this") is False
+    assert capsys.readouterr().out == "FAIL ✗ f: why\n   hint: do this\n"
 
 
-def reference(x, gamma, beta, eps=1e-5):
-    return cu.batchnorm_forward(x, gamma, beta, eps)
-
-
-def out_only(x, gamma, beta, eps=1e-5):
-    """A student's version written from scratch that returns just ``out`` (also accepted)."""
-    mu = x.mean(axis=_axes(x), keepdims=True)
-    var = ((x - mu) ** 2).mean(axis=_axes(x), keepdims=True)
-    return gamma.reshape(_shape(x)) * (x - mu) / np.sqrt(var + eps) + beta.reshape(_shape(x))
-
-
-def unbiased_variance(x, gamma, beta, eps=1e-5):
-    mu = x.mean(axis=_axes(x), keepdims=True)
-    var = x.var(axis=_axes(x), ddof=1, keepdims=True)
-    return gamma.reshape(_shape(x)) * (x - mu) / np.sqrt(var + eps) + beta.reshape(_shape(x)), None
-
-
-def eps_outside_sqrt(x, gamma, beta, eps=1e-5):
-    mu = x.mean(axis=_axes(x), keepdims=True)
-    std = x.std(axis=_axes(x), keepdims=True)
-    return gamma.reshape(_shape(x)) * (x - mu) / (std + eps) + beta.reshape(_shape(x))
-
-
-def per_sample_statistics(x, gamma, beta, eps=1e-5):
-    axes = tuple(range(1, x.ndim))
-    mu, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
-    return gamma.reshape(_shape(x)) * (x - mu) / np.sqrt(var + eps) + beta.reshape(_shape(x))
-
-
-def no_affine(x, gamma, beta, eps=1e-5):
-    mu, var = x.mean(axis=_axes(x), keepdims=True), x.var(axis=_axes(x), keepdims=True)
-    return (x - mu) / np.sqrt(var + eps)
-
-
-def not_written_yet(x, gamma, beta, eps=1e-5):
+def _stub(x):
     raise NotImplementedError
 
 
-@pytest.mark.parametrize("fn", [reference, out_only])
-def test_correct_implementations_pass(fn, capsys):
-    assert check_batchnorm_forward(fn) is True
-    out = capsys.readouterr().out
-    assert out.startswith("PASS") and "batchnorm_forward" in out and "relative error" in out
-    assert "FAIL" not in out and "hint" not in out
+def _deeper(x):
+    return _stub(x)
+
+
+def _no_return(x):
+    _ = x
+
+
+def _raises(x):
+    return x["missing"]
 
 
 @pytest.mark.parametrize(
-    "fn, hint",
+    "fn, kind",
+    [(_stub, "not_implemented"), (_deeper, "raised"), (_no_return, "returned_none"), (_raises, "raised")],
+)
+def test_call_student_separates_the_four_outcomes(fn, kind):
+    assert core.call_student(fn, {}).kind == kind
+    assert core.call_student(lambda x: 3, 1).kind == "value"
+
+
+def test_raised_outcome_shows_the_students_traceback(capsys):
+    outcome = core.call_student(_raises, {})
+    assert outcome.verdict("f") is False
+    out = capsys.readouterr().out
+    assert "in _raises" in out and "KeyError" in out and "call_student" not in out
+
+
+@pytest.mark.parametrize(
+    "value, says",
     [
-        (unbiased_variance, "biased variance"),
-        (eps_outside_sqrt, "eps goes inside the square root"),
-        (per_sample_statistics, "per channel"),
-        (no_affine, "apply gamma and beta"),
+        (None, "forget `return`"),
+        ([np.zeros(2), np.zeros(2)], "list"),
+        ("0.5", "string"),
+        ({"a": 1}, "dict"),
+        (np.zeros(3, complex), "complex"),
+        (np.array([True, False, True]), "boolean"),
+        (np.array([1.0, np.nan, 2.0]), "NaN"),
+        (np.array([1.0, np.inf, 2.0]), "inf"),
+        (np.zeros((3, 1)), "shape"),
+        (np.array(["a", "b", "c"]), "dtype"),
     ],
 )
-def test_typical_mistakes_fail_with_the_right_hint(fn, hint, capsys):
-    assert check_batchnorm_forward(fn) is False
-    out = capsys.readouterr().out
-    first, *rest = out.splitlines()
-    assert first.startswith("FAIL") and "max relative error" in first
-    assert len(rest) == 1 and rest[0].strip().startswith("hint:") and hint in rest[0]
+def test_as_answer_refuses_anything_but_a_finite_real_array(value, says):
+    arr, why = core.as_answer(value, "out", (3,))
+    assert arr is None and says in why
 
 
-def test_unknown_mistake_gets_the_generic_hint(capsys):
-    assert check_batchnorm_forward(lambda x, g, b, eps=1e-5: out_only(x, g, b, eps) * 1.5) is False
-    out = capsys.readouterr().out
-    assert "FAIL" in out and "print your mu and var" in out
+def test_as_answer_names_the_first_non_finite_index():
+    value = np.zeros((2, 3))
+    value[1, 2] = np.nan
+    assert "(1, 2)" in core.as_answer(value, "out", (2, 3))[1]
 
 
-def test_not_implemented_is_reported_not_raised(capsys):
-    assert check_batchnorm_forward(not_written_yet) is False
-    out = capsys.readouterr().out
-    assert "not implemented yet" in out and "FAIL" not in out and "Traceback" not in out
+def test_as_answer_accepts_scalars_and_integers():
+    assert core.as_answer(0.25, "out", ())[0] == 0.25
+    assert core.as_answer(np.arange(3), "out", (3,))[0].dtype == np.float64
 
 
-def test_wrong_output_shape_fails_cleanly(capsys):
-    assert check_batchnorm_forward(lambda x, g, b, eps=1e-5: out_only(x, g, b, eps)[:1]) is False
-    assert "FAIL" in capsys.readouterr().out
+@dataclasses.dataclass
+class _Cache:
+    x_hat: np.ndarray
+    eps: float
 
 
-def test_student_cannot_corrupt_the_check_by_mutating_inputs(capsys):
-    def mutating(x, gamma, beta, eps=1e-5):
-        out = out_only(x, gamma, beta, eps)
-        x[...] = 0.0  # a careless in-place operation on the student's side
-        gamma[...] = 0.0
-        return out
-
-    assert check_batchnorm_forward(mutating) is True
+def test_changed_arguments_sees_arrays_inside_objects_and_containers():
+    before = {"x": np.ones(3), "cache": _Cache(np.ones(2), 1e-5), "lst": [np.zeros(2)]}
+    after = {"x": np.ones(3), "cache": _Cache(np.array([1.0, 0.0]), 1e-5), "lst": [np.ones(2)]}
+    assert core.changed_arguments(before, after) == ["cache.x_hat", "lst[0]"]
 
 
-def test_report(capsys):
-    assert report("thing", 1e-9) is True
-    assert report("thing", 1e-3, hint="look at eps") is False
-    assert report("thing", float("nan")) is False
-    assert report("thing", None) is False
-    assert report("thing", 1e-3, tol=1e-2) is True
-    out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("PASS") and out[1].startswith("FAIL") and "look at eps" in out[2]
-    assert out[3].startswith("FAIL") and "not implemented yet" in out[4] and out[5].startswith("PASS")
+def test_match_mistake_is_lazy_and_safe():
+    def boom():
+        raise ValueError
+
+    hints = {"boom": boom, "shape": np.zeros(4), "this one": lambda: np.ones(3)}
+    assert core.match_mistake(np.ones(3), hints) == "this one"
+    assert core.match_mistake(np.full(3, 2.0), hints) is None
+    assert core.match_mistake(np.array([np.nan, 1.0]), {"nan": np.array([np.nan, 1.0])}) == "nan"
+
+
+def _double(x):
+    return 2 * x
+
+
+def test_grade_computes_the_reference_before_the_student_and_from_a_copy(capsys):
+    calls = []
+
+    def reference(x):
+        calls.append("reference")
+        return 2 * x
+
+    def student(x):
+        calls.append("student")
+        return 2 * x
+
+    case = core.Case({"x": np.arange(3.0)})
+    assert core.grade("double", student, [case], reference) is True
+    assert calls == ["reference", "student"]
+
+
+def test_grade_fails_an_input_edit_even_when_the_answer_is_right(capsys):
+    def sneaky(x):
+        y = 2 * x
+        x[0] = 99.0
+        return y
+
+    assert core.grade("double", sneaky, [core.Case({"x": np.arange(3.0)})], _double) is False
+    assert "changed its argument `x` in place" in capsys.readouterr().out
+
+
+def test_grade_uses_every_case_and_the_diagnosis(capsys):
+    cases = [core.Case({"x": np.arange(3.0)}), core.Case({"x": np.zeros(2)})]
+
+    def wrong(x):
+        return 2 * x + 1
+
+    def diagnose(answers, args, kwargs):
+        return core.match_mistake(answers[0], {"you added one": 2 * args["x"] + 1})
+
+    assert core.grade("double", wrong, cases, _double, diagnose=diagnose) is False
+    assert "hint: you added one" in capsys.readouterr().out
+
+
+def test_grade_accepts_out_and_cache_only_when_asked(capsys):
+    case = core.Case({"x": np.arange(3.0)})
+    assert core.grade("f", lambda x: (2 * x, "cache"), [case], _double, accept_extra=True) is True
+    assert core.grade("f", lambda x: (2 * x, "cache"), [case], _double) is False

@@ -10,7 +10,7 @@ import numpy as np
 from .. import calculus as C
 from ..data import standardize
 from ..gradcheck import rel_error
-from .core import _call, report
+from .core import call_student, report
 
 __all__ = ["check_directional_derivative", "check_standardize_features", "check_max_stable_lr"]
 
@@ -43,9 +43,10 @@ def check_directional_derivative(fn, n_trials: int = 50) -> bool:
         p = rng.uniform(-2.0, 2.0, d)
         u = rng.normal(size=d)
         u /= np.linalg.norm(u)
-        result = _call(fn, f, p.copy(), u.copy(), h=1e-5)
-        if result is None:
-            return report("directional_derivative", None)
+        outcome = call_student(fn, f, p.copy(), u.copy(), h=1e-5)
+        if outcome.kind != "value":
+            return outcome.verdict("directional_derivative")
+        result = outcome.value
         g = grad(p)
         exact = float(g @ u)
         err = abs(float(result) - exact) / (np.linalg.norm(g) + 1e-12)
@@ -76,9 +77,10 @@ def check_standardize_features(fn) -> bool:
     :func:`course_utils.data.standardize` on data with very different column scales and means."""
     rng = np.random.default_rng(1998)
     X = rng.normal(size=(40, 4)) * np.array([1.0, 100.0, 0.01, 7.0]) + np.array([2.0, 300.0, -1.0, 0.0])
-    result = _call(fn, X.copy())
-    if result is None:
-        return report("standardize_features", None)
+    outcome = call_student(fn, X.copy())
+    if outcome.kind != "value":
+        return outcome.verdict("standardize_features")
+    result = outcome.value
     out = np.asarray(result, dtype=float)
     expected = standardize(X)
     if out.shape != expected.shape:
@@ -110,9 +112,10 @@ def check_max_stable_lr(fn) -> bool:
     worst, hint = 0.0, ""
     for n, scales in ((50, (1.0, 100.0)), (80, (1.0, 1.0, 10.0)), (30, (0.1, 3.0))):
         X = rng.uniform(1.0, 3.0, size=(n, len(scales))) * np.array(scales)
-        result = _call(fn, X.copy())
-        if result is None:
-            return report("max_stable_lr", None)
+        outcome = call_student(fn, X.copy())
+        if outcome.kind != "value":
+            return outcome.verdict("max_stable_lr")
+        result = outcome.value
         got = float(result)
         expected = C.max_stable_lr(X)
         err = abs(got - expected) / expected

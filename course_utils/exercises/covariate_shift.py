@@ -8,7 +8,7 @@ import numpy as np
 
 from ..covariate_shift import ics_measurement, weight_gradient
 from ..training import MLP
-from .core import _call, report
+from .core import call_student, report
 
 __all__ = ["check_ics_measurement"]
 
@@ -44,9 +44,10 @@ def check_ics_measurement(fn) -> bool:
         model = MLP([12, 16, 16, 16, 5], "sigmoid", norm, seed=7)
         for layer, lr in ((2, 0.5), (3, 1.0)):
             snapshot = [p.copy() for lay in model.layers for p in lay.params.values()]
-            got = _call(fn, model, x.copy(), y.copy(), layer, lr)
-            if got is None:
-                return report("ics_measurement", None)
+            outcome = call_student(fn, model, x.copy(), y.copy(), layer, lr)
+            if outcome.kind != "value":
+                return outcome.verdict("ics_measurement")
+            got = outcome.value
             after = [p for lay in model.layers for p in lay.params.values()]
             if any(not np.array_equal(a, b) for a, b in zip(snapshot, after, strict=True)):
                 print("FAIL ✗ ics_measurement: your function changed the model's parameters")

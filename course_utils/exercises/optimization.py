@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import optimization
 from ..training import MLP
-from .core import _call, report
+from .core import call_student, report
 
 __all__ = ["check_gradient_predictiveness"]
 
@@ -38,9 +38,10 @@ def check_gradient_predictiveness(fn) -> bool:
     cases.append((f, optimization.parameter_vector(model), np.array([0.05, 0.2, 0.8])))
     worst, hint = 0.0, ""
     for loss_and_grad, theta, etas in cases:
-        result = _call(fn, loss_and_grad, theta.copy(), etas.copy())
-        if result is None:
-            return report(name, None)
+        outcome = call_student(fn, loss_and_grad, theta.copy(), etas.copy())
+        if outcome.kind != "value":
+            return outcome.verdict(name)
+        result = outcome.value
         out = np.asarray(result, dtype=float).ravel()
         expected = optimization.gradient_predictiveness(loss_and_grad, theta, etas)
         if out.shape != expected.shape:

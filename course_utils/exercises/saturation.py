@@ -7,7 +7,7 @@ from scipy.special import expit
 
 from ..gradcheck import rel_error
 from ..saturation import SATURATION_HIGH, SATURATION_LOW, saturated_fraction, sigmoid_derivative
-from .core import _call, report
+from .core import call_student, report
 
 __all__ = ["check_sigmoid_derivative", "check_saturated_fraction"]
 
@@ -21,11 +21,12 @@ def check_sigmoid_derivative(fn) -> bool:
     rng = np.random.default_rng(3)
     x = np.concatenate([rng.normal(0.0, 3.0, 40), [0.0, 30.0, -30.0, 800.0, -800.0]])
     with np.errstate(over="ignore", invalid="ignore"):
-        out = _call(fn, x.copy())
-        if out is None:
-            return report("sigmoid_derivative", None)
+        outcome = call_student(fn, x.copy())
+        if outcome.kind != "value":
+            return outcome.verdict("sigmoid_derivative")
+        out = outcome.value
         out = np.asarray(out, dtype=float)
-        out2 = np.asarray(_call(fn, x[:40].reshape(5, 8).copy()), dtype=float)
+        out2 = np.asarray(call_student(fn, x[:40].reshape(5, 8).copy()).value, dtype=float)
     expected = sigmoid_derivative(x)
     if out.shape != expected.shape or out2.shape != (5, 8):
         print(
@@ -69,9 +70,10 @@ def check_saturated_fraction(fn) -> bool:
     ]
     worst, hint = 0.0, ""
     for a, low, high in cases:
-        got = _call(fn, a.copy(), low=low, high=high)
-        if got is None:
-            return report("saturated_fraction", None)
+        outcome = call_student(fn, a.copy(), low=low, high=high)
+        if outcome.kind != "value":
+            return outcome.verdict("saturated_fraction")
+        got = outcome.value
         try:
             got = float(got)
         except (TypeError, ValueError):

@@ -4,46 +4,55 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..gradcheck import rel_error
-from .core import _call, report
+from .core import Case, grade, match_mistake
 
 __all__ = ["check_standardize"]
+
+EPS = 1e-5
+
+
+def _standardize(x, eps=EPS):
+    return (x - x.mean()) / np.sqrt(x.var() + eps)
 
 
 def check_standardize(fn) -> bool:
     """Grade ``fn(x, eps=1e-5)`` that returns ``(x − mean(x)) / sqrt(var(x) + eps)`` for a 1-D ``x``.
 
-    Tried on three seeded samples with mean ≠ 0 and std ≠ 1 (one of them tiny, so a misplaced ε shows).
+    Tried on four seeded samples with mean ≠ 0 and std ≠ 1: an ordinary one, a short one (where the
+    biased and unbiased variances differ visibly), one whose spread is comparable to √ε (where
+    forgetting ε, or putting it outside the square root, shows) and a constant one (where ε is all that
+    keeps the answer finite).
     """
     rng = np.random.default_rng(2000)
-    worst, hint = 0.0, ""
-    for loc, scale, n in [(3.0, 2.0, 50), (-1.0, 0.5, 7), (10.0, 1e-3, 20)]:
-        x = rng.normal(loc, scale, size=n)
-        result = _call(fn, x.copy(), eps=1e-5)
-        if result is None:
-            return report("standardize", None)
-        out = np.asarray(result, dtype=float)
-        expected = (x - x.mean()) / np.sqrt(x.var() + 1e-5)
-        if out.shape != expected.shape:
-            print(f"FAIL ✗ standardize: output shape {out.shape}, expected {expected.shape}")
-            return False
-        err = rel_error(out, expected)
-        if err > worst:
-            worst, hint = err, _diagnose_standardize(out, x)
-    return report("standardize", worst, hint=hint)
+    cases = [
+        Case({"x": rng.normal(3.0, 2.0, size=50)}, {"eps": EPS}, note="50 values, std 2"),
+        Case({"x": rng.normal(-1.0, 0.5, size=7)}, {"eps": EPS}, note="7 values, std 0.5"),
+        Case({"x": rng.normal(10.0, 3e-3, size=20)}, {"eps": EPS}, note="20 values with std 0.003 ≈ √ε"),
+        Case({"x": np.full(6, 4.0)}, {"eps": EPS}, note="6 equal values"),
+    ]
+    return grade("standardize", fn, cases, _standardize, diagnose=_diagnose_standardize)
 
 
-def _diagnose_standardize(out, x):
+def _diagnose_standardize(answers, args, kwargs):
+    (out,), x, eps = answers, args["x"], kwargs["eps"]
     mu = x.mean()
-    candidates = {
-        "use the biased variance, x.var() (ddof=0), as BN does in training": (x - mu)
-        / np.sqrt(x.var(ddof=1) + 1e-5),
-        "eps goes inside the square root: (x - mean) / sqrt(var + eps)": (x - mu) / (x.std() + 1e-5),
-        "subtract the mean before dividing": x / np.sqrt(x.var() + 1e-5),
-        "divide by the standard deviation (the square root of the variance), not by the variance": (x - mu)
-        / (x.var() + 1e-5),
-    }
-    for message, wrong in candidates.items():
-        if wrong.shape == out.shape and np.allclose(out, wrong, rtol=1e-6, atol=1e-9):
-            return message
-    return "try x = np.array([1.0, 3.0]): the answer is close to [-1, 1]"
+    return match_mistake(
+        out,
+        {
+            "use the biased variance, x.var() (ddof=0, divide by n), as BN does in training": lambda: (
+                (x - mu) / np.sqrt(x.var(ddof=1) + eps)
+            ),
+            "eps goes inside the square root, added to the variance: sqrt(var + eps), not std + eps": lambda: (
+                (x - mu) / (x.std() + eps)
+            ),
+            "eps is missing: divide by sqrt(var + eps). It matters when the spread is tiny — try a sample "
+            "whose values are all almost equal": lambda: (x - mu) / x.std(),
+            "subtract the mean before dividing": lambda: x / np.sqrt(x.var() + eps),
+            "divide by the standard deviation (the square root of var + eps), not by the variance": lambda: (
+                (x - mu) / (x.var() + eps)
+            ),
+            "subtract the mean of x, not its first value or its median": lambda: (
+                (x - np.median(x)) / np.sqrt(x.var() + eps)
+            ),
+        },
+    )
