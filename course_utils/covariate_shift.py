@@ -36,6 +36,7 @@ __all__ = [
     "NoisyBatchNorm",
     "noisy_batchnorm_mlp",
     "frozen_noise",
+    "with_gradients",
     "weight_gradient",
     "ics_measurement",
     "ICSHook",
@@ -222,12 +223,15 @@ def _backprop(net, x, y):
     return net
 
 
-def _with_gradients(model, x, y):
+def with_gradients(model, x, y):
     """A deep copy of ``model`` after one training-mode forward/backward pass on (x, y).
 
     The copy replays the current step's noise (frozen); the original is untouched.
     """
     return _backprop(copy.deepcopy(model), x, y)
+
+
+_with_gradients = with_gradients  # old private name, still imported by exercises/covariate_shift.py
 
 
 def weight_gradient(model, x, y, layer: int) -> np.ndarray:
@@ -238,7 +242,7 @@ def weight_gradient(model, x, y, layer: int) -> np.ndarray:
     where = "weight_gradient"
     layer = _check_model_layer(model, layer, where)
     x, y = _check_batch(model, x, y, where)
-    return _with_gradients(model, x, y).linears[layer].grads["W"].copy()
+    return with_gradients(model, x, y).linears[layer].grads["W"].copy()
 
 
 def ics_measurement(model, x, y, layer: int, lr: float) -> tuple[float, float]:
@@ -269,7 +273,7 @@ def ics_measurement(model, x, y, layer: int, lr: float) -> tuple[float, float]:
     layer = _check_model_layer(model, layer, where)
     x, y = _check_batch(model, x, y, where)
     lr = check_positive(lr, "lr", where)
-    return _ics_from_fresh_gradients(_with_gradients(model, x, y), x, y, layer, lr, copy_model=False)
+    return _ics_from_fresh_gradients(with_gradients(model, x, y), x, y, layer, lr, copy_model=False)
 
 
 def _ics_from_fresh_gradients(model, x, y, layer, lr, copy_model=True):

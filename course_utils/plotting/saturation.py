@@ -15,6 +15,7 @@ __all__ = [
     "plot_layer_gradient_norms",
     "plot_activation_heatmaps",
     "draw_activation_heatmap",
+    "padded_histogram_image",
     "plot_init_sweep",
 ]
 
@@ -97,7 +98,7 @@ def draw_activation_heatmap(ax, hist, max_layers: int | None = None, title: str 
     hist = np.asarray(hist, dtype=float)
     n_layers, bins = hist.shape
     max_layers = n_layers if max_layers is None else max_layers
-    image = _padded(hist, max_layers)
+    image = padded_histogram_image(hist, max_layers)
     im = ax.imshow(
         image,
         origin="lower",
@@ -118,7 +119,9 @@ def draw_activation_heatmap(ax, hist, max_layers: int | None = None, title: str 
     return im
 
 
-def _padded(hist, max_layers):
+def padded_histogram_image(hist, max_layers: int) -> np.ndarray:
+    """``hist`` (n_layers, bins) as a (max_layers, bins) image: empty bins and missing layers are NaN
+    (drawn blank), extra layers are cut."""
     image = np.full((max_layers, hist.shape[1]), np.nan)
     rows = min(len(hist), max_layers)
     image[:rows] = np.where(hist[:rows] > 0, hist[:rows], np.nan)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..plotting.saturation import _padded, draw_activation_heatmap
+from ..plotting.saturation import draw_activation_heatmap, padded_histogram_image
 from ..plotting.style import COLORS, new_figure
 from ..saturation import forward_backward_diagnostics
 from ..training import MLP
@@ -123,7 +123,7 @@ class SaturationDemo:
         results = self.diagnostics(depth, init_scale)
         parts = []
         for norm, res in results.items():
-            self.images[norm].set_data(_padded(res["histograms"], self.max_depth))
+            self.images[norm].set_data(padded_histogram_image(res["histograms"], self.max_depth))
             grads = np.maximum(np.nan_to_num(res["grad_norms"], nan=GRAD_FLOOR), GRAD_FLOOR)
             self.lines[norm].set_data(np.arange(1, depth + 2), grads)
             ratio = grads[0] / grads[-1]
