@@ -1,8 +1,10 @@
 # NormLab — two commands do everything:  `make lab`  and  `make test`.
 #
 # The first run creates .venv/ and installs the pinned stack (versions from requirements-pinned.txt,
-# the one place that pins them) plus course_utils in editable mode. Later runs reuse it; the stamp file
-# .venv/.normlab-installed makes `pip install` run again only when pyproject.toml or the pins change.
+# which includes requirements-runtime.txt, the runtime pins Binder installs too) plus course_utils in
+# editable mode. Later runs reuse it; the stamp file .venv/.normlab-installed makes `pip install` run
+# again only when pyproject.toml or a pin file changes (tests/test_environment.py checks the installed
+# versions only in an environment that carries this stamp).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -12,14 +14,18 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.normlab-installed
 PINS := requirements-pinned.txt
+# every pin file (requirements-pinned.txt includes requirements-runtime.txt): a change to any reinstalls
+PIN_FILES := $(wildcard requirements-*.txt)
 # Notebooks for `make notebooks`: all of them, or one/several with NB=notebooks/05_x.ipynb
 NB ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 PORT ?= 8888
+# `make site REPO=owner/name` adds a Binder launch button to every page of the website (none without it)
+REPO ?=
 START_NOTEBOOK := notebooks/00_start_here.ipynb
 # Notebook kernels started by make run with the network blocked (tests/_offline/, README "Testing").
 OFFLINE_ENV := NORMLAB_OFFLINE=1 PYTHONPATH="$(CURDIR)/tests/_offline$${PYTHONPATH:+:$$PYTHONPATH}"
 
-.PHONY: help setup lab test test-fast lint format notebooks bench images student clean check-python
+.PHONY: help setup lab test test-fast lint format notebooks bench images student site clean check-python
 
 help:
 	@echo "make lab        set up .venv (first time only) and start JupyterLab at $(START_NOTEBOOK)"
@@ -29,6 +35,7 @@ help:
 	@echo "make notebooks  re-run notebooks in place on a fresh kernel (all, or NB=notebooks/05_x.ipynb)"
 	@echo "make images     regenerate images/ with every images/make_*.py"
 	@echo "make student    student copy without solution cells in build/student/"
+	@echo "make site       static course website in build/site/ from the executed notebooks (REPO=owner/name adds Binder buttons)"
 	@echo "make bench      run benchmarks/run.py"
 	@echo "make clean      remove build/ and caches (keeps .venv; rm -rf .venv for a full reset)"
 
@@ -44,7 +51,7 @@ $(VPY): | check-python
 	  echo "NormLab needs Python's venv module with ensurepip, which '$(PYTHON)' lacks (Debian/Ubuntu: apt-get install python3-venv)."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml $(PINS) | $(VPY)
+$(STAMP): pyproject.toml $(PIN_FILES) | $(VPY)
 	@echo "Installing the pinned stack (versions from $(PINS)) and course_utils into $(VENV)/ ..."
 	$(VPY) -m pip install --quiet --disable-pip-version-check -c $(PINS) -e ".[dev]"
 	@touch $@
@@ -95,6 +102,10 @@ images: setup
 
 student: setup
 	$(VPY) scripts/nbtool.py student --out build/student
+
+# The offline website: the committed notebooks as they are (no re-execution), MathJax shipped inside.
+site: setup
+	$(VPY) scripts/build_site.py --out build/site $(if $(REPO),--repo $(REPO))
 
 bench: setup
 	$(VPY) benchmarks/run.py

@@ -153,6 +153,7 @@ STUDENT_COPY = (
     "images",
     "pyproject.toml",
     "requirements-pinned.txt",
+    "requirements-runtime.txt",
     "environment.yml",
     "postBuild",
     "README.md",

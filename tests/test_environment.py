@@ -1,8 +1,10 @@
 """The pinned stack is defined once and agrees everywhere it appears.
 
-requirements-pinned.txt holds the exact versions `make` installs; environment.yml (Binder) must pin the
-same versions; pyproject.toml's ranges must admit them; the running environment must be the pinned one;
-and the Makefile must fail with one clear line when Python is missing or unusable.
+requirements-runtime.txt holds the exact versions of what the course needs to run (Binder installs this
+file alone, through environment.yml's pip section); requirements-pinned.txt includes it (``-r``) and adds
+the test and site tools, and is what `make` installs with. pyproject.toml's ranges must admit every pin
+and stop below the next major release; an environment built by `make` (or Binder) must hold the pinned
+versions; and the Makefile must fail with one clear line when Python is missing or unusable.
 """
 
 from __future__ import annotations
@@ -28,141 +30,219 @@ except ModuleNotFoundError:  # Python 3.10
 
 REPO = Path(__file__).resolve().parent.parent
 PINS_FILE = REPO / "requirements-pinned.txt"
+RUNTIME_FILE = REPO / "requirements-runtime.txt"
 ENV_FILE = REPO / "environment.yml"
-# conda-forge names that differ from the PyPI name of the same package
-CONDA_TO_PYPI = {"matplotlib-base": "matplotlib"}
-# packages Binder does not need (the browser test, Binder validation and the linter run on the dev machine)
-NOT_ON_BINDER = {"playwright", "jupyter-repo2docker", "ruff"}
+# written by the Makefile into the venv it built (.venv/.normlab-installed), next to sys.prefix's bin/
+MAKE_STAMP = Path(sys.prefix) / ".normlab-installed"
+# what the course needs to run: Binder must install each of these (and nothing of TEST_ONLY)
+RUNTIME_STACK = {
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "pillow",
+    "scikit-learn",
+    "threadpoolctl",
+    "ipywidgets",
+    "jupyterlab-widgets",
+    "jupyterlab",
+    "notebook",
+    "ipykernel",
+}
+# tools that only the tests, the linter or the website build use: never on Binder
+TEST_ONLY = {
+    "pytest",
+    "nbval",
+    "hypothesis",
+    "ruff",
+    "playwright",
+    "jupyter-repo2docker",
+    "nbclient",
+    "nbconvert",
+    "nbformat",
+    "jupyter-server-mathjax",
+}
 
 
-def read_pins() -> dict[str, str]:
-    pins = {}
-    for number, line in enumerate(PINS_FILE.read_text().splitlines(), 1):
+def read_pin_file(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, str]:
+    """``{canonical name: version}`` of a pin file, following its ``-r other.txt`` includes."""
+    assert path not in _seen, f"{path.name}: includes itself"
+    pins: dict[str, str] = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
+        where = f"{path.name}:{number}"
+        include = re.fullmatch(r"-r\s+(\S+)", line)
+        if include:
+            nested = read_pin_file(path.parent / include[1], (*_seen, path))
+            twice = sorted(set(nested) & set(pins))
+            assert not twice, f"{where}: pinned twice: {twice}"
+            pins.update(nested)
+            continue
         match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([A-Za-z0-9_.\-+]+)", line)
-        assert match, f"requirements-pinned.txt:{number}: expected 'name==version', got {line!r}"
+        assert match, f"{where}: expected 'name==version' or '-r file', got {line!r}"
         name = canonicalize_name(match[1])
-        assert name not in pins, f"requirements-pinned.txt:{number}: {name} pinned twice"
+        assert name not in pins, f"{where}: {name} pinned twice"
         pins[name] = match[2]
     return pins
 
 
+def read_pins() -> dict[str, str]:
+    """Every pin make installs with (requirements-pinned.txt and what it includes)."""
+    return read_pin_file(PINS_FILE)
+
+
+def read_runtime_pins() -> dict[str, str]:
+    return read_pin_file(RUNTIME_FILE)
+
+
 def read_environment() -> dict:
-    """Parse environment.yml (a flat file we control: name, channels, dependencies as '- pkg=ver')."""
-    env = {"channels": [], "dependencies": {}, "pip": []}
-    section = None
-    for number, raw in enumerate(ENV_FILE.read_text().splitlines(), 1):
-        line = raw.split("#", 1)[0].rstrip()
-        if not line.strip():
-            continue
-        if not raw.startswith(" "):
-            key, _, value = line.partition(":")
-            section = key.strip()
-            if value.strip():
-                env[section] = value.strip()
-            continue
-        item = line.strip()
-        assert item.startswith("- "), f"environment.yml:{number}: unexpected line {raw!r}"
-        item = item[2:].strip()
-        if section == "channels":
-            env["channels"].append(item)
-        elif section == "dependencies":
-            if item.startswith("pip"):
-                section = "pip"
-                continue
-            match = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*(?:=\s*([A-Za-z0-9_.\-]+))?", item)
-            assert match, f"environment.yml:{number}: expected '- name=version', got {item!r}"
-            env["dependencies"][match[1]] = match[2]
-        elif section == "pip":
-            env["pip"].append(item)
-    return env
+    yaml = pytest.importorskip("yaml")
+    return yaml.safe_load(ENV_FILE.read_text())
 
 
 def pyproject() -> dict:
     return tomllib.loads((REPO / "pyproject.toml").read_text())
 
 
-def test_environment_yml_is_valid_yaml_with_the_same_content():
-    yaml = pytest.importorskip("yaml")
-    data = yaml.safe_load(ENV_FILE.read_text())
-    parsed = read_environment()
-    assert data["channels"] == parsed["channels"]
-    names = [str(d).split("=")[0] for d in data["dependencies"] if isinstance(d, str)]
-    assert names == list(parsed["dependencies"])
+def pyproject_requirements() -> list[Requirement]:
+    project = pyproject()["project"]
+    requirements = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        requirements += extra
+    own = canonicalize_name(project["name"])
+    # the dev extra builds on the others: "normlab-course-utils[test,site]"
+    return [r for r in map(Requirement, requirements) if canonicalize_name(r.name) != own]
 
 
-def test_binder_uses_conda_forge_and_python_311():
+# --- Binder: conda gives Python and pip, PyPI gives the rest at the runtime pins -------------------------
+
+
+def test_environment_yml_asks_conda_only_for_python_311_and_pip():
     env = read_environment()
     assert env["channels"] == ["conda-forge"]
-    assert env["dependencies"].get("python") == "3.11", "pin python=3.11, or Binder falls back to 3.10"
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    assert conda == ["python=3.11", "pip"], (
+        "conda installs only python=3.11 (or Binder falls back to its default) and pip; every other "
+        f"package comes from PyPI at the pinned versions, got {conda}"
+    )
 
 
-def test_every_conda_package_is_pinned_to_the_same_version():
-    pins = read_pins()
-    env = read_environment()
-    mismatches = []
-    for conda_name, version in env["dependencies"].items():
-        if conda_name == "python":
-            continue
-        name = canonicalize_name(CONDA_TO_PYPI.get(conda_name, conda_name))
-        if version is None:
-            mismatches.append(f"{conda_name}: no version in environment.yml")
-        elif name not in pins:
-            mismatches.append(f"{conda_name}: missing from requirements-pinned.txt")
-        elif pins[name] != version:
-            mismatches.append(f"{conda_name}: environment.yml {version} != pinned {pins[name]}")
-    assert not mismatches, "\n".join(mismatches)
+def test_environment_yml_pip_section_installs_exactly_the_runtime_pin_file():
+    sections = [d["pip"] for d in read_environment()["dependencies"] if isinstance(d, dict)]
+    assert sections == [[f"-r {RUNTIME_FILE.name}"]], (
+        f"the pip section must be the single line '-r {RUNTIME_FILE.name}' (one source of truth), got {sections}"
+    )
+    # conda runs pip from the folder of environment.yml, so the path is relative to it
+    assert (ENV_FILE.parent / RUNTIME_FILE.name).is_file()
 
 
-def test_every_pin_is_on_binder_unless_listed_as_dev_only():
-    env_names = {canonicalize_name(CONDA_TO_PYPI.get(n, n)) for n in read_environment()["dependencies"]}
-    missing = sorted(set(read_pins()) - env_names - NOT_ON_BINDER)
-    assert not missing, f"pinned but not in environment.yml: {missing}"
+def test_the_runtime_pins_are_the_runtime_stack_and_no_test_tool():
+    runtime = set(read_runtime_pins())
+    assert not RUNTIME_STACK - runtime, f"Binder would miss: {sorted(RUNTIME_STACK - runtime)}"
+    assert not runtime & TEST_ONLY, f"test-only tools in the runtime pins: {sorted(runtime & TEST_ONLY)}"
 
 
-def test_no_local_path_in_the_pip_section():
-    # A local path there changes with every commit and defeats Binder's cache; postBuild installs it.
-    for item in read_environment()["pip"]:
-        assert not item.startswith((".", "/", "-e")), f"environment.yml pip section installs a path: {item}"
+def test_requirements_pinned_includes_the_runtime_pins_once():
+    lines = [line.split("#", 1)[0].strip() for line in PINS_FILE.read_text().splitlines()]
+    assert f"-r {RUNTIME_FILE.name}" in lines, f"{PINS_FILE.name} must include {RUNTIME_FILE.name} with -r"
+    pins, runtime = read_pins(), read_runtime_pins()  # read_pin_file fails on a name pinned twice
+    assert {name: pins[name] for name in runtime} == runtime
+    assert set(pins) - set(runtime) <= TEST_ONLY, "a pin outside the runtime file must be a test/site tool"
+
+
+def test_every_pin_is_one_of_pyprojects_requirements():
+    # `make` installs with `pip -c`: a pin that no requirement names would never be installed
+    named = {canonicalize_name(r.name) for r in pyproject_requirements()}
+    unused = sorted(set(read_pins()) - named)
+    assert not unused, f"pinned but not required by pyproject.toml: {unused}"
 
 
 def test_widgets_frontend_and_kernel_side_are_pinned_in_sync():
-    pins = read_pins()
-    env = read_environment()["dependencies"]
+    pins = read_runtime_pins()
     ipywidgets, lab_widgets = Version(pins["ipywidgets"]), Version(pins["jupyterlab-widgets"])
     # ipywidgets 8.x ships with jupyterlab_widgets 3.x; mixing majors gives blank widgets in JupyterLab
     assert (ipywidgets.major, lab_widgets.major) == (8, 3)
-    assert env["ipywidgets"] == pins["ipywidgets"] and env["jupyterlab_widgets"] == pins["jupyterlab-widgets"]
+    if metadata.version("ipywidgets") != pins["ipywidgets"]:
+        pytest.skip(f"ipywidgets {metadata.version('ipywidgets')} installed, not the pinned {ipywidgets}")
     requires = [Requirement(r) for r in metadata.requires("ipywidgets") or []]
     spec = next(r.specifier for r in requires if canonicalize_name(r.name) == "jupyterlab-widgets")
     assert spec.contains(lab_widgets), f"ipywidgets {ipywidgets} wants jupyterlab_widgets{spec}"
 
 
+def test_pinned_notebook_accepts_the_pinned_jupyterlab():
+    pins = read_runtime_pins()
+    try:
+        installed = metadata.version("notebook")
+    except metadata.PackageNotFoundError:
+        pytest.skip("notebook is not installed here (make installs it: it is in the dev extra)")
+    if installed != pins["notebook"]:
+        pytest.skip(f"notebook {installed} installed, not the pinned {pins['notebook']}")
+    requires = [Requirement(r) for r in metadata.requires("notebook") or []]
+    spec = next(r.specifier for r in requires if canonicalize_name(r.name) == "jupyterlab" and not r.marker)
+    assert spec.contains(pins["jupyterlab"]), f"notebook {installed} wants jupyterlab{spec}"
+
+
+# --- pyproject.toml: ranges that admit the pins and stop below the next major ----------------------------
+
+
+def _next_major(version: Version) -> Version:
+    return Version(str(version.major + 1))
+
+
 def test_pyproject_requirements_are_all_pinned_and_admit_the_pins():
-    project = pyproject()["project"]
     pins = read_pins()
-    requirements = list(project["dependencies"])
-    for extra in project["optional-dependencies"].values():
-        requirements += extra
     problems = []
-    for text in requirements:
-        req = Requirement(text)
+    for req in pyproject_requirements():
         name = canonicalize_name(req.name)
-        if name == canonicalize_name(project["name"]):
-            continue  # the dev extra builds on the test extra: "normlab-course-utils[test]"
         if name not in pins:
             problems.append(f"{req.name}: in pyproject.toml but not pinned")
         elif not req.specifier.contains(pins[name]):
             problems.append(f"{req.name}: pin {pins[name]} outside pyproject's {req.specifier}")
     assert not problems, "\n".join(problems)
-    assert project["requires-python"] == ">=3.10"
+    assert pyproject()["project"]["requires-python"] == ">=3.10"
+
+
+def test_every_requirement_is_capped_below_the_next_major_of_its_pin():
+    pins = read_pins()
+    problems = []
+    for req in pyproject_requirements():
+        pinned = Version(pins[canonicalize_name(req.name)])
+        caps = [Version(s.version) for s in req.specifier if s.operator == "<"]
+        if caps != [_next_major(pinned)]:
+            problems.append(
+                f"{req.name}: expected '<{_next_major(pinned)}' (pin {pinned}), got {req.specifier}"
+            )
+    assert not problems, "\n".join(problems)
+
+
+def test_the_course_dependencies_keep_their_lower_bounds():
+    for text in pyproject()["project"]["dependencies"]:
+        req = Requirement(text)
+        assert any(s.operator == ">=" for s in req.specifier), f"{req.name}: no lower bound"
+
+
+# --- the running environment ---------------------------------------------------------------------------
+
+
+def _on_binder() -> bool:
+    # repo2docker images set NB_PYTHON_PREFIX to the environment the notebook server runs from
+    prefix = os.environ.get("NB_PYTHON_PREFIX")
+    return bool(prefix) and Path(prefix).resolve() == Path(sys.prefix).resolve()
 
 
 def test_the_running_environment_has_the_pinned_versions():
+    if MAKE_STAMP.exists():
+        pins, built_by = read_pins(), f"make ({MAKE_STAMP})"
+    elif _on_binder():
+        pins, built_by = read_runtime_pins(), "Binder"
+    else:
+        pytest.skip(
+            f"this environment ({sys.prefix}) was not built by make (no {MAKE_STAMP.name} stamp) or Binder, "
+            "so its versions are its owner's choice; `make test` checks the pinned ones"
+        )
     wrong = []
-    for name, version in read_pins().items():
+    for name, version in pins.items():
         try:
             installed = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -170,7 +250,10 @@ def test_the_running_environment_has_the_pinned_versions():
             continue
         if Version(installed) != Version(version):
             wrong.append(f"{name}: installed {installed}, pinned {version}")
-    assert not wrong, "run `make test` (it reinstalls when the pins change):\n" + "\n".join(wrong)
+    assert not wrong, (
+        f"environment built by {built_by}; run `make test` (it reinstalls when the pins change):\n"
+        + "\n".join(wrong)
+    )
 
 
 def test_postbuild_installs_course_utils_without_dependencies():
@@ -233,7 +316,7 @@ def test_make_says_in_one_line_that_python_is_too_old(tmp_path):
 def test_make_says_in_one_line_that_venv_support_is_missing(tmp_path):
     workdir = tmp_path / "clone"
     workdir.mkdir()
-    for name in ("Makefile", "pyproject.toml", "requirements-pinned.txt"):
+    for name in ("Makefile", "pyproject.toml", PINS_FILE.name, RUNTIME_FILE.name):
         shutil.copy(REPO / name, workdir / name)
     result = _make("test", _fake_python(tmp_path, "3.12.1", has_venv=False), cwd=workdir)
     assert result.returncode != 0
@@ -245,3 +328,39 @@ def test_make_says_in_one_line_that_venv_support_is_missing(tmp_path):
 def test_make_accepts_this_interpreter():
     result = _make("check-python", sys.executable)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _fake_venv_clone(tmp_path: Path) -> Path:
+    """A copy of the Makefile and its inputs with a stand-in .venv whose stamp is newer than them."""
+    workdir = tmp_path / "clone"
+    (workdir / ".venv" / "bin").mkdir(parents=True)
+    for name in ("Makefile", "pyproject.toml", PINS_FILE.name, RUNTIME_FILE.name):
+        shutil.copy(REPO / name, workdir / name)
+        os.utime(workdir / name, (1_000_000_000, 1_000_000_000))
+    (workdir / ".venv" / "bin" / "python").touch()
+    (workdir / ".venv" / ".normlab-installed").touch()
+    os.utime(workdir / ".venv" / ".normlab-installed", (1_500_000_000, 1_500_000_000))
+    return workdir
+
+
+@pytest.mark.parametrize("changed", [None, "pyproject.toml", PINS_FILE.name, RUNTIME_FILE.name])
+def test_make_reinstalls_when_any_pin_file_changes(tmp_path, changed):
+    workdir = _fake_venv_clone(tmp_path)
+    if changed:
+        os.utime(workdir / changed, (1_600_000_000, 1_600_000_000))  # newer than the stamp
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    result = subprocess.run(
+        [make, "-n", "setup", f"PYTHON={sys.executable}"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    installs = "pip install" in result.stdout
+    assert installs == (changed is not None), result.stdout
+    if installs:
+        assert f'-c {PINS_FILE.name} -e ".[dev]"' in result.stdout, result.stdout
