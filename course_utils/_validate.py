@@ -1,8 +1,17 @@
-"""Argument checks shared by the course code.
+"""Argument checks shared by the course code (scikit-learn's ``check_X_y`` / ``check_scalar`` style).
 
 Every check raises ``TypeError`` (wrong kind of object) or ``ValueError`` (right kind, wrong
 shape or value) with a message that names the function, the argument and what was seen, so a
 student's mistake points at its own cause instead of at a broadcasting error three lines later.
+
+``where`` is the name the user called: ``"train"``, ``"MLP"`` (a constructor) or ``"FoldedMLP.forward"``.
+A public function writes it once (``where = "train"``) and passes it to every check.
+
+* scalars: :func:`check_positive`, :func:`check_positive_int`, :func:`check_in_range`,
+  :func:`check_one_of`, :func:`check_index`
+* arrays: :func:`as_real_array`, :func:`check_X_y`, :func:`check_shape`, :func:`check_same_shape`,
+  :func:`check_ndim_at_least`
+* objects: :func:`check_model` (a course MLP), :func:`check_cache`
 """
 
 from __future__ import annotations
@@ -84,3 +93,65 @@ def check_same_shape(dout: np.ndarray, shape: tuple, where: str, name: str = "do
 def check_cache(cache, cls, where: str, producer: str) -> None:
     if not isinstance(cache, cls):
         raise TypeError(f"{where}: cache must be the one returned by {producer}, got {type(cache).__name__}")
+
+
+def check_one_of(value, name: str, where: str, choices):
+    """``value`` if it is one of ``choices`` (compared with ``==``), else ValueError listing them."""
+    if isinstance(value, list | dict | set | np.ndarray) or value not in tuple(choices):
+        raise ValueError(f"{where}: {name} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def check_index(value, name: str, where: str, n: int, what: str = "items") -> int:
+    """An integer index into ``n`` ``what`` (negative counts from the end), returned in ``[0, n)``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not -n <= value < n:
+        raise ValueError(f"{where}: {name} must be an integer index into the {n} {what}, got {value!r}")
+    return int(value) % n
+
+
+def check_X_y(X, y, where: str, *, n_features: int | None = None, y_numeric: bool = False, names=("X", "y")):
+    """Data ``X`` of shape (N, D) and targets ``y`` of shape (N,), as arrays.
+
+    Parameters
+    ----------
+    X, y : array-like
+    where : str
+        The function the user called.
+    n_features : int, optional
+        Required D (e.g. ``model.layer_sizes[0]``); any D when None.
+    y_numeric : bool
+        ``True``: ``y`` holds real targets and becomes a float array (like ``X``). ``False``:
+        class labels, kept as given (``np.asarray``).
+    names : (str, str)
+        The argument names in the message, e.g. ``("x", "y")``.
+
+    Returns
+    -------
+    X : ndarray, real, shape (N, D);  y : ndarray, shape (N,)
+    """
+    x_name, y_name = names
+    X = as_real_array(X, x_name, where)
+    y = as_real_array(y, y_name, where) if y_numeric else np.asarray(y)
+    width = "D" if n_features is None else n_features
+    if X.ndim != 2 or y.shape != (X.shape[0],) or (n_features is not None and X.shape[1] != n_features):
+        raise ValueError(
+            f"{where}: {x_name} must be (N, {width}) and {y_name} (N,), got {X.shape} and {y.shape}"
+        )
+    return X, y
+
+
+def check_model(model, where: str, *, normalization: str | None = None, activation: str | None = None):
+    """``model`` if it is a :class:`course_utils.training.MLP` (with the given normalization/activation).
+
+    TypeError for any other object, ValueError for an MLP of the wrong kind.
+    """
+    from .training import MLP  # imported here: training itself imports this module
+
+    if not isinstance(model, MLP):
+        raise TypeError(f"{where}: model must be a course_utils.training.MLP, got {type(model).__name__}")
+    for attr, wanted in (("normalization", normalization), ("activation", activation)):
+        if wanted is not None and getattr(model, attr) != wanted:
+            raise ValueError(
+                f"{where}: model must use {attr}={wanted!r}, got {attr}={getattr(model, attr)!r}"
+            )
+    return model

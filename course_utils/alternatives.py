@@ -29,8 +29,11 @@ from ._validate import (
     as_real_array,
     check_cache,
     check_in_range,
+    check_model,
+    check_one_of,
     check_positive,
     check_positive_int,
+    check_X_y,
 )
 from .normalization import (
     _check_dout,
@@ -204,9 +207,7 @@ NORM_METHODS = ("batch", "layer", "instance", "group")
 
 
 def _check_method(method: str, where: str) -> str:
-    if method not in NORM_METHODS:
-        raise ValueError(f"{where}: method must be one of {NORM_METHODS}, got {method!r}")
-    return method
+    return check_one_of(method, "method", where, NORM_METHODS)
 
 
 def _check_block_shape(shape, where: str) -> tuple:
@@ -446,13 +447,9 @@ def accuracy_with_batch_statistics(model: MLP, X, y, batch_size: int, seed: int 
     ``len(X) % batch_size`` examples are dropped, as in training.
     """
     where = "accuracy_with_batch_statistics"
-    if not isinstance(model, MLP):
-        raise TypeError(f"{where}: model must be an MLP, got {type(model).__name__}")
-    X = as_real_array(X, "X", where)
-    y = np.asarray(y)
+    check_model(model, where)
+    X, y = check_X_y(X, y, where, n_features=model.layer_sizes[0])
     batch_size = check_positive_int(batch_size, "batch_size", where)
-    if X.ndim != 2 or y.shape != (X.shape[0],):
-        raise ValueError(f"{where}: X must be (n, D) and y (n,), got {X.shape} and {y.shape}")
     if batch_size > X.shape[0]:
         raise ValueError(f"{where}: batch_size={batch_size} exceeds the {X.shape[0]} examples")
     saved = []
@@ -622,10 +619,8 @@ class BatchSizeResult:
         when a few spikes dominate) — and ``weight_change`` (see the class docstring).
         """
         where = "BatchSizeResult.gradient_stats"
-        if method not in self.methods:
-            raise ValueError(f"{where}: method must be one of {self.methods}, got {method!r}")
-        if batch_size not in self.batch_sizes:
-            raise ValueError(f"{where}: batch_size must be one of {self.batch_sizes}, got {batch_size!r}")
+        check_one_of(method, "method", where, self.methods)
+        check_one_of(batch_size, "batch_size", where, self.batch_sizes)
         n_layers = self.weight_change.shape[-1]
         if not (isinstance(layer, int | np.integer) and 0 <= layer < n_layers):
             raise ValueError(f"{where}: layer must be an int in [0, {n_layers}), got {layer!r}")
@@ -709,9 +704,8 @@ def run_batch_size_experiment(
     BatchSizeResult
     """
     where = "run_batch_size_experiment"
-    X = as_real_array(X, "X", where)
-    X_test = as_real_array(X_test, "X_test", where)
-    y, y_test = np.asarray(y), np.asarray(y_test)
+    X, y = check_X_y(X, y, where)
+    X_test, y_test = check_X_y(X_test, y_test, where, n_features=X.shape[1], names=("X_test", "y_test"))
     examples = check_positive_int(examples, "examples", where)
     lr_per_example = check_positive(lr_per_example, "lr_per_example", where)
     batch_sizes = tuple(check_positive_int(b, "batch_sizes[i]", where) for b in batch_sizes)

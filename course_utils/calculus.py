@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
+from ._validate import as_real_array, check_in_range, check_positive, check_positive_int, check_X_y
 from .training import single_blas_thread
 
 __all__ = [
@@ -257,15 +257,14 @@ def make_scaled_regression(
 
 
 def _design(X, y, where):
-    X = as_real_array(X, "X", where).astype(np.float64, copy=False)
-    if X.ndim != 2:
-        raise ValueError(f"{where}: X must have shape (n, d), got {X.shape}")
+    """Design matrix (n, d) and targets (n,) as float64; ``y=None`` checks only X."""
     if y is None:
+        X = as_real_array(X, "X", where, dtype=np.float64)
+        if X.ndim != 2:
+            raise ValueError(f"{where}: X must have shape (n, d), got {X.shape}")
         return X, None
-    y = as_real_array(y, "y", where).astype(np.float64, copy=False)
-    if y.shape != (X.shape[0],):
-        raise ValueError(f"{where}: y must have shape ({X.shape[0]},) to match X {X.shape}, got {y.shape}")
-    return X, y
+    X, y = check_X_y(X, y, where, y_numeric=True)
+    return X.astype(np.float64, copy=False), y.astype(np.float64, copy=False)
 
 
 def least_squares_loss(w, X, y):

@@ -29,7 +29,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import layers as L
-from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
+from ._validate import (
+    as_real_array,
+    check_in_range,
+    check_index,
+    check_model,
+    check_one_of,
+    check_positive,
+    check_positive_int,
+    check_X_y,
+)
 from .training import MLP, Hook, softmax_cross_entropy, train
 
 __all__ = [
@@ -194,24 +203,12 @@ def frozen_noise(model):
 
 
 def _check_model_layer(model, layer, where):
-    if not isinstance(model, MLP):
-        raise TypeError(f"{where}: model must be a course_utils.training.MLP, got {type(model).__name__}")
-    n = len(model.linear_indices)
-    if isinstance(layer, bool) or not isinstance(layer, int | np.integer) or not -n <= layer < n:
-        raise ValueError(
-            f"{where}: layer must be an integer index into the model's {n} Linear layers, got {layer!r}"
-        )
-    return int(layer) % n
+    check_model(model, where)
+    return check_index(layer, "layer", where, len(model.linear_indices), "Linear layers of the model")
 
 
 def _check_batch(model, x, y, where):
-    x = as_real_array(x, "x", where)
-    y = np.asarray(y)
-    if x.ndim != 2 or x.shape[1] != model.layer_sizes[0] or y.shape != (x.shape[0],):
-        raise ValueError(
-            f"{where}: x must be (N, {model.layer_sizes[0]}) and y (N,), got {x.shape} and {y.shape}"
-        )
-    return x, y
+    return check_X_y(x, y, where, n_features=model.layer_sizes[0], names=("x", "y"))
 
 
 def _backprop(net, x, y):
@@ -455,8 +452,7 @@ def run_experiment(
         Default: ``load_digits_split(seed=0)``.
     """
     where = "run_experiment"
-    if kind not in ("plain", "batchnorm", "noisy"):
-        raise ValueError(f"{where}: kind must be 'plain', 'batchnorm' or 'noisy', got {kind!r}")
+    check_one_of(kind, "kind", where, ("plain", "batchnorm", "noisy"))
     if data is None:
         from .data import load_digits_split
 

@@ -29,7 +29,15 @@ from scipy.special import softmax
 
 from . import layers as L
 from . import normalization as F
-from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
+from ._validate import (
+    as_real_array,
+    check_in_range,
+    check_model,
+    check_one_of,
+    check_positive,
+    check_positive_int,
+    check_X_y,
+)
 from .data import iterate_minibatches
 from .training import Hook, single_blas_thread
 
@@ -138,10 +146,8 @@ EMA_CONVENTIONS = {
 }
 
 
-def _convention(convention: str) -> EmaConvention:
-    if convention not in EMA_CONVENTIONS:
-        raise ValueError(f"convention must be one of {sorted(EMA_CONVENTIONS)}, got {convention!r}")
-    return EMA_CONVENTIONS[convention]
+def _convention(convention: str, where: str) -> EmaConvention:
+    return EMA_CONVENTIONS[check_one_of(convention, "convention", where, sorted(EMA_CONVENTIONS))]
 
 
 def pytorch_momentum(momentum: float, convention: str) -> float:
@@ -150,7 +156,7 @@ def pytorch_momentum(momentum: float, convention: str) -> float:
     >>> pytorch_momentum(0.99, "keras")  # doctest: +ELLIPSIS
     0.0100...
     """
-    return _convention(convention).batch_weight(momentum)
+    return _convention(convention, "pytorch_momentum").batch_weight(momentum)
 
 
 def ema_update(running, batch, momentum: float, convention: str = "pytorch"):
@@ -163,7 +169,7 @@ def ema_update(running, batch, momentum: float, convention: str = "pytorch"):
         In the convention's own meaning.
     convention : {"pytorch", "keras", "cs231n", "source_004"}
     """
-    conv = _convention(convention)
+    conv = _convention(convention, "ema_update")
     momentum = check_in_range(momentum, "momentum", "ema_update", 0.0, 1.0)
     if conv.weights == "batch":
         return (1 - momentum) * running + momentum * batch
@@ -188,11 +194,12 @@ def ema_trajectory(batch_values, momentum: float, convention: str = "pytorch", i
     ndarray, shape of ``batch_values``
         Entry ``t`` is the running value after step ``t + 1``.
     """
-    values = as_real_array(batch_values, "batch_values", "ema_trajectory")
+    where = "ema_trajectory"
+    values = as_real_array(batch_values, "batch_values", where)
     if values.ndim not in (1, 2) or values.shape[0] == 0:
-        raise ValueError(f"ema_trajectory: batch_values must have shape (T,) or (T, C), got {values.shape}")
-    _convention(convention)
-    momentum = check_in_range(momentum, "momentum", "ema_trajectory", 0.0, 1.0)
+        raise ValueError(f"{where}: batch_values must have shape (T,) or (T, C), got {values.shape}")
+    _convention(convention, where)
+    momentum = check_in_range(momentum, "momentum", where, 0.0, 1.0)
     out = np.empty_like(values)
     running = np.broadcast_to(np.asarray(init, dtype=values.dtype), values.shape[1:]).copy()
     # the same arithmetic as ema_update, written out so the loop does no argument checking
@@ -227,8 +234,7 @@ class BNStatistics:
 
 def bn_layers(model) -> list:
     """The BatchNorm layers of an :class:`~course_utils.training.MLP`, from input to output."""
-    if not hasattr(model, "layers") or not hasattr(model, "norm_indices"):
-        raise TypeError(f"model must be a course_utils.training.MLP, got {type(model).__name__}")
+    check_model(model, "bn_layers")
     layers = [model.layers[i] for i in model.norm_indices]
     if not layers or not all(isinstance(layer, L.BatchNorm) for layer in layers):
         raise ValueError(f"model must use normalization='batch', got normalization={model.normalization!r}")
@@ -417,10 +423,7 @@ def same_class_batch_accuracy(model, X, y, batch_size: int = 8, seed: int = 0) -
     float, the fraction of examples whose own-class batch still predicts their label
     """
     where = "same_class_batch_accuracy"
-    X = as_real_array(X, "X", where)
-    y = np.asarray(y)
-    if X.ndim != 2 or y.shape != (len(X),):
-        raise ValueError(f"{where}: X must be (N, D) and y (N,), got {X.shape} and {y.shape}")
+    X, y = check_X_y(X, y, where)
     batch_size = check_positive_int(batch_size, "batch_size", where)
     classes, counts = np.unique(y, return_counts=True)
     smallest = int(counts.min())

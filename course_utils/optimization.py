@@ -28,7 +28,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
+from ._validate import (
+    as_real_array,
+    check_in_range,
+    check_model,
+    check_positive,
+    check_positive_int,
+    check_X_y,
+)
 from .data import iterate_minibatches
 from .layers import BatchNorm
 from .training import MLP, SGD, softmax_cross_entropy
@@ -59,21 +66,22 @@ __all__ = [
 # --------------------------------------------------------------------------------------------------
 
 
-def _param_slots(model):
+def _param_slots(model, where):
     """(layer, name) for every trainable array, in a fixed order (input → output, dict order)."""
-    if not isinstance(model, MLP):
-        raise TypeError(f"model must be a course_utils.training.MLP, got {type(model).__name__}")
+    check_model(model, where)
     return [(layer, name) for layer in model.layers for name in layer.params]
 
 
 def parameter_vector(model) -> np.ndarray:
     """All trainable parameters of ``model`` concatenated into one new 1-D float64 array θ."""
-    return np.concatenate([layer.params[name].ravel() for layer, name in _param_slots(model)])
+    return np.concatenate(
+        [layer.params[name].ravel() for layer, name in _param_slots(model, "parameter_vector")]
+    )
 
 
 def set_parameter_vector(model, theta) -> None:
     """Write the flat vector ``theta`` (as from :func:`parameter_vector`) into ``model`` in place."""
-    slots = _param_slots(model)
+    slots = _param_slots(model, "set_parameter_vector")
     theta = as_real_array(theta, "theta", "set_parameter_vector")
     size = sum(layer.params[name].size for layer, name in slots)
     if theta.shape != (size,):
@@ -88,7 +96,9 @@ def set_parameter_vector(model, theta) -> None:
 
 
 def _gradient_vector(model) -> np.ndarray:
-    return np.concatenate([layer.grads[name].ravel() for layer, name in _param_slots(model)])
+    return np.concatenate(
+        [layer.grads[name].ravel() for layer, name in _param_slots(model, "model_loss_and_grad")]
+    )
 
 
 def model_loss_and_grad(model, X, y, training: bool = True):
@@ -113,14 +123,8 @@ def model_loss_and_grad(model, X, y, training: bool = True):
         ``f(theta)`` with ``theta`` of shape (P,) returns ``(loss: float, grad: ndarray (P,))``.
     """
     where = "model_loss_and_grad"
-    if not isinstance(model, MLP):
-        raise TypeError(f"{where}: model must be a course_utils.training.MLP, got {type(model).__name__}")
-    X = as_real_array(X, "X", where)
-    y = np.asarray(y)
-    if X.ndim != 2 or X.shape[1] != model.layer_sizes[0] or y.shape != (X.shape[0],):
-        raise ValueError(
-            f"{where}: X must be (N, {model.layer_sizes[0]}) and y (N,), got {X.shape} and {y.shape}"
-        )
+    check_model(model, where)
+    X, y = check_X_y(X, y, where, n_features=model.layer_sizes[0])
     twin = copy.deepcopy(model)
     X, y = X.copy(), y.copy()
 
@@ -306,10 +310,8 @@ def train_with_probes(
     ProbeTrace
     """
     where = "train_with_probes"
-    if not isinstance(model, MLP):
-        raise TypeError(f"{where}: model must be a course_utils.training.MLP, got {type(model).__name__}")
-    X = as_real_array(X, "X", where)
-    y = np.asarray(y)
+    check_model(model, where)
+    X, y = check_X_y(X, y, where, n_features=model.layer_sizes[0])
     steps = check_positive_int(steps, "steps", where)
     batch_size = check_positive_int(batch_size, "batch_size", where)
     probe_every = check_positive_int(probe_every, "probe_every", where)
@@ -505,12 +507,9 @@ def with_classifier_input_norm(model, normalized: bool = True) -> MLP:
     an unchanged copy. The original model is never modified.
     """
     where = "with_classifier_input_norm"
-    if not isinstance(model, MLP):
-        raise TypeError(f"{where}: model must be a course_utils.training.MLP, got {type(model).__name__}")
+    check_model(model, where, normalization="batch")
     if not isinstance(normalized, bool | np.bool_):
         raise TypeError(f"{where}: normalized must be True or False, got {normalized!r}")
-    if model.normalization != "batch":
-        raise ValueError(f"{where}: model must use normalization='batch', got {model.normalization!r}")
     if len(model.linear_indices) < 2:
         raise ValueError(
             f"{where}: model needs at least one hidden layer, got layer_sizes {model.layer_sizes}"
@@ -643,8 +642,7 @@ def scale_invariance_check(model, X, y, layer: int = 0, factors=(0.1, 10.0)) -> 
     list of ScaleInvarianceRow
     """
     where = "scale_invariance_check"
-    if not isinstance(model, MLP):
-        raise TypeError(f"{where}: model must be a course_utils.training.MLP, got {type(model).__name__}")
+    check_model(model, where)
     if (
         isinstance(layer, bool)
         or not isinstance(layer, int | np.integer)
@@ -655,8 +653,7 @@ def scale_invariance_check(model, X, y, layer: int = 0, factors=(0.1, 10.0)) -> 
             f"(a hidden Linear layer), got {layer!r}"
         )
     factors = [check_positive(a, "factors[i]", where) for a in factors]
-    X = as_real_array(X, "X", where)
-    y = np.asarray(y)
+    X, y = check_X_y(X, y, where, n_features=model.layer_sizes[0])
     position = model.linear_indices[layer]
 
     def evaluate(a):

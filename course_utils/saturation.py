@@ -18,7 +18,7 @@ import copy
 import numpy as np
 from scipy.special import expit, logit
 
-from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
+from ._validate import as_real_array, check_in_range, check_model, check_positive, check_positive_int
 from .training import MLP, GradNormHook, Hook, single_blas_thread, softmax_cross_entropy, train
 
 __all__ = [
@@ -328,13 +328,6 @@ def linear_fit_r2(input_std: float = 1.0, input_mean: float = 0.0, order: int = 
     }
 
 
-def _check_sigmoid_mlp(model, where):
-    if not isinstance(model, MLP):
-        raise TypeError(f"{where}: model must be a course_utils.training.MLP, got {type(model).__name__}")
-    if model.activation != "sigmoid":
-        raise ValueError(f"{where}: model must use sigmoid activations, got {model.activation!r}")
-
-
 def hidden_activations(model, X, training: bool = True) -> list:
     """Sigmoid outputs of every hidden layer for inputs ``X``, without changing the model.
 
@@ -345,8 +338,7 @@ def hidden_activations(model, X, training: bool = True) -> list:
     -------
     list of ndarray, one (N, H_k) array per hidden layer, from input to output
     """
-    where = "hidden_activations"
-    _check_sigmoid_mlp(model, where)
+    check_model(model, "hidden_activations", activation="sigmoid")
     probe = copy.deepcopy(model)
     probe.forward(X, training=training)
     return [probe.layer_inputs[i + 1] for i in probe.activation_indices]
@@ -497,7 +489,7 @@ def signal_propagation(model, X, y) -> dict:
     ``weight_grad_norms`` (‖∂L/∂W‖ of every weight matrix, input side first, output layer last).
     """
     where = "signal_propagation"
-    _check_sigmoid_mlp(model, where)
+    check_model(model, where, activation="sigmoid")
     X = as_real_array(X, "X", where)
     net = copy.deepcopy(model)
     activation_positions = set(net.activation_indices)
@@ -622,8 +614,7 @@ def forward_backward_diagnostics(model, X, y, bins: int = 20, copy_model: bool =
     (σ < 0.03 or > 0.97), ``grad_norms`` (n_hidden + 1,) Frobenius norms of ∂L/∂W from input to output,
     and ``loss``.
     """
-    where = "forward_backward_diagnostics"
-    _check_sigmoid_mlp(model, where)
+    check_model(model, "forward_backward_diagnostics", activation="sigmoid")
     net = copy.deepcopy(model) if copy_model else model
     with single_blas_thread(), np.errstate(over="ignore", under="ignore"):  # one limit for both passes
         logits = net.forward(X, training=True)

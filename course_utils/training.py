@@ -20,7 +20,15 @@ except ImportError:  # pragma: no cover
     ThreadpoolController = None
 
 from . import layers as L
-from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
+from ._validate import (
+    as_real_array,
+    check_in_range,
+    check_model,
+    check_one_of,
+    check_positive,
+    check_positive_int,
+    check_X_y,
+)
 from .data import iterate_minibatches
 
 __all__ = [
@@ -122,12 +130,9 @@ class MLP:
         sizes = [check_positive_int(s, "layer_sizes[i]", where) for s in layer_sizes]
         if len(sizes) < 2:
             raise ValueError(f"{where}: layer_sizes needs at least [D_in, n_out], got {list(layer_sizes)}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"{where}: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-        if normalization not in NORMALIZATIONS:
-            raise ValueError(f"{where}: normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
-        if placement not in ("before", "after"):
-            raise ValueError(f"{where}: placement must be 'before' or 'after', got {placement!r}")
+        check_one_of(activation, "activation", where, sorted(ACTIVATIONS))
+        check_one_of(normalization, "normalization", where, NORMALIZATIONS)
+        check_one_of(placement, "placement", where, ("before", "after"))
         rng = np.random.default_rng(seed)
         self.layer_sizes = sizes
         self.activation, self.normalization, self.placement = activation, normalization, placement
@@ -380,10 +385,8 @@ def train(
     History
     """
     where = "train"
-    X = as_real_array(X, "X", where)
-    y = np.asarray(y)
-    if X.ndim != 2 or y.shape != (X.shape[0],):
-        raise ValueError(f"{where}: X must be (n, D) and y (n,), got {X.shape} and {y.shape}")
+    check_model(model, where)
+    X, y = check_X_y(X, y, where, n_features=model.layer_sizes[0])
     steps = check_positive_int(steps, "steps", where)
     batch_size = check_positive_int(batch_size, "batch_size", where)
     optimizer = SGD(lr, momentum)
