@@ -1,0 +1,236 @@
+"""Tests of course_utils.batched: seed-batched training gives the numbers of separate train() runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from course_utils.batched import SeedRuns, train_seeds
+from course_utils.data import load_digits_split
+from course_utils.training import MLP, train
+
+SIZES = [64, 32, 32, 10]  # 32 channels: GroupNorm's 4 groups divide it
+SEEDS = (0, 3, 7)
+TOL = 1e-12  # the contract; in practice the numbers are bit-identical
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits_split(test_fraction=0.25, seed=0)
+
+
+def _separate(digits, seed, *, steps, lr, momentum, eval_every=40, batch_size=32, **mlp):
+    X, X_test, y, y_test = digits
+    model = MLP(SIZES, seed=seed, **mlp)
+    hist = train(
+        model,
+        X,
+        y,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        momentum=momentum,
+        seed=seed,
+        X_test=X_test,
+        y_test=y_test,
+        eval_every=eval_every,
+    )
+    return model, hist
+
+
+def _max_difference(runs: SeedRuns, i: int, model: MLP, hist) -> float:
+    """Largest absolute difference between seed i of ``runs`` and a separate run (asserts the shapes)."""
+    h = runs.history(i)
+    assert (h.steps_taken, h.diverged) == (hist.steps_taken, hist.diverged)
+    np.testing.assert_array_equal(h.test_steps, hist.test_steps)
+    diffs = [
+        np.abs(h.loss - hist.loss).max(initial=0.0),
+        np.abs(h.batch_accuracy - hist.batch_accuracy).max(initial=0.0),
+        np.abs(h.test_accuracy - hist.test_accuracy).max(initial=0.0),
+    ]
+    trained = runs.model(i)
+    for mine, theirs in zip(trained.layers, model.layers, strict=True):
+        assert type(mine) is type(theirs)
+        for name in theirs.params:
+            diffs.append(np.abs(mine.params[name] - theirs.params[name]).max())
+        if hasattr(theirs, "running_mean"):
+            diffs.append(np.abs(mine.running_mean - theirs.running_mean).max())
+            diffs.append(np.abs(mine.running_var - theirs.running_var).max())
+            assert mine.num_batches_tracked == theirs.num_batches_tracked
+    return float(max(diffs))
+
+
+CASES = [
+    (norm, momentum, act, place)
+    for norm in ("none", "batch", "layer")
+    for momentum in (0.0, 0.9)
+    for act in ("sigmoid", "relu")
+    for place in ("before", "after")
+    if not (norm == "none" and place == "after")  # placement means nothing without a norm
+]
+
+
+@pytest.mark.parametrize("normalization, momentum, activation, placement", CASES)
+def test_equals_separate_runs(digits, normalization, momentum, activation, placement):
+    X, X_test, y, y_test = digits
+    mlp = dict(activation=activation, normalization=normalization, placement=placement)
+    runs = train_seeds(
+        SIZES,
+        SEEDS,
+        X,
+        y,
+        steps=120,
+        batch_size=32,
+        lr=0.1,
+        momentum=momentum,
+        X_test=X_test,
+        y_test=y_test,
+        eval_every=40,
+        **mlp,
+    )
+    for i, seed in enumerate(SEEDS):
+        model, hist = _separate(digits, seed, steps=120, lr=0.1, momentum=momentum, **mlp)
+        assert _max_difference(runs, i, model, hist) <= TOL
+        np.testing.assert_array_equal(runs.loss[i], hist.loss)  # the same floating-point operations
+    np.testing.assert_array_equal(runs.test_steps, [40, 80, 120])
+    assert runs.test_accuracy.shape == (3, 3) and not runs.diverged.any()
+    np.testing.assert_array_equal(runs.steps_taken, [120] * 3)
+
+
+@pytest.mark.parametrize(
+    "mlp",
+    [
+        dict(normalization="group", activation="tanh", num_groups=4),
+        dict(normalization="renorm", activation="sigmoid", placement="after", r_max=1.5, d_max=0.5),
+        dict(normalization="batch", activation="tanh", bn_momentum=0.3, eps=1e-3, init_scale=0.5),
+    ],
+    ids=["group-tanh", "renorm-after", "batch-options"],
+)
+def test_other_normalizations_and_options(digits, mlp):
+    X, X_test, y, y_test = digits
+    runs = train_seeds(
+        SIZES, SEEDS, X, y, steps=80, batch_size=32, lr=0.2, momentum=0.5, X_test=X_test, y_test=y_test, **mlp
+    )
+    for i, seed in enumerate(SEEDS):
+        model, hist = _separate(digits, seed, steps=80, lr=0.2, momentum=0.5, eval_every=0, **mlp)
+        assert _max_difference(runs, i, model, hist) <= TOL
+        if mlp["normalization"] == "renorm":
+            r_model = runs.model(i).layers[model.norm_indices[0]]
+            np.testing.assert_array_equal(r_model.last_r, model.layers[model.norm_indices[0]].last_r)
+
+
+def test_a_diverged_seed_stops_and_does_not_disturb_the_others(digits):
+    X, X_test, y, y_test = digits
+    seeds = (0, 1, 2, 3)
+    kw = dict(steps=60, lr=3.0, momentum=0.9)
+    runs = train_seeds(
+        SIZES,
+        seeds,
+        X,
+        y,
+        batch_size=32,
+        activation="relu",
+        X_test=X_test,
+        y_test=y_test,
+        eval_every=20,
+        **kw,
+    )
+    assert runs.diverged.any() and not runs.diverged.all(), "the case must mix diverged and healthy seeds"
+    for i, seed in enumerate(seeds):
+        model, hist = _separate(digits, seed, activation="relu", eval_every=20, **kw)
+        assert _max_difference(runs, i, model, hist) <= TOL
+        taken = runs.steps_taken[i]
+        if runs.diverged[i]:
+            assert taken < 60
+            assert np.isnan(runs.loss[i, taken:]).all() and np.isnan(runs.batch_accuracy[i, taken:]).all()
+            assert not np.isnan(runs.loss[i, taken - 1])  # the offending loss is recorded, as in train()
+            later = runs.test_steps >= taken
+            np.testing.assert_array_equal(runs.test_accuracy[i, later], 0.1)  # chance, never NaN
+            assert runs.final_test_accuracy[i] == 0.1
+        else:
+            assert taken == 60 and np.isfinite(runs.loss[i]).all()
+
+
+def test_every_seed_diverges(digits):
+    X, _, y, _ = digits
+    runs = train_seeds(SIZES, (0, 1), X, y, steps=30, batch_size=32, lr=50.0, activation="relu")
+    assert runs.diverged.all() and (runs.steps_taken < 30).all()
+    assert runs.test_steps.size == 0 and np.isnan(runs.final_test_accuracy).all()
+    assert isinstance(runs.model(1), MLP)
+
+
+def test_a_seed_does_not_depend_on_its_companions(digits):
+    X, _, y, _ = digits
+    kw = dict(steps=50, batch_size=20, lr=0.1, normalization="batch")
+    together = train_seeds(SIZES, (5, 11, 2), X, y, **kw)
+    alone = train_seeds(SIZES, [11], X, y, **kw)
+    np.testing.assert_array_equal(together.loss[1], alone.loss[0])
+    assert len(together) == 3 and together.seeds == (5, 11, 2)
+
+
+def test_model_is_a_usable_trained_network(digits):
+    X, X_test, y, y_test = digits
+    runs = train_seeds(
+        SIZES,
+        (0, 1),
+        X,
+        y,
+        steps=100,
+        batch_size=32,
+        lr=0.1,
+        normalization="batch",
+        X_test=X_test,
+        y_test=y_test,
+    )
+    model = runs.model(-1)
+    assert model.accuracy(X_test, y_test) == runs.final_test_accuracy[1]
+    model.forward(X[:8])  # still trainable: a forward pass in training mode works
+    assert runs.model(0) is not runs.model(0)  # fresh copies
+    with pytest.raises(IndexError):
+        runs.model(2)
+    with pytest.raises(TypeError, match="integer"):
+        runs.model(0.5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(seeds=[]), ValueError, "seeds must not be empty"),
+        (dict(seeds=3), TypeError, "seeds must be a sequence"),
+        (dict(seeds=[0, 0]), ValueError, "distinct"),
+        (dict(seeds=[-1]), ValueError, "seeds must be >= 0"),
+        (dict(seeds=[0.5]), TypeError, "seeds must hold integers"),
+        (dict(steps=0), ValueError, "steps"),
+        (dict(batch_size=2.5), TypeError, "batch_size"),
+        (dict(batch_size=10**6), ValueError, "batch_size"),
+        (dict(lr=-1.0), ValueError, "lr"),
+        (dict(momentum=1.5), ValueError, "momentum"),
+        (dict(bn_momentum=-0.1), ValueError, "bn_momentum"),
+        (dict(activation="gelu"), ValueError, "activation"),
+        (dict(normalization="instance"), ValueError, "normalization"),
+        (dict(placement="middle"), ValueError, "placement"),
+        (dict(eval_every=-1), ValueError, "eval_every"),
+        (dict(divergence_threshold=0.0), ValueError, "divergence_threshold"),
+        (dict(X=np.zeros((10, 5))), ValueError, r"X must have shape \(n, 64\)"),
+        (dict(y=np.zeros(3, dtype=int)), ValueError, "y must have shape"),
+        (dict(y_test=None), ValueError, "both X_test and y_test"),
+        (dict(layer_sizes="64-10"), TypeError, "layer_sizes"),
+        (dict(normalization="group", num_groups=5), ValueError, "num_groups"),
+    ],
+)
+def test_bad_arguments_name_the_argument(digits, kwargs, error, match):
+    X, X_test, y, y_test = digits
+    args = dict(layer_sizes=SIZES, seeds=(0,), X=X, y=y)
+    options = dict(steps=5, batch_size=16, lr=0.1, X_test=X_test, y_test=y_test)
+    for key in list(kwargs):
+        (args if key in args else options)[key] = kwargs[key]
+    with pytest.raises(error, match=match):
+        train_seeds(args["layer_sizes"], args["seeds"], args["X"], args["y"], **options)
+
+
+def test_labels_out_of_range_are_refused(digits):
+    X, _, y, _ = digits
+    with pytest.raises(ValueError, match=r"y must hold classes in \[0, 10\)"):
+        train_seeds(SIZES, (0,), X, y + 10, steps=2, batch_size=8, lr=0.1)
+    with pytest.raises(TypeError, match="integer class labels"):
+        train_seeds(SIZES, (0,), X, y.astype(float), steps=2, batch_size=8, lr=0.1)
