@@ -171,9 +171,7 @@ def ema_update(running, batch, momentum: float, convention: str = "pytorch"):
     """
     conv = _convention(convention, "ema_update")
     momentum = check_in_range(momentum, "momentum", "ema_update", 0.0, 1.0)
-    if conv.weights == "batch":
-        return (1 - momentum) * running + momentum * batch
-    return momentum * running + (1 - momentum) * batch
+    return L.ema_step(running, batch, momentum, conv.weights)
 
 
 def ema_trajectory(batch_values, momentum: float, convention: str = "pytorch", init=0.0) -> np.ndarray:
@@ -198,17 +196,12 @@ def ema_trajectory(batch_values, momentum: float, convention: str = "pytorch", i
     values = as_real_array(batch_values, "batch_values", where)
     if values.ndim not in (1, 2) or values.shape[0] == 0:
         raise ValueError(f"{where}: batch_values must have shape (T,) or (T, C), got {values.shape}")
-    _convention(convention, where)
+    weights = _convention(convention, where).weights
     momentum = check_in_range(momentum, "momentum", where, 0.0, 1.0)
     out = np.empty_like(values)
     running = np.broadcast_to(np.asarray(init, dtype=values.dtype), values.shape[1:]).copy()
-    # the same arithmetic as ema_update, written out so the loop does no argument checking
-    if EMA_CONVENTIONS[convention].weights == "batch":
-        keep, take = 1 - momentum, momentum
-    else:
-        keep, take = momentum, 1 - momentum
     for t in range(values.shape[0]):
-        running = keep * running + take * values[t]
+        running = L.ema_step(running, values[t], momentum, weights)
         out[t] = running
     return out
 
@@ -604,20 +597,31 @@ def replay_running_statistics(
     -------
     list of BNStatistics, one per BN layer
     """
+    where = "replay_running_statistics"
     if not isinstance(hook, BatchStatsHook) or hook.batch_size is None:
-        raise TypeError("replay_running_statistics: hook must be a BatchStatsHook that saw training steps")
+        raise TypeError(f"{where}: hook must be a BatchStatsHook that saw training steps")
     if hook.every != 1:
-        raise ValueError("replay_running_statistics: the hook must record every step (every=1)")
+        raise ValueError(f"{where}: the hook must record every step (every=1)")
+    if unbiased and hook.batch_size < 2:
+        raise ValueError(f"{where}: unbiased variances need batches of m >= 2, got m={hook.batch_size}")
+    weights = _convention(convention, where).weights
+    momentum = check_in_range(momentum, "momentum", where, 0.0, 1.0)
     out = []
     for means, variances in zip(hook.means, hook.variances, strict=True):
-        if unbiased:
-            variances = unbiased_variance(variances, hook.batch_size)
-        out.append(
-            BNStatistics(
-                ema_trajectory(means, momentum, convention, init_mean)[-1],
-                ema_trajectory(variances, momentum, convention, init_var)[-1],
+        # the very update the layers make at each training step (layers.update_running_statistics)
+        mean, var = np.full(means.shape[1], float(init_mean)), np.full(means.shape[1], float(init_var))
+        for batch_mean, batch_var in zip(means, variances, strict=True):
+            mean, var = L.update_running_statistics(
+                mean,
+                var,
+                batch_mean,
+                batch_var,
+                hook.batch_size,
+                momentum,
+                weights=weights,
+                unbiased=unbiased,
             )
-        )
+        out.append(BNStatistics(mean, var))
     return out
 
 

@@ -15,7 +15,19 @@ from scipy.special import expit
 from . import normalization as F
 from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
 
-__all__ = ["Layer", "Linear", "Sigmoid", "Tanh", "ReLU", "BatchNorm", "LayerNorm", "GroupNorm", "BatchRenorm"]
+__all__ = [
+    "Layer",
+    "Linear",
+    "Sigmoid",
+    "Tanh",
+    "ReLU",
+    "BatchNorm",
+    "LayerNorm",
+    "GroupNorm",
+    "BatchRenorm",
+    "ema_step",
+    "update_running_statistics",
+]
 
 
 class Layer:
@@ -146,6 +158,61 @@ class ReLU(Layer):
         return np.where(mask, self._check_dout(dout, mask.shape), 0.0)
 
 
+def ema_step(running, batch, momentum: float, weights: str = "batch"):
+    """One step of the exponential moving average behind BatchNorm's running statistics.
+
+    ``weights="batch"`` (PyTorch: ``momentum`` weights the new batch value)::
+
+        running = (1 − momentum)·running + momentum·batch
+
+    ``weights="old"`` (Keras, CS231n: ``momentum`` weights the old running value)::
+
+        running = momentum·running + (1 − momentum)·batch
+
+    The only place the course writes this EMA: the layers, :func:`update_running_statistics` and
+    notebook 07's :func:`course_utils.inference.ema_update` / ``ema_trajectory`` all call it, so the
+    running statistics of a trained layer and a replay of its batch statistics agree bit for bit.
+    No argument checks (it runs inside training loops); callers check ``momentum``.
+    """
+    keep, take = (1 - momentum, momentum) if weights == "batch" else (momentum, 1 - momentum)
+    return keep * running + take * batch
+
+
+def update_running_statistics(
+    running_mean,
+    running_var,
+    batch_mean,
+    batch_var,
+    m: int,
+    momentum: float,
+    *,
+    weights="batch",
+    unbiased=True,
+):
+    """BatchNorm's ``(running_mean, running_var)`` after one training batch (new arrays; PyTorch by default).
+
+    Parameters
+    ----------
+    running_mean, running_var : ndarray, shape (C,)
+    batch_mean, batch_var : ndarray, shape (C,)
+        The batch's mean and **biased** variance (the ones training mode normalizes with).
+    m : int ≥ 2
+        Values per channel in the batch (N, or N·H·W for images).
+    momentum : float in [0, 1]
+    weights : {"batch", "old"}
+        Which term ``momentum`` multiplies (see :func:`ema_step`).
+    unbiased : bool, default True
+        Feed ``running_var`` with the unbiased batch variance ``batch_var · m/(m − 1)`` (PyTorch,
+        Ioffe & Szegedy's Algorithm 2) instead of the biased one (CS231n).
+    """
+    if unbiased:
+        batch_var = batch_var * (m / (m - 1))
+    return (
+        ema_step(running_mean, batch_mean, momentum, weights),
+        ema_step(running_var, batch_var, momentum, weights),
+    )
+
+
 class _RunningStats(Layer):
     """Shared parts of BatchNorm and BatchRenorm: γ, β, running statistics, PyTorch momentum."""
 
@@ -170,9 +237,9 @@ class _RunningStats(Layer):
 
     def _update_running(self, batch_mean, batch_var_biased, m: int):
         """PyTorch's EMA: running = (1 − momentum)·running + momentum·batch, with the unbiased variance."""
-        unbiased = batch_var_biased * (m / (m - 1))
-        self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * batch_mean
-        self.running_var = (1 - self.momentum) * self.running_var + self.momentum * unbiased
+        self.running_mean, self.running_var = update_running_statistics(
+            self.running_mean, self.running_var, batch_mean, batch_var_biased, m, self.momentum
+        )
         self.num_batches_tracked += 1
 
     def _check_x(self, x):

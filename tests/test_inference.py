@@ -83,6 +83,7 @@ def test_biased_running_variance_is_too_small():
 
 # ---------------------------------------------------------------- running statistics = replayed EMA
 def test_replay_matches_layer_running_stats_exactly(trained):
+    """Layers and replay share layers.update_running_statistics, so they agree bit for bit."""
     model, hook = trained
     replay = inf.replay_running_statistics(hook, 0.1)
     for r, s in zip(replay, inf.running_statistics(model), strict=True):
@@ -371,3 +372,23 @@ def test_check_fold_batchnorm(capsys):
 
     assert not cu.exercises.check_fold_batchnorm(rows)
     assert "over the columns" in capsys.readouterr().out
+
+
+def test_every_ema_is_the_one_shared_step():
+    """ema_update, ema_trajectory and the layers all use layers.ema_step (PyTorch and Keras writing)."""
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(20, 3))
+    for convention, weights in (("pytorch", "batch"), ("keras", "old"), ("cs231n", "old")):
+        running = np.zeros(3)
+        for v in values:
+            running = cu.layers.ema_step(running, v, 0.3, weights)
+        np.testing.assert_array_equal(inf.ema_trajectory(values, 0.3, convention)[-1], running)
+        np.testing.assert_array_equal(
+            inf.ema_update(values[0], values[1], 0.3, convention),
+            cu.layers.ema_step(values[0], values[1], 0.3, weights),
+        )
+    mean, var = cu.layers.update_running_statistics(
+        np.zeros(3), np.ones(3), values[0], values[1] ** 2, 4, 0.1
+    )
+    np.testing.assert_array_equal(mean, 0.1 * values[0])
+    np.testing.assert_allclose(var, 0.9 + 0.1 * values[1] ** 2 * 4 / 3, rtol=1e-15)
