@@ -18,28 +18,41 @@ import copy
 import numpy as np
 from scipy.special import expit, logit
 
-from ._validate import as_real_array, check_in_range, check_model, check_positive, check_positive_int
-from .training import MLP, GradNormHook, Hook, single_blas_thread, softmax_cross_entropy, train
+from ._validate import (
+    as_real_array,
+    check_in_range,
+    check_model,
+    check_one_of,
+    check_positive,
+    check_positive_int,
+    check_X_y,
+)
+from .training import MLP, Hook, single_blas_thread, softmax_cross_entropy, train
 
 __all__ = [
     "SATURATION_LOW",
     "SATURATION_HIGH",
+    "SATURATED_Z",
     "SOURCE_GRADIENT_TABLE",
     "SOURCE_ITERATIONS",
+    "VARIANCE_KEEPING_GAIN",
     "sigmoid",
     "sigmoid_derivative",
-    "SATURATION_LOW",
-    "SATURATION_HIGH",
-    "SATURATED_Z",
     "saturated_fraction",
+    "layer_gradient_norms",
+    "variance_keeping_std",
     "tangent_line_deviation",
     "linear_fit_r2",
     "hidden_activations",
     "SaturationHook",
+    "GradientNormRecorder",
     "layer_gradient_table",
     "activation_histograms",
     "signal_propagation",
+    "preactivation_profile",
     "init_scale_sweep",
+    "budget_runs",
+    "activation_contrast",
     "forward_backward_diagnostics",
 ]
 
@@ -251,6 +264,61 @@ def saturated_fraction(activations, low: float = SATURATION_LOW, high: float = S
     return float(np.mean((a < low) | (a > high)))
 
 
+def layer_gradient_norms(weight_grads) -> np.ndarray:
+    r"""The Frobenius norm :math:`\lVert\partial L/\partial W_k\rVert` of every weight-gradient array.
+
+    Parameters
+    ----------
+    weight_grads : sequence of ndarray
+        One gradient array per weight matrix, input side first (e.g. ``[layer.grads["W"] for layer in
+        model.linears]``).
+
+    Returns
+    -------
+    ndarray, shape (len(weight_grads),)
+        ``sqrt(sum of squares)`` of each array, in the same order.
+    """
+    where = "layer_gradient_norms"
+    if isinstance(weight_grads, np.ndarray) or not isinstance(weight_grads, list | tuple):
+        raise TypeError(
+            f"{where}: weight_grads must be a list of arrays (one per weight matrix), "
+            f"got {type(weight_grads).__name__}"
+        )
+    if not weight_grads:
+        raise ValueError(f"{where}: weight_grads is empty")
+    arrays = [as_real_array(g, f"weight_grads[{k}]", where) for k, g in enumerate(weight_grads)]
+    return np.array([np.sqrt(np.sum(a * a)) for a in arrays])
+
+
+#: The factor ``g`` in ``std = g / sqrt(fan_in)`` that keeps the size of the signal through one layer
+#: (see :func:`variance_keeping_std`).
+VARIANCE_KEEPING_GAIN = {"linear": 1.0, "tanh": 1.0, "relu": float(np.sqrt(2.0)), "sigmoid": 4.0}
+
+
+def variance_keeping_std(fan_in: int, activation: str) -> float:
+    r"""Std of the initial weights that keeps the size of the signal from one layer to the next.
+
+    A layer computes :math:`z' = hW` with :math:`h = f(z)` and independent weights
+    :math:`W_{ij}\sim\mathcal N(0, s_W^2)`, so :math:`E[z'^2] = n\,s_W^2\,E[h^2]` (n = ``fan_in``).
+
+    * ``"linear"`` and ``"tanh"`` (near 0, :math:`\tanh z\approx z`): :math:`E[h^2]=E[z^2]`, so
+      :math:`s_W = 1/\sqrt n` (LeCun's / Glorot's scale for equal widths);
+    * ``"relu"``: half of a symmetric :math:`z` is zeroed, :math:`E[h^2]=E[z^2]/2`, so
+      :math:`s_W=\sqrt{2/n}` (He et al., 2015);
+    * ``"sigmoid"``, in its linear regime: :math:`\sigma(z)\approx\tfrac12+z/4`; the part of
+      :math:`h` that varies is :math:`z/4`, so :math:`s_W = 4/\sqrt n` (the historical "4× for sigmoid"
+      rule). The constant ½ also passes through W: the rule ignores it, which is one reason it fails.
+
+    Returns
+    -------
+    float
+    """
+    where = "variance_keeping_std"
+    fan_in = check_positive_int(fan_in, "fan_in", where)
+    activation = check_one_of(activation, "activation", where, tuple(VARIANCE_KEEPING_GAIN))
+    return VARIANCE_KEEPING_GAIN[activation] / float(np.sqrt(fan_in))
+
+
 def tangent_line_deviation(out_low: float = 0.2, out_high: float = 0.8, num: int = 20001) -> dict:
     r"""How far σ is from a straight line while its output stays in [out_low, out_high].
 
@@ -364,6 +432,32 @@ class SaturationHook(Hook):
         return np.array(self._values)
 
 
+class GradientNormRecorder(Hook):
+    """Record ``norms(weight_grads)`` after every backward pass: one row per recorded step.
+
+    ``norms`` is a function of the list of the model's weight-gradient arrays (input side first), such as
+    :func:`layer_gradient_norms` or the student's version of it. ``values`` has shape
+    (n_records, n_weight_matrices).
+    """
+
+    def __init__(self, norms=None, every: int = 1):
+        super().__init__(every)
+        self.norms = layer_gradient_norms if norms is None else norms
+        if not callable(self.norms):
+            raise TypeError(
+                f"GradientNormRecorder: norms must be a function, got {type(self.norms).__name__}"
+            )
+        self._values: list[np.ndarray] = []
+
+    def record(self, step, model):
+        grads = [layer.grads["W"] for layer in model.linears]
+        self._values.append(np.asarray(self.norms([g.copy() for g in grads]), dtype=float))
+
+    @property
+    def values(self) -> np.ndarray:
+        return np.array(self._values)
+
+
 def layer_gradient_table(
     depth: int = 10,
     width: int = 100,
@@ -375,11 +469,12 @@ def layer_gradient_table(
     init_scale=None,
     data=None,
     return_saturation: bool = False,
+    norms=None,
 ):
     r"""‖∂L/∂W‖ (Frobenius) of every weight matrix of a sigmoid MLP at the given iterations.
 
     A ``64 → width × depth → 10`` sigmoid MLP (``normalization`` "none" or "batch") is trained with
-    plain SGD on the digits training split; :class:`~course_utils.training.GradNormHook` records
+    plain SGD on the digits training split; :class:`GradientNormRecorder` records
     the gradients at every step and the rows at ``record_at`` are returned.
 
     Parameters
@@ -388,6 +483,9 @@ def layer_gradient_table(
         Defaults to ``load_digits_split(seed=0)``'s standardized training split.
     return_saturation : bool
         Also return the saturated fraction of every hidden layer on the same training batches.
+    norms : callable, optional
+        ``norms(list of weight-gradient arrays) -> per-matrix norms``, recorded by
+        :class:`GradientNormRecorder`; default :func:`layer_gradient_norms`.
 
     Returns
     -------
@@ -406,7 +504,7 @@ def layer_gradient_table(
     model = MLP(
         [X.shape[1]] + [width] * depth + [10], "sigmoid", normalization, init_scale=init_scale, seed=seed
     )
-    hook, saturation = GradNormHook(every=1), SaturationHook(every=1)
+    hook, saturation = GradientNormRecorder(norms, every=1), SaturationHook(every=1)
     history = train(
         model,
         X,
@@ -532,20 +630,23 @@ def signal_propagation(model, X, y) -> dict:
 
 def init_scale_sweep(
     scales,
-    seeds=(0, 1, 2),
+    seeds=(0, 1, 2, 3, 4),
     normalizations=("none", "batch"),
     hidden=(32, 32, 32, 32),
-    steps: int = 150,
-    batch_size: int = 64,
-    lr: float = 0.5,
+    steps: int = 100,
+    batch_size: int = 32,
+    lr: float = 1.0,
     data=None,
     test_data=None,
     output_scale=None,
 ) -> np.ndarray:
-    """Final test accuracy of a sigmoid MLP for each initial weight scale, normalization and seed.
+    """Test accuracy of a sigmoid MLP after ``steps`` SGD steps, for each initial weight scale,
+    normalization and seed.
 
     Every weight of every layer starts as N(0, scale²) (``MLP(init_scale=scale)``); the same seed gives
-    the same random directions at every scale, so only the scale changes along a row.
+    the same random directions at every scale, so only the scale changes along a row. The seeds of one
+    (normalization, scale) cell are trained together with :func:`course_utils.batched.train_seeds`
+    (the same numbers as separate ``train`` runs).
 
     Parameters
     ----------
@@ -554,52 +655,196 @@ def init_scale_sweep(
     normalizations : sequence of {"none", "batch", ...}
     hidden : sequence of int
         Hidden-layer widths.
-    steps, batch_size, lr : training settings (plain SGD).
+    steps, batch_size, lr : training settings (plain SGD). The result is an accuracy *after this
+        budget*: it measures how fast a scale learns, not what it can reach.
     data, test_data : (X, y) pairs, optional
         Default: the digits split of ``load_digits_split(seed=0)``.
     output_scale : float, optional
         Initial weight std of the output layer only (e.g. its default ``1/sqrt(hidden[-1])``), to
-        separate what the output layer's scale does from what the hidden layers' scale does.
-        Default: the same ``scale`` as every other layer.
+        separate what the output layer's scale does from what the hidden layers' scale does (trained
+        seed by seed with :func:`~course_utils.training.train`). Default: the same ``scale`` as every
+        other layer.
 
     Returns
     -------
     ndarray, shape (len(normalizations), len(scales), len(seeds))
         Test accuracy; a diverged run counts as chance (0.1).
     """
+    from .batched import train_seeds
+
     where = "init_scale_sweep"
     scales = [check_positive(s, "scales[i]", where) for s in scales]
     if output_scale is not None:
         output_scale = check_positive(output_scale, "output_scale", where)
+    (X, y), (X_test, y_test) = _train_test(data, test_data, where)
+    sizes = [X.shape[1], *hidden, int(max(y.max(), y_test.max())) + 1]
+    seeds = [int(s) for s in seeds]
+    acc = np.empty((len(normalizations), len(scales), len(seeds)))
+    settings = dict(steps=steps, batch_size=batch_size, lr=lr, X_test=X_test, y_test=y_test)
+    for a, norm in enumerate(normalizations):
+        for b, scale in enumerate(scales):
+            if output_scale is None:
+                runs = train_seeds(sizes, seeds, X, y, normalization=norm, init_scale=scale, **settings)
+                acc[a, b] = runs.final_test_accuracy
+                continue
+            for c, seed in enumerate(seeds):
+                model = MLP(sizes, "sigmoid", norm, init_scale=scale, seed=seed)
+                model.linears[-1].params["W"] *= output_scale / scale  # same directions, another length
+                acc[a, b, c] = train(model, X, y, seed=seed, **settings).final_test_accuracy
+    return acc
+
+
+def _train_test(data, test_data, where):
     if test_data is None or data is None:
         from .data import load_digits_split
 
         X_tr, X_te, y_tr, y_te = load_digits_split(seed=0)
         data = (X_tr, y_tr) if data is None else data
         test_data = (X_te, y_te) if test_data is None else test_data
-    X, y = _training_data(data, where)
-    X_test, y_test = _training_data(test_data, where)
+    return _training_data(data, where), _training_data(test_data, where)
+
+
+def budget_runs(
+    configs: dict,
+    seeds=tuple(range(10)),
+    hidden=(32, 32, 32, 32),
+    steps: int = 1000,
+    eval_every: int = 100,
+    batch_size: int = 32,
+    lr: float = 1.0,
+    data=None,
+    test_data=None,
+) -> dict:
+    """Test accuracy over a longer budget: one seed-batched run per configuration.
+
+    Parameters
+    ----------
+    configs : dict
+        ``label -> (normalization, init_scale)``; ``init_scale=None`` is the default
+        ``1/sqrt(fan_in)``.
+    seeds, hidden, steps, eval_every, batch_size, lr, data, test_data
+        As in :func:`init_scale_sweep` (same network and SGD settings); the test set is evaluated every
+        ``eval_every`` steps.
+
+    Returns
+    -------
+    dict label -> :class:`~course_utils.batched.SeedRuns` (``.test_steps``, ``.test_accuracy`` of shape
+    (n_seeds, n_evaluations)).
+    """
+    from .batched import train_seeds
+
+    where = "budget_runs"
+    if not isinstance(configs, dict) or not configs:
+        raise TypeError(f"{where}: configs must be a non-empty dict label -> (normalization, init_scale)")
+    (X, y), (X_test, y_test) = _train_test(data, test_data, where)
     sizes = [X.shape[1], *hidden, int(max(y.max(), y_test.max())) + 1]
-    acc = np.empty((len(normalizations), len(scales), len(seeds)))
-    for a, norm in enumerate(normalizations):
-        for b, scale in enumerate(scales):
-            for c, seed in enumerate(seeds):
-                model = MLP(sizes, "sigmoid", norm, init_scale=scale, seed=seed)
-                if output_scale is not None:  # same random directions, another length
-                    model.linears[-1].params["W"] *= output_scale / scale
-                history = train(
-                    model,
-                    X,
-                    y,
-                    steps=steps,
-                    batch_size=batch_size,
-                    lr=lr,
-                    seed=seed,
-                    X_test=X_test,
-                    y_test=y_test,
-                )
-                acc[a, b, c] = history.final_test_accuracy
-    return acc
+    return {
+        label: train_seeds(
+            sizes,
+            [int(s) for s in seeds],
+            X,
+            y,
+            steps=steps,
+            batch_size=batch_size,
+            lr=lr,
+            normalization=norm,
+            init_scale=scale,
+            X_test=X_test,
+            y_test=y_test,
+            eval_every=eval_every,
+        )
+        for label, (norm, scale) in configs.items()
+    }
+
+
+def preactivation_profile(model, X, y) -> dict:
+    """One training-mode forward and backward pass of any course MLP (on a copy): how big the signal and
+    the gradient stay from layer to layer.
+
+    Returns
+    -------
+    dict with
+        ``z_std`` — std of every hidden layer's pre-activations z (the input of its activation function),
+        over all the batch's examples and units, input side first;
+        ``weight_grad_norms`` — ‖∂L/∂W‖ of every weight matrix (output layer last);
+        ``grad_ratio`` — first over last of those (how much of the output layer's gradient reaches the
+        first layer).
+    """
+    where = "preactivation_profile"
+    check_model(model, where)
+    X, y = check_X_y(X, y, where, n_features=model.layer_sizes[0])
+    net = copy.deepcopy(model)
+    with single_blas_thread(), np.errstate(over="ignore", under="ignore"):
+        logits = net.forward(X, training=True)
+        _, dlogits = softmax_cross_entropy(logits, y)
+        net.backward(dlogits)
+    grads = layer_gradient_norms([layer.grads["W"] for layer in net.linears])
+    return {
+        "z_std": np.array([net.layer_inputs[i].std() for i in net.activation_indices]),
+        "weight_grad_norms": grads,
+        "grad_ratio": float(grads[0] / grads[-1]),
+    }
+
+
+def activation_contrast(
+    configs: dict,
+    seeds=tuple(range(5)),
+    depth: int = 10,
+    width: int = 64,
+    steps: int = 200,
+    batch_size: int = 32,
+    lr: float = 0.1,
+    data=None,
+    test_data=None,
+) -> dict:
+    """Deep networks of different activations and initial scales, trained with the same SGD budget.
+
+    Parameters
+    ----------
+    configs : dict
+        ``label -> (activation, init_scale)``. With ``width`` equal to the 64 input pixels every layer
+        has fan-in 64, so one ``init_scale`` is the same rule for every layer (e.g. He's
+        ``sqrt(2/64)`` for ReLU).
+    seeds, depth, width, steps, batch_size, lr, data, test_data
+        ``depth`` hidden layers of ``width`` units, no normalization, plain SGD.
+
+    Returns
+    -------
+    dict label -> dict with ``runs`` (:class:`~course_utils.batched.SeedRuns`) and ``grad_ratio``
+    (n_seeds,): first/output weight-gradient norm at initialisation, on 500 training digits.
+    """
+    from .batched import train_seeds
+
+    where = "activation_contrast"
+    if not isinstance(configs, dict) or not configs:
+        raise TypeError(f"{where}: configs must be a non-empty dict label -> (activation, init_scale)")
+    depth = check_positive_int(depth, "depth", where)
+    (X, y), (X_test, y_test) = _train_test(data, test_data, where)
+    sizes = [X.shape[1]] + [int(width)] * depth + [int(max(y.max(), y_test.max())) + 1]
+    seeds = [int(s) for s in seeds]
+    out = {}
+    for label, (activation, scale) in configs.items():
+        ratios = [
+            preactivation_profile(MLP(sizes, activation, "none", init_scale=scale, seed=s), X[:500], y[:500])[
+                "grad_ratio"
+            ]
+            for s in seeds
+        ]
+        runs = train_seeds(
+            sizes,
+            seeds,
+            X,
+            y,
+            steps=steps,
+            batch_size=batch_size,
+            lr=lr,
+            activation=activation,
+            init_scale=scale,
+            X_test=X_test,
+            y_test=y_test,
+        )
+        out[label] = {"runs": runs, "grad_ratio": np.array(ratios)}
+    return out
 
 
 def forward_backward_diagnostics(model, X, y, bins: int = 20, copy_model: bool = True) -> dict:

@@ -143,23 +143,88 @@ def test_source_table_shape():
         assert S.SOURCE_GRADIENT_TABLE[key].shape == (5, 11)
 
 
-def test_checks_pass_reference_and_fail_typical_mistakes(capsys):
-    assert cu.exercises.check_sigmoid_derivative(S.sigmoid_derivative)
-    assert not cu.exercises.check_sigmoid_derivative(lambda x: x * (1 - x))
-    assert "input" in capsys.readouterr().out
+def test_layer_gradient_norms_is_frobenius_in_order_and_validates():
+    rng = np.random.default_rng(0)
+    grads = [rng.normal(size=(4, 3)) * 1e-6, rng.normal(size=(3, 2))]
+    np.testing.assert_allclose(S.layer_gradient_norms(grads), [np.linalg.norm(g) for g in grads], rtol=1e-14)
+    np.testing.assert_allclose(S.layer_gradient_norms((np.array([[3.0, 4.0]]),)), [5.0])
+    with pytest.raises(TypeError, match="list of arrays"):
+        S.layer_gradient_norms(np.ones((2, 2)))
+    with pytest.raises(ValueError, match="empty"):
+        S.layer_gradient_norms([])
 
-    def stub(x):
-        raise NotImplementedError
 
-    assert not cu.exercises.check_sigmoid_derivative(stub)
-    assert cu.exercises.check_saturated_fraction(S.saturated_fraction)
-    assert not cu.exercises.check_saturated_fraction(
-        lambda a, low=0.03, high=0.97: np.mean((a <= low) | (a >= high))
+def test_variance_keeping_std_known_values():
+    assert S.variance_keeping_std(64, "relu") == pytest.approx(np.sqrt(2 / 64))
+    assert S.variance_keeping_std(100, "tanh") == pytest.approx(0.1)
+    assert S.variance_keeping_std(100, "linear") == pytest.approx(0.1)
+    assert S.variance_keeping_std(16, "sigmoid") == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="activation"):
+        S.variance_keeping_std(16, "gelu")
+    with pytest.raises(ValueError, match="fan_in"):
+        S.variance_keeping_std(0, "relu")
+
+
+def test_gradient_norm_recorder_uses_the_given_function(digits):
+    X, y = digits[0][:64], digits[2][:64]
+    calls = []
+
+    def spy(weight_grads):
+        calls.append(len(weight_grads))
+        weight_grads[0][...] = 0.0  # a careless function cannot corrupt the model's gradients
+        return S.layer_gradient_norms(weight_grads)
+
+    model = MLP([64, 8, 8, 10], "sigmoid", "none", seed=0)
+    ours, reference = S.GradientNormRecorder(spy), cu.training.GradNormHook()
+    cu.training.train(model, X, y, steps=3, batch_size=32, lr=0.1, hooks=[ours, reference], seed=0)
+    assert calls == [3, 3, 3]
+    np.testing.assert_allclose(ours.values[:, 1:], reference.values[:, 1:], rtol=1e-14)
+    assert np.all(reference.values[:, 0] > 0)
+    with pytest.raises(TypeError, match="norms"):
+        S.GradientNormRecorder(norms=3)
+
+
+def test_layer_gradient_table_accepts_a_norms_function(digits):
+    data = (digits[0], digits[2])
+    base = S.layer_gradient_table(depth=2, width=10, record_at=(1, 2), data=data)
+    doubled = S.layer_gradient_table(
+        depth=2, width=10, record_at=(1, 2), data=data, norms=lambda g: 2 * S.layer_gradient_norms(g)
     )
-    assert "thresholds" in capsys.readouterr().out
-    assert not cu.exercises.check_saturated_fraction(
-        lambda a, low=0.03, high=0.97: 100 * np.mean((a < low) | (a > high))
+    np.testing.assert_allclose(doubled, 2 * base, rtol=1e-14)
+
+
+def test_preactivation_profile_he_keeps_the_signal_and_lecun_relu_loses_it(digits):
+    X, y = digits[0][:300], digits[2][:300]
+    sizes = [64] + [64] * 8 + [10]
+    he = S.preactivation_profile(MLP(sizes, "relu", init_scale=np.sqrt(2 / 64), seed=0), X, y)
+    half = S.preactivation_profile(MLP(sizes, "relu", init_scale=1 / 8, seed=0), X, y)
+    assert he["z_std"].shape == (8,) and he["weight_grad_norms"].shape == (9,)
+    assert 0.3 < he["z_std"][-1] / he["z_std"][0] < 3  # about constant
+    assert half["z_std"][-1] / half["z_std"][0] < 0.15  # (1/sqrt 2)^7 ~ 0.09
+    assert he["grad_ratio"] == pytest.approx(he["weight_grad_norms"][0] / he["weight_grad_norms"][-1])
+    with pytest.raises(TypeError, match="model"):
+        S.preactivation_profile("net", X, y)
+
+
+def test_budget_runs_and_activation_contrast_shapes(digits):
+    data, test = (digits[0], digits[2]), (digits[1], digits[3])
+    runs = S.budget_runs(
+        {"plain": ("none", None)},
+        seeds=(0, 1),
+        hidden=(8,),
+        steps=20,
+        eval_every=10,
+        data=data,
+        test_data=test,
     )
+    assert runs["plain"].test_accuracy.shape == (2, 2)
+    contrast = S.activation_contrast(
+        {"relu": ("relu", np.sqrt(2 / 64))}, seeds=(0, 1), depth=2, steps=5, data=data, test_data=test
+    )
+    assert contrast["relu"]["grad_ratio"].shape == (2,)
+    assert contrast["relu"]["runs"].final_test_accuracy.shape == (2,)
+    with pytest.raises(TypeError, match="configs"):
+        S.budget_runs({}, data=data, test_data=test)
 
 
 def test_plots_return_figures():
@@ -300,7 +365,7 @@ def test_init_scale_sweep_output_scale(digits):
         test_data=(digits[1], digits[3]),
     )
     same = S.init_scale_sweep([0.3], output_scale=0.3, **kwargs)
-    np.testing.assert_array_equal(same, S.init_scale_sweep([0.3], **kwargs))
+    np.testing.assert_allclose(same, S.init_scale_sweep([0.3], **kwargs), atol=1e-12)
     with pytest.raises(ValueError, match="output_scale"):
         S.init_scale_sweep([0.3], output_scale=0.0, **kwargs)
 

@@ -1,106 +1,274 @@
-"""Checks for notebook 03: the sigmoid's derivative and the fraction of saturated units."""
+"""Checks for notebook 03: the sigmoid's slope, the saturated fraction, per-layer gradient norms and the
+initial weight scale that keeps the signal's size. All are built on :func:`~.core.grade`."""
 
 from __future__ import annotations
 
 import numpy as np
 from scipy.special import expit
 
-from ..gradcheck import rel_error
-from ..saturation import SATURATION_HIGH, SATURATION_LOW, saturated_fraction, sigmoid_derivative
-from .core import call_student, report
+from ..saturation import (
+    SATURATION_HIGH,
+    SATURATION_LOW,
+    VARIANCE_KEEPING_GAIN,
+    layer_gradient_norms,
+    saturated_fraction,
+    sigmoid_derivative,
+    variance_keeping_std,
+)
+from .core import Case, grade, match_mistake
 
-__all__ = ["check_sigmoid_derivative", "check_saturated_fraction"]
+__all__ = [
+    "check_sigmoid_derivative",
+    "check_saturated_fraction",
+    "check_layer_gradient_norms",
+    "check_variance_keeping_std",
+]
+
+
+# --- sigmoid_derivative ------------------------------------------------------------------------------
+
+
+def _slope_error(answer, expected):
+    """Absolute error in units of the largest slope 1/4: σ′ underflows to ~0 in the tails, where a
+    relative error would demand digits that σ·(1 − σ) cannot give (1 − σ cancels for z ≳ 20)."""
+    return float(np.max(np.abs(answer - expected), initial=0.0)) / 0.25
 
 
 def check_sigmoid_derivative(fn) -> bool:
-    """Grade ``fn(x) -> σ'(x)`` (x = the sigmoid's input) against σ(x)(1 − σ(x)).
+    """Grade ``fn(z) -> σ'(z)`` (z = the sigmoid's *input*) against σ(z)(1 − σ(z)).
 
-    Tried on seeded inputs of moderate size, on ±30 and ±800 (where a naive ``exp(-x)`` overflows;
-    the answer must still be finite) and on a 2-D array (the shape must be kept).
+    Cases: seeded moderate inputs with 0, ±30 and ±800 (where a naive ``exp(-z)`` overflows; the answer
+    must still be finite), a 2-D array (the shape must be kept) and a few exact points.
     """
     rng = np.random.default_rng(3)
-    x = np.concatenate([rng.normal(0.0, 3.0, 40), [0.0, 30.0, -30.0, 800.0, -800.0]])
-    with np.errstate(over="ignore", invalid="ignore"):
-        outcome = call_student(fn, x.copy())
-        if outcome.kind != "value":
-            return outcome.verdict("sigmoid_derivative")
-        out = outcome.value
-        out = np.asarray(out, dtype=float)
-        out2 = np.asarray(call_student(fn, x[:40].reshape(5, 8).copy()).value, dtype=float)
-    expected = sigmoid_derivative(x)
-    if out.shape != expected.shape or out2.shape != (5, 8):
-        print(
-            f"FAIL ✗ sigmoid_derivative: output shapes {out.shape} and {out2.shape}, expected "
-            f"{expected.shape} and (5, 8) — compute elementwise"
-        )
-        return False
-    if not np.all(np.isfinite(out)):
-        print("FAIL ✗ sigmoid_derivative: NaN/inf for large |x| (e.g. x = ±800)")
-        print("   hint: compute σ with scipy.special.expit (or a stable formula), then σ·(1 − σ)")
-        return False
-    # absolute error on the tails (σ' ≈ 0 there), relative error elsewhere
-    err = max(
-        rel_error(out[:41], expected[:41]),
-        float(np.max(np.abs(out[41:] - expected[41:]))),
-        rel_error(out2, expected[:40].reshape(5, 8)),
+    cases = [
+        Case({"z": np.concatenate([rng.normal(0.0, 3.0, 40), [0.0, 30.0, -30.0]])}, note="1-D, |z| up to 30"),
+        Case({"z": rng.normal(0.0, 2.0, size=(5, 8))}, note="a (5, 8) array"),
+        Case({"z": np.array([-800.0, -40.0, -2.0, 0.5, 2.0, 40.0, 800.0])}, note="z = ±800 included"),
+    ]
+    return grade(
+        "sigmoid_derivative",
+        fn,
+        cases,
+        sigmoid_derivative,
+        tol=1e-9,
+        error=_slope_error,
+        diagnose=_diagnose_slope,
     )
-    hint = ""
-    s = expit(x)
-    if np.allclose(out, x * (1 - x)):
-        hint = "x is the sigmoid's *input*: first compute s = σ(x), then return s·(1 − s)"
-    elif np.allclose(out, s):
-        hint = "that is σ itself; its derivative is σ(x)·(1 − σ(x))"
-    elif np.allclose(out, s * (1 + s)):
-        hint = "the factor is (1 − σ), not (1 + σ)"
-    return report("sigmoid_derivative", err, tol=1e-7, hint=hint)
+
+
+def _diagnose_slope(answers, args, kwargs):
+    z = np.asarray(args["z"], dtype=float)
+    out = np.asarray(answers[0], dtype=float)
+    s = expit(z)
+    if out.shape == z.shape and np.any(~np.isfinite(out) & (np.abs(z) > 100)):
+        return (
+            "a naive exp(-z) overflows for z = -800 (inf/inf = NaN): compute s = scipy.special.expit(z), "
+            "which is stable, then return s * (1 - s)"
+        )
+    return match_mistake(
+        out,
+        {
+            "z is the sigmoid's *input*: first compute s = σ(z), then return s·(1 − s)": z * (1 - z),
+            "that is σ itself; its derivative is σ(z)·(1 − σ(z))": s,
+            "the factor is (1 − σ), not (1 + σ)": s * (1 + s),
+            "the sigmoid is increasing, so its slope is positive: σ(z)·(1 − σ(z)), no minus sign": -s
+            * (1 - s),
+            "that is 1 − σ(z) alone; multiply by σ(z)": 1 - s,
+        },
+        rtol=1e-6,
+        atol=1e-12,
+    )
+
+
+# --- saturated_fraction ------------------------------------------------------------------------------
 
 
 def check_saturated_fraction(fn) -> bool:
     """Grade ``fn(activations, low=0.03, high=0.97) -> float`` against the reference.
 
-    Tried on seeded sigmoid outputs of different shapes, on values exactly at the thresholds (which
-    do *not* count: saturated means σ < low or σ > high) and with other thresholds.
+    Cases: seeded sigmoid outputs of different shapes, values exactly at the thresholds (which do *not*
+    count: saturated means σ < low or σ > high), one-sided tails and other thresholds.
     """
     rng = np.random.default_rng(4)
+    low, high = SATURATION_LOW, SATURATION_HIGH
+    edges = np.array([0.0, 0.01, 0.03, 0.5, 0.97, 0.99, 1.0, 0.03, 0.97, 0.2, 0.6, 0.4])
     cases = [
-        (expit(rng.normal(0.0, 3.0, size=(50, 20))), SATURATION_LOW, SATURATION_HIGH),
-        (expit(rng.normal(1.0, 6.0, size=(7, 3, 5))), SATURATION_LOW, SATURATION_HIGH),
-        (np.array([0.0, 0.01, 0.03, 0.5, 0.97, 0.99, 1.0, 0.03, 0.97, 0.2]), SATURATION_LOW, SATURATION_HIGH),
-        (expit(rng.normal(0.0, 2.0, size=200)), 0.1, 0.9),
+        Case({"activations": expit(rng.normal(0.0, 3.0, size=(50, 20)))}, {"low": low, "high": high}),
+        Case({"activations": expit(rng.normal(1.5, 6.0, size=(7, 3, 5)))}, {"low": low, "high": high}),
+        Case({"activations": edges}, {"low": low, "high": high}, note="values exactly at the thresholds"),
+        Case({"activations": expit(rng.normal(-1.0, 2.0, size=200))}, {"low": 0.1, "high": 0.8}),
     ]
-    worst, hint = 0.0, ""
-    for a, low, high in cases:
-        outcome = call_student(fn, a.copy(), low=low, high=high)
-        if outcome.kind != "value":
-            return outcome.verdict("saturated_fraction")
-        got = outcome.value
-        try:
-            got = float(got)
-        except (TypeError, ValueError):
-            print(f"FAIL ✗ saturated_fraction: expected one number, got {type(got).__name__}")
-            return False
-        expected = saturated_fraction(a, low, high)
-        err = abs(got - expected) / max(abs(expected), 1e-12)
-        if err > worst:
-            worst = err
-            hint = _diagnose_saturation(got, a, low, high)
-    return report("saturated_fraction", worst, tol=1e-12, hint=hint)
+    return grade(
+        "saturated_fraction",
+        fn,
+        cases,
+        saturated_fraction,
+        outputs=("fraction",),
+        tol=1e-12,
+        diagnose=_diagnose_saturation,
+    )
 
 
-def _diagnose_saturation(got, a, low, high):
+def _diagnose_saturation(answers, args, kwargs):
+    a = np.asarray(args["activations"], dtype=float)
+    low, high = kwargs["low"], kwargs["high"]
+    return (
+        match_mistake(
+            answers[0],
+            {
+                "return a fraction in [0, 1], not a percentage": 100 * np.mean((a < low) | (a > high)),
+                "return the fraction (mean of the mask), not the count": float(
+                    np.sum((a < low) | (a > high))
+                ),
+                "values exactly at the thresholds are not saturated: use < low and > high": np.mean(
+                    (a <= low) | (a >= high)
+                ),
+                "count both tails, σ < low *or* σ > high (you counted only σ > high)": np.mean(a > high),
+                "count both tails, σ < low *or* σ > high (you counted only σ < low)": np.mean(a < low),
+                "use the low/high arguments, not fixed 0.03/0.97": np.mean(
+                    (a < SATURATION_LOW) | (a > SATURATION_HIGH)
+                ),
+                "saturated is outside [low, high]; you counted the units inside it": np.mean(
+                    (a >= low) & (a <= high)
+                ),
+            },
+            rtol=1e-9,
+            atol=1e-12,
+        )
+        or "saturated = (a < low) | (a > high); the fraction is the mean of that boolean array"
+    )
+
+
+# --- layer_gradient_norms ----------------------------------------------------------------------------
+
+
+def check_layer_gradient_norms(fn) -> bool:
+    """Grade ``fn(weight_grads) -> norms``: one Frobenius norm per array of the list, in order.
+
+    Cases: three gradient matrices of a small MLP whose sizes differ by orders of magnitude (as in a
+    network with vanishing gradients), a list of one matrix, and a list of four differently shaped ones.
+    """
+    rng = np.random.default_rng(14)
+    shapes = [(64, 20), (20, 20), (20, 10)]
+    grads = [rng.normal(size=s) * scale for s, scale in zip(shapes, (1e-5, 1e-2, 0.5), strict=True)]
+    cases = [
+        Case({"weight_grads": grads}, note="three matrices, norms from ~1e-4 to ~7"),
+        Case({"weight_grads": [rng.normal(size=(5, 3))]}, note="a list of one (5, 3) matrix"),
+        Case(
+            {"weight_grads": [rng.normal(size=s) for s in [(3, 4), (4, 4), (4, 2), (2, 6)]]},
+            note="four matrices of different shapes",
+        ),
+    ]
+    n_matrices = [len(c.args["weight_grads"]) for c in cases]
+    return grade(
+        "layer_gradient_norms",
+        fn,
+        cases,
+        layer_gradient_norms,
+        outputs=("norms",),
+        diagnose=lambda answers, args, kwargs: _diagnose_norms(answers, args, n_matrices),
+    )
+
+
+def _diagnose_norms(answers, args, n_matrices):
+    grads = [np.asarray(g, dtype=float) for g in args["weight_grads"]]
+    out = answers[0]
+    if np.shape(out) != (len(grads),):
+        return (
+            f"one norm per weight matrix: return an array of shape ({len(grads)},) for a list of {len(grads)} "
+            f"arrays (you returned shape {np.shape(out)})"
+        )
+    return match_mistake(
+        out,
+        {
+            "np.linalg.norm(g, 2) of a matrix is its spectral norm (largest singular value); the Frobenius "
+            "norm is np.linalg.norm(g) — the square root of the sum of all squared entries": lambda: np.array(
+                [np.linalg.norm(g, 2) for g in grads]
+            ),
+            "take the square root: the norm is sqrt(sum of squares), you returned the sum of squares": np.array(
+                [np.sum(g**2) for g in grads]
+            ),
+            "square the entries before summing: sum of |g| is another norm (L1), not the Frobenius norm": np.array(
+                [np.sum(np.abs(g)) for g in grads]
+            ),
+            "sum the squares, do not average them: that is the root-mean-square, not the norm": np.array(
+                [np.sqrt(np.mean(g**2)) for g in grads]
+            ),
+            "that is the largest |entry|; the norm squares and sums every entry": np.array(
+                [np.max(np.abs(g)) for g in grads]
+            ),
+            "keep the order of the list (input side first, output layer last)": np.array(
+                [np.linalg.norm(g) for g in grads[::-1]]
+            ),
+        },
+        rtol=1e-7,
+        atol=0.0,
+    )
+
+
+# --- variance_keeping_std ----------------------------------------------------------------------------
+
+
+def check_variance_keeping_std(fn) -> bool:
+    """Grade ``fn(fan_in, activation) -> std`` for ``activation`` in "linear", "tanh", "relu", "sigmoid".
+
+    Cases: every activation, with fan-ins 16 to 1000, so that ``1/n`` and ``1/sqrt(n)`` differ.
+    """
+    cases = [
+        Case({"fan_in": n, "activation": act}, note=f"fan_in={n}, activation={act!r}")
+        for n, act in [
+            (100, "linear"),
+            (64, "relu"),
+            (256, "tanh"),
+            (16, "sigmoid"),
+            (1000, "relu"),
+            (49, "sigmoid"),
+        ]
+    ]
+    return grade(
+        "variance_keeping_std",
+        fn,
+        cases,
+        variance_keeping_std,
+        outputs=("std",),
+        diagnose=_diagnose_std,
+    )
+
+
+def _diagnose_std(answers, args, kwargs):
+    n, act = args["fan_in"], args["activation"]
+    got = float(np.asarray(answers[0]))
+    gain = VARIANCE_KEEPING_GAIN[act]
     candidates = {
-        "return a fraction in [0, 1], not a percentage": 100 * np.mean((a < low) | (a > high)),
-        "return the fraction (mean), not the count": float(np.sum((a < low) | (a > high))),
-        "values exactly at the thresholds are not saturated: use < low and > high": np.mean(
-            (a <= low) | (a >= high)
-        ),
-        "count both tails: σ < low *or* σ > high": np.mean(a > high),
-        "count both tails: σ < low *or* σ > high ": np.mean(a < low),
-        "use the low/high arguments, not fixed 0.03/0.97": np.mean(
-            (a < SATURATION_LOW) | (a > SATURATION_HIGH)
-        ),
+        "init_scale is a standard deviation and you returned a variance: take its square root "
+        "(std = gain / sqrt(fan_in))": gain**2 / n,
+        "divide by sqrt(fan_in), not by fan_in: E[z'^2] = n·s_W²·E[h²] has n, so the std has sqrt(n)": gain
+        / n,
     }
-    for message, wrong in candidates.items():
-        if np.isclose(got, wrong):
-            return message.strip()
-    return "saturated = (a < low) | (a > high); the fraction is the mean of that boolean array"
+    if act == "relu":
+        candidates.update(
+            {
+                "ReLU sets about half of its inputs to 0, so E[h²] = E[z²]/2: the weights need twice the "
+                "variance, sqrt(2) times the std": 1 / np.sqrt(n),
+                "the factor 2 multiplies the *variance*; the std gets sqrt(2)": 2 / np.sqrt(n),
+            }
+        )
+    if act == "sigmoid":
+        candidates.update(
+            {
+                "the slope 1/4 *shrinks* the varying part of σ(z) ≈ 1/2 + z/4; the weights must make up "
+                "for it: multiply the std by 4, do not divide": 0.25 / np.sqrt(n),
+                "in its linear regime σ(z) ≈ 1/2 + z/4: the part that varies is z/4, so the weights need 4 "
+                "times the std of a linear layer": 1 / np.sqrt(n),
+            }
+        )
+    if act in ("tanh", "linear"):
+        candidates[
+            f"{act} passes both signs of z unchanged near 0 (slope 1): no factor 2, that is ReLU's (He's) rule"
+        ] = np.sqrt(2 / n)
+    if act == "tanh":
+        candidates["tanh'(0) = 1 (tanh z ≈ z near 0), not 1/4: the sigmoid's factor 4 does not apply"] = (
+            4 / np.sqrt(n)
+        )
+    return match_mistake(got, candidates, rtol=1e-6, atol=0.0)
