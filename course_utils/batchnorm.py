@@ -1,19 +1,38 @@
 """Batch normalization's forward pass and γ/β seen from the activation (notebooks 05–06).
 
 The normalizations themselves live in :mod:`course_utils.normalization`; this module holds the
-measurements notebooks 05–06 make on top of them (figures in ``plotting/batchnorm.py``, sliders in
-``widgets/batchnorm.py``, exercise checks in ``exercises/batchnorm.py``).
+measurements and experiments notebooks 05–06 make on top of them (figures in ``plotting/batchnorm.py``,
+sliders in ``widgets/batchnorm.py``, exercise checks in ``exercises/batchnorm.py``):
+
+* :func:`activation_stats` — how a batch of pre-activations sits on a sigmoid and a ReLU (05);
+* :func:`gamma_init_experiment` — learned vs frozen γ, started at 1 or 2, in a sigmoid MLP (05);
+* :func:`ignore_stats_experiment` — training with a BN backward that treats μ_B, σ_B as constants (06).
 """
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from scipy.special import expit
 
+from . import layers as L
 from ._validate import as_real_array
+from .data import load_digits_split
 from .saturation import SATURATED_Z
+from .training import MLP, train
 
-__all__ = ["NEAR_LINEAR_Z", "SATURATED_Z", "activation_stats"]
+__all__ = [
+    "NEAR_LINEAR_Z",
+    "SATURATED_Z",
+    "activation_stats",
+    "FixedAffineBatchNorm",
+    "GAMMA_VARIANTS",
+    "gamma_init_experiment",
+    "BatchNormIgnoringStats",
+    "running_mean_error",
+    "ignore_stats_experiment",
+]
 
 #: The sigmoid's "near-linear" band used by the course: σ(z) ∈ [0.2, 0.8] ⇔ |z| ≤ ln 4 ≈ 1.386
 #: (the source blog's [0.2, 0.8] claim, read on the output axis).
@@ -48,3 +67,150 @@ def activation_stats(y) -> dict:
         "saturated": float(np.mean(np.abs(y) > SATURATED_Z)),
         "relu_active": float(np.mean(y > 0)),
     }
+
+
+# ----------------------------------------------------------------------------------------------
+# Notebook 05: is learning γ worth it? (learned vs frozen, started at 1 or 2)
+# ----------------------------------------------------------------------------------------------
+class FixedAffineBatchNorm(L.BatchNorm):
+    """BatchNorm whose γ starts at ``gamma0``; with ``learn=False`` γ and β never change.
+
+    Uses the course's layer API (:mod:`course_utils.layers`): ``params`` holds the trainable arrays,
+    ``backward`` fills ``grads`` with the same keys and returns dL/dx; the optimizer then updates
+    ``params`` from ``grads``. Freezing is done by zeroing the gradients the parent's backward computed.
+    """
+
+    def __init__(self, num_features: int, gamma0: float = 1.0, learn: bool = True):
+        super().__init__(num_features)
+        self.params["gamma"][:] = gamma0
+        self.learn = bool(learn)
+
+    def backward(self, dout):
+        dx = super().backward(dout)
+        if not self.learn:
+            self.grads["gamma"] = np.zeros_like(self.grads["gamma"])
+            self.grads["beta"] = np.zeros_like(self.grads["beta"])
+        return dx
+
+
+#: The four versions compared in notebook 05: name -> (γ at the start, learned?)
+GAMMA_VARIANTS = {
+    "learned, from γ = 1": (1.0, True),
+    "frozen γ = 1, β = 0": (1.0, False),
+    "frozen γ = 2, β = 0": (2.0, False),
+    "learned, from γ = 2": (2.0, True),
+}
+
+
+def gamma_init_experiment(seeds, steps: int = 200, batch_size: int = 64, lr: float = 1.0) -> dict:
+    """Train a 64-64-64-10 sigmoid MLP (BN before each sigmoid) on the digits in the four
+    :data:`GAMMA_VARIANTS`, once per seed (same initial weights and batches for every variant of a seed).
+
+    Returns
+    -------
+    dict
+        variant name -> {"loss": mean training loss of the last 30 steps, "acc": final test accuracy
+        (eval mode), "gamma": mean γ over the BN units at the end}, each an array with one entry per seed.
+    """
+    X, X_test, y, y_test = load_digits_split(seed=0)
+    results = {}
+    for name, (gamma0, learn) in GAMMA_VARIANTS.items():
+        rows = []
+        for seed in seeds:
+            model = MLP([64, 64, 64, 10], activation="sigmoid", normalization="batch", seed=seed)
+            for i in model.norm_indices:
+                model.layers[i] = FixedAffineBatchNorm(model.layers[i].num_features, gamma0, learn)
+            hist = train(
+                model,
+                X,
+                y,
+                steps=steps,
+                batch_size=batch_size,
+                lr=lr,
+                seed=seed,
+                X_test=X_test,
+                y_test=y_test,
+            )
+            gammas = np.concatenate([model.layers[i].params["gamma"] for i in model.norm_indices])
+            rows.append((hist.loss[-30:].mean(), hist.final_test_accuracy, gammas.mean()))
+        loss, acc, gamma = (np.array(col) for col in zip(*rows))
+        results[name] = {"loss": loss, "acc": acc, "gamma": gamma}
+    return results
+
+
+# ----------------------------------------------------------------------------------------------
+# Notebook 06: a backward pass that ignores that μ_B and σ_B depend on x (Ioffe & Szegedy §2)
+# ----------------------------------------------------------------------------------------------
+class BatchNormIgnoringStats(L.BatchNorm):
+    """BatchNorm whose backward treats μ_B and σ_B as constants: dx = γ·dy / sqrt(σ_B² + ε).
+
+    The forward pass (and the running statistics) are those of :class:`~course_utils.layers.BatchNorm`;
+    the backward reads the :class:`~course_utils.normalization.BatchNormCache` that the parent's forward
+    stored (``self._cache``, the layer's own state) and skips the two paths through μ_B and σ_B.
+    """
+
+    def backward(self, dout):
+        mode, cache = self._need_cache()
+        if mode == "eval":
+            return super().backward(dout)
+        self.grads["gamma"] = (dout * cache.x_hat).sum(axis=0)
+        self.grads["beta"] = dout.sum(axis=0)
+        return dout * cache.gamma * cache.inv_std
+
+
+def running_mean_error(model, X) -> float:
+    """Largest |running mean − mean over X| of any unit of any BN layer, in units of that unit's std.
+
+    ``X`` is propagated in eval mode (running statistics), so nothing in the model changes.
+    """
+    errors, h = [], np.asarray(X, dtype=float)
+    for k, layer in enumerate(model.layers):
+        if k in model.norm_indices:
+            errors.append(np.max(np.abs(layer.running_mean - h.mean(axis=0)) / h.std(axis=0)))
+        h = layer.forward(h, training=False)
+    return float(max(errors))
+
+
+def _ignore_stats_run(ignore_stats: bool, seed: int, lr: float, steps: int, data) -> dict:
+    X, X_test, y, y_test = data
+    model = MLP([64, 64, 64, 10], activation="sigmoid", normalization="batch", seed=seed)
+    if ignore_stats:
+        for i in model.norm_indices:
+            model.layers[i] = BatchNormIgnoringStats(model.layers[i].num_features)
+    hist = train(model, X, y, steps=steps, batch_size=64, lr=lr, seed=seed, X_test=X_test, y_test=y_test)
+    # measure the running statistics BEFORE anything else runs the model in training mode (a training-
+    # mode forward would update them); the batch-statistics accuracy then runs on a copy of the model
+    rm_error = running_mean_error(model, X)
+    probe = copy.deepcopy(model)
+    batch_stats_acc = float(np.mean(probe.forward(X_test, training=True).argmax(axis=1) == y_test))
+    first = model.linears[0]
+    return {
+        "loss curve": hist.loss,
+        "final loss": float(hist.loss[-30:].mean()),
+        "test acc (running stats)": hist.final_test_accuracy,
+        "test acc (batch stats)": batch_stats_acc,
+        "max |b| before BN": float(np.abs(first.b).max()),
+        "mean ||W_j|| before BN": float(np.linalg.norm(first.W, axis=0).mean()),
+        "running mean off by (std)": rm_error,
+    }
+
+
+def ignore_stats_experiment(seeds, lr: float = 3.0, steps: int = 300) -> dict:
+    """Train the 64-64-64-10 sigmoid BN MLP with the true BN backward and with
+    :class:`BatchNormIgnoringStats`, once per seed (same initial weights and batches for both).
+
+    Returns
+    -------
+    dict
+        ``"true"`` / ``"ignore"`` -> {measure: array over seeds}; the measures are "final loss" (mean of
+        the last 30 steps), "test acc (running stats)" (eval mode), "test acc (batch stats)" (training
+        mode on the whole test set, on a copy of the model), "max |b| before BN", "mean ||W_j|| before BN",
+        "running mean off by (std)" (:func:`running_mean_error` on the training set, measured first) and
+        "loss curve" (seeds × steps).
+    """
+    data = load_digits_split(seed=0)
+    out = {}
+    for label, flag in (("true", False), ("ignore", True)):
+        runs = [_ignore_stats_run(flag, s, lr, steps, data) for s in seeds]
+        out[label] = {key: np.array([r[key] for r in runs]) for key in runs[0]}
+    return out

@@ -166,3 +166,331 @@ CORPUS = {
         ],
     ),
 }
+
+
+def _only(wrongs, names):
+    """The generic structural mistakes that apply to a checker (by name)."""
+    return [w for w in wrongs if w.name in names]
+
+
+# --- notebook 05: (N, D) forward, identity γ/β, the prediction ---------------------------------------
+
+
+def ident_right(x, eps=1e-5):
+    axes = _axes(x)
+    return np.sqrt(x.var(axis=axes) + eps), x.mean(axis=axes)
+
+
+def ident_right_via_cache(x, eps=1e-5):
+    _, cache = cu.batchnorm_forward(x, np.ones(x.shape[1]), np.zeros(x.shape[1]), eps)
+    return (1.0 / cache.inv_std).ravel(), cache.mu.ravel()
+
+
+def ident_plain_std(x, eps=1e-5):
+    return x.std(axis=_axes(x)), x.mean(axis=_axes(x))
+
+
+def ident_swapped(x, eps=1e-5):
+    g, b = ident_right(x, eps)
+    return b, g
+
+
+def ident_inverse(x, eps=1e-5):
+    g, b = ident_right(x, eps)
+    return 1.0 / g, b
+
+
+def ident_minus_mu(x, eps=1e-5):
+    g, b = ident_right(x, eps)
+    return g, -b
+
+
+def ident_variance(x, eps=1e-5):
+    return x.var(axis=_axes(x)) + eps, x.mean(axis=_axes(x))
+
+
+def ident_per_position(x, eps=1e-5):
+    return np.sqrt(x.var(axis=0) + eps), x.mean(axis=0)
+
+
+PREDICTION_CHANNEL = np.random.default_rng(5).normal(-3.0, 1.6, size=1152)
+
+
+def pred_gaussian():
+    return 0.5, 0.38
+
+
+def pred_rounded():
+    return 0.45, 0.45
+
+
+def pred_raw_channel():
+    return 0.0, 0.38
+
+
+def pred_percent():
+    return 50, 38
+
+
+def pred_threshold_not_scaled():
+    return 0.5, 0.0
+
+
+def pred_one_tail():
+    return 0.5, 0.19
+
+
+def _grade_prediction(check, fn):
+    return check(fn, PREDICTION_CHANNEL)
+
+
+# --- notebook 06: staged backward, gradient test, LayerNorm backward ---------------------------------
+
+
+def staged_right(dout, cache):
+    m = dout.shape[0]
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * cache.x_hat).sum(axis=0)
+    dx_hat = dout * cache.gamma
+    dinv_std = (dx_hat * cache.xmu).sum(axis=0, keepdims=True)
+    dvar = -0.5 * (cache.var + cache.eps) ** -1.5 * dinv_std
+    dxmu = dx_hat * cache.inv_std + (2 / m) * cache.xmu * dvar
+    dmu = -dxmu.sum(axis=0, keepdims=True)
+    return dxmu + dmu / m, dgamma, dbeta
+
+
+def _staged_with(**slip):
+    from course_utils.exercises.batchnorm import _staged
+
+    def wrong(dout, cache):
+        return _staged(dout, cache, **slip), (dout * cache.x_hat).sum(axis=0), dout.sum(axis=0)
+
+    wrong.__name__ = "staged_" + "_".join(f"{k}" for k in slip)
+    return wrong
+
+
+def _test_with(dout_kind="random", gamma_one=False, compare=("dx", "dgamma", "dbeta"), tol=1e-6, n=6):
+    """A student's gradient test, with switches for the usual slips (defaults: a right test)."""
+
+    def test(backward):
+        rng = np.random.default_rng(0)
+        x = rng.normal(1.0, 2.0, size=(n, 3))
+        gamma = np.ones(3) if gamma_one else rng.uniform(0.5, 2.0, 3)
+        beta = rng.normal(size=3)
+        dout = np.ones((n, 3)) if dout_kind == "ones" else rng.normal(size=(n, 3))
+        _, cache = cu.batchnorm_forward(x, gamma, beta)
+        got = dict(zip(("dx", "dgamma", "dbeta"), backward(dout, cache)))
+        num = {
+            "dx": cu.numerical_gradient_array(
+                lambda v: cu.batchnorm_forward(v, gamma, beta)[0], x.copy(), dout
+            ),
+            "dgamma": cu.numerical_gradient_array(
+                lambda v: cu.batchnorm_forward(x, v, beta)[0], gamma.copy(), dout
+            ),
+            "dbeta": cu.numerical_gradient_array(
+                lambda v: cu.batchnorm_forward(x, gamma, v)[0], beta.copy(), dout
+            ),
+        }
+        return all(cu.rel_error(got[k], num[k]) < tol for k in compare)
+
+    return test
+
+
+def test_right_allclose(backward):
+    rng = np.random.default_rng(42)
+    x, gamma, beta = rng.normal(size=(5, 4)), rng.uniform(0.5, 2, 4), rng.normal(size=4)
+    dout = rng.normal(size=(5, 4))
+    _, cache = cu.batchnorm_forward(x, gamma, beta)
+    dx, dgamma, dbeta = backward(dout, cache)
+
+    def f_x(v):
+        return cu.batchnorm_forward(v, gamma, beta)[0]
+
+    ok = np.allclose(dx, cu.numerical_gradient_array(f_x, x.copy(), dout), rtol=1e-5, atol=1e-7)
+    ok &= np.allclose(dgamma, (dout * cache.x_hat).sum(0), rtol=1e-6)  # y is linear in γ and β
+    ok &= np.allclose(dbeta, dout.sum(0), rtol=1e-6)
+    return bool(ok)
+
+
+def test_always_true(backward):
+    return True
+
+
+def test_shapes_only(backward):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(6, 3))
+    _, cache = cu.batchnorm_forward(x, rng.uniform(0.5, 2, 3), rng.normal(size=3))
+    dx, dgamma, dbeta = backward(rng.normal(size=(6, 3)), cache)
+    return dx.shape == x.shape and dgamma.shape == (3,)
+
+
+def test_always_false(backward):
+    return False
+
+
+def test_batch_of_one(backward):
+    return _test_with(n=1)(backward)
+
+
+def test_returns_string(backward):
+    return "passed"
+
+
+def test_returns_error(backward):
+    return cu.rel_error(np.zeros(2), np.ones(2))
+
+
+def ln_right(dout, cache):
+    return cu.layernorm_backward(dout, cache)
+
+
+def ln_right_by_hand(dout, cache):
+    D = dout.shape[1]
+    dxh = dout * cache.gamma
+    xh = cache.x_hat
+    dx = (
+        cache.inv_std
+        / D
+        * (D * dxh - dxh.sum(axis=1, keepdims=True) - xh * (dxh * xh).sum(axis=1, keepdims=True))
+    )
+    return dx, (dout * xh).sum(axis=0), dout.sum(axis=0)
+
+
+def _ln_dx(fn):
+    def wrong(dout, cache):
+        return fn(dout, cache), (dout * cache.x_hat).sum(axis=0), dout.sum(axis=0)
+
+    wrong.__name__ = fn.__name__
+    return wrong
+
+
+@_ln_dx
+def ln_bn_axes(dout, cache):
+    N = dout.shape[0]
+    dxh, xh = dout * cache.gamma, cache.x_hat
+    return (
+        cache.inv_std
+        / N
+        * (N * dxh - dxh.sum(axis=0, keepdims=True) - xh * (dxh * xh).sum(axis=0, keepdims=True))
+    )
+
+
+@_ln_dx
+def ln_constants(dout, cache):
+    return cache.gamma * cache.inv_std * dout
+
+
+@_ln_dx
+def ln_no_mean(dout, cache):
+    D = dout.shape[1]
+    dxh, xh = dout * cache.gamma, cache.x_hat
+    return cache.inv_std / D * (D * dxh - xh * (dxh * xh).sum(axis=1, keepdims=True))
+
+
+@_ln_dx
+def ln_no_var(dout, cache):
+    D = dout.shape[1]
+    dxh = dout * cache.gamma
+    return cache.inv_std / D * (D * dxh - dxh.sum(axis=1, keepdims=True))
+
+
+@_ln_dx
+def ln_no_gamma(dout, cache):
+    D = dout.shape[1]
+    xh = cache.x_hat
+    return (
+        cache.inv_std
+        / D
+        * (D * dout - dout.sum(axis=1, keepdims=True) - xh * (dout * xh).sum(axis=1, keepdims=True))
+    )
+
+
+def ln_dgamma_axis1(dout, cache):
+    dx, _, _ = cu.layernorm_backward(dout, cache)
+    return dx, (dout * cache.x_hat).sum(axis=1), dout.sum(axis=1)
+
+
+_NO_ARRAYS = {"stub", "forgot_return", "crashes", "as_string", "as_list", "as_dict"}
+
+CORPUS.update(
+    {
+        "check_batchnorm_forward_2d": Corpus(
+            right=[fwd_right_with_cache, fwd_right_by_hand],
+            wrong=[
+                Wrong(fwd_unbiased, hint="biased variance"),
+                Wrong(fwd_eps_outside, hint="inside the square root"),
+                Wrong(fwd_no_eps, hint="eps is missing"),
+                Wrong(fwd_per_example, hint="per channel"),
+                Wrong(fwd_swapped_gamma_beta, hint="swapped"),
+                Wrong(fwd_no_affine, hint="apply gamma and beta"),
+                *generic_wrongs(fwd_right_by_hand),
+            ],
+        ),
+        "check_identity_gamma_beta": Corpus(
+            right=[ident_right, ident_right_via_cache],
+            wrong=[
+                Wrong(ident_plain_std, hint="includes ε"),
+                Wrong(ident_swapped, hint="swapped"),
+                Wrong(ident_inverse, hint="not its inverse"),
+                Wrong(ident_minus_mu, hint="+μ_B"),
+                Wrong(ident_variance, hint="not the variance"),
+                Wrong(ident_per_position, hint="one γ and one β per channel"),
+                *generic_wrongs(ident_right),
+            ],
+        ),
+        "check_gamma_beta_prediction": Corpus(
+            right=[pred_gaussian, pred_rounded],
+            wrong=[
+                Wrong(pred_raw_channel, hint="mean 0 whatever it was before"),
+                Wrong(pred_percent, hint="fractions"),
+                Wrong(pred_threshold_not_scaled, hint="3.48 / 4"),
+                Wrong(pred_one_tail, hint="both tails"),
+                *[w for w in generic_wrongs(pred_gaussian) if w.name != "in_place"],
+            ],
+            grade=_grade_prediction,
+        ),
+        "check_batchnorm_backward_staged": Corpus(
+            right=[staged_right, bwd_right_staged],
+            wrong=[
+                Wrong(_staged_with(path2_xmu=False), hint="second path, (2/m)"),
+                Wrong(_staged_with(path2_x=False), hint="dmu / m"),
+                Wrong(_staged_with(power=-0.5), hint="-3/2"),
+                Wrong(_staged_with(half=1.0), hint="factor -1/2"),
+                Wrong(_staged_with(sum_dinv=False), hint="dinv_std sums"),
+                Wrong(_staged_with(two=1.0), hint="(2/m)·xmu"),
+                Wrong(bwd_constants, hint="as constants"),
+                Wrong(bwd_keepdims, hint="shape (D,)"),
+                Wrong(bwd_zeroes_cache, says="`cache.x_hat`"),
+                *generic_wrongs(staged_right),
+            ],
+        ),
+        "check_gradient_test": Corpus(
+            right=[_test_with(), test_right_allclose],
+            wrong=[
+                Wrong(_test_with(dout_kind="ones"), hint="same for every row", name="test_all_ones_dout"),
+                Wrong(_test_with(gamma_one=True), hint="gamma ≠ 1", name="test_gamma_one"),
+                Wrong(_test_with(compare=("dx",)), hint="dgamma and dbeta", name="test_dx_only"),
+                Wrong(_test_with(tol=1e-12), hint="must pass your test", name="test_too_strict"),
+                Wrong(test_always_true, hint="never called the backward"),
+                Wrong(test_always_false, hint="never called the backward"),
+                Wrong(test_shapes_only, hint="random upstream gradient"),
+                Wrong(test_batch_of_one, hint="batch of one"),
+                Wrong(test_returns_string, says="True or False"),
+                Wrong(test_returns_error, says="True or False"),
+                *_only(generic_wrongs(_test_with()), _NO_ARRAYS),
+            ],
+        ),
+        "check_layernorm_backward": Corpus(
+            right=[ln_right, ln_right_by_hand],
+            wrong=[
+                Wrong(ln_bn_axes, hint="per example"),
+                Wrong(ln_constants, hint="not γ·inv_std·dy"),
+                Wrong(ln_no_mean, hint="mean term is missing"),
+                Wrong(ln_no_var, hint="variance term is missing"),
+                Wrong(ln_no_gamma, hint="dx̂ = γ·dy"),
+                Wrong(ln_dgamma_axis1, hint="sum over the batch"),
+                *generic_wrongs(ln_right),
+            ],
+        ),
+    }
+)
