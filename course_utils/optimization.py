@@ -568,7 +568,14 @@ def paired_comparison(a, b, confidence: float = 0.95) -> PairedComparison:
 
     ``a[i]`` and ``b[i]`` must come from the same seed (same initial weights and batch order), so the
     seed-to-seed luck cancels in the difference. Identical samples give p = 1 and a zero-width interval.
+
+    The interval is :func:`course_utils.stats.compare` ``(b, a, paired=True, scale=1)`` — the course's
+    one home for t-intervals over seeds; this function adds the per-condition means, standard
+    deviations and the paired t-test's p-value that notebook 09's tables print. New code should call
+    ``cu.stats.compare`` directly (it also words the verdict).
     """
+    from .stats import compare
+
     where = "paired_comparison"
     a = as_real_array(a, "a", where).astype(float).ravel()
     b = as_real_array(b, "b", where).astype(float).ravel()
@@ -581,26 +588,23 @@ def paired_comparison(a, b, confidence: float = 0.95) -> PairedComparison:
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         raise ValueError(f"{where}: a and b must be finite")
     confidence = check_in_range(confidence, "confidence", where, 0.5, 0.999)
+    c = compare(b, a, paired=True, names=("b", "a"), unit="", scale=1.0, confidence=confidence)
     d = b - a
-    n = d.size
     std_diff = float(d.std(ddof=1))
     if std_diff == 0.0:
-        low = high = float(d.mean())
-        p = 1.0 if d.mean() == 0 else 0.0
+        p = 1.0 if c.mean_diff == 0 else 0.0
     else:
-        half = stats.t.ppf(0.5 + confidence / 2, n - 1) * std_diff / np.sqrt(n)
-        low, high = float(d.mean() - half), float(d.mean() + half)
         p = float(stats.ttest_rel(b, a).pvalue)
     return PairedComparison(
-        n=n,
+        n=c.n,
         mean_a=float(a.mean()),
         std_a=float(a.std(ddof=1)),
         mean_b=float(b.mean()),
         std_b=float(b.std(ddof=1)),
-        mean_diff=float(d.mean()),
+        mean_diff=c.mean_diff,
         std_diff=std_diff,
-        ci_low=low,
-        ci_high=high,
+        ci_low=c.low,
+        ci_high=c.high,
         p_value=p,
         confidence=confidence,
     )
@@ -686,3 +690,218 @@ def scale_invariance_check(model, X, y, layer: int = 0, factors=(0.1, 10.0)) -> 
             )
         )
     return rows
+
+
+# --------------------------------------------------------------------------------------------------
+# seed-batched runs and the readings of notebook 09 (issue 13: ≥ 10 seeds at the cost of a few)
+# --------------------------------------------------------------------------------------------------
+
+
+def run_training_seeds(
+    data,
+    seeds,
+    *,
+    layer_sizes,
+    activation="relu",
+    normalization="none",
+    placement="before",
+    init_scale=None,
+    lr: float,
+    steps: int,
+    batch_size: int = 32,
+    n_train: int | None = None,
+) -> list[RunResult]:
+    """``[run_training(data, ..., seed=s) for s in seeds]``, trained all at once.
+
+    The seeds are trained together by :func:`course_utils.batched.train_seeds` (one stacked network,
+    per-seed batch statistics and batch order), which gives the numbers of separate runs to 1e-12;
+    each seed is then summarized exactly as :func:`run_training` does. Use it for every multi-seed
+    experiment of notebook 09: ten seeds cost about as much as three separate runs.
+
+    Parameters
+    ----------
+    data : tuple
+        ``(X_train, X_test, y_train, y_test)``.
+    seeds : sequence of int
+        Distinct seeds; entry ``i`` of the result belongs to ``seeds[i]``.
+    layer_sizes, activation, normalization, placement, init_scale, lr, steps, batch_size, n_train
+        As in :func:`run_training`.
+
+    Returns
+    -------
+    list of RunResult
+    """
+    from .batched import train_seeds
+
+    where = "run_training_seeds"
+    if not isinstance(data, tuple | list) or len(data) != 4:
+        raise TypeError(f"{where}: data must be the tuple (X_train, X_test, y_train, y_test)")
+    X_train, X_test, y_train, y_test = data
+    if n_train is not None:
+        n_train = check_positive_int(n_train, "n_train", where)
+        if n_train > len(X_train):
+            raise ValueError(f"{where}: n_train={n_train} exceeds the {len(X_train)} training examples")
+        X_train, y_train = X_train[:n_train], y_train[:n_train]
+    check_positive(lr, "lr", where)
+    runs = train_seeds(
+        layer_sizes,
+        seeds,
+        X_train,
+        y_train,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        activation=activation,
+        normalization=normalization,
+        placement=placement,
+        init_scale=init_scale,
+        X_test=X_test,
+        y_test=y_test,
+    )
+    results = []
+    for i, seed in enumerate(runs.seeds):
+        history = runs.history(i)
+        n_classes = list(layer_sizes)[-1]
+        if history.diverged:
+            chance = 1.0 / n_classes
+            train_acc, test_acc, train_loss, test_loss = chance, chance, float("inf"), float("inf")
+            weight_norms = np.full(len(list(layer_sizes)) - 1, np.inf)
+        else:
+            model = runs.model(i)
+            train_acc, test_acc = model.accuracy(X_train, y_train), history.final_test_accuracy
+            train_loss, test_loss = _eval_loss(model, X_train, y_train), _eval_loss(model, X_test, y_test)
+            weight_norms = np.array([np.linalg.norm(layer.W) for layer in model.linears])
+        config = dict(
+            layer_sizes=list(layer_sizes),
+            activation=activation,
+            normalization=normalization,
+            placement=placement,
+            init_scale=init_scale,
+            lr=lr,
+            steps=steps,
+            batch_size=batch_size,
+            seed=seed,
+            n_train=n_train,
+            classifier_input_norm=None,
+        )
+        results.append(
+            RunResult(
+                config=config,
+                loss=history.loss,
+                diverged=history.diverged,
+                steps_taken=history.steps_taken,
+                train_accuracy=float(train_acc),
+                test_accuracy=float(test_acc),
+                train_loss=train_loss,
+                test_loss=test_loss,
+                weight_norms=weight_norms,
+            )
+        )
+    return results
+
+
+def learning_rate_sweep(data, learning_rates, seeds, **kwargs) -> list[list[RunResult]]:
+    """One :func:`run_training_seeds` per learning rate: ``sweep[k][i]`` is lr ``k``, ``seeds[i]``."""
+    return [run_training_seeds(data, seeds, lr=lr, **kwargs) for lr in learning_rates]
+
+
+def best_learning_rate(runs_per_lr, learning_rates) -> float:
+    """The learning rate whose runs have the highest mean final test accuracy (ties: the smaller)."""
+    means = [np.mean([r.test_accuracy for r in runs]) for runs in runs_per_lr]
+    return float(learning_rates[int(np.argmax(means))])
+
+
+def beta_readings(trace: ProbeTrace) -> dict:
+    """Two readings of Santurkar et al.'s "effective β-smoothness" (caption of their Fig. 4), per probe.
+
+    * ``"max ratio"`` (reading A): the largest ``‖∇L(θ − ηg) − ∇L(θ)‖ / ‖ηg‖`` over the step sizes —
+      the ratio at each η, then the maximum (:attr:`ProbeTrace.beta`).
+    * ``"max change / max distance"`` (reading B): the largest gradient change over the step sizes
+      divided by the distance of the largest step, ``max_η ‖∇L(θ − ηg) − ∇L(θ)‖ / (η_max ‖g‖)``.
+
+    Both are "the maximum difference in gradient over the distance moved"; A takes the maximum of the
+    ratio, B the ratio of the maxima. Returns ``{reading: ndarray (n_probes,)}``.
+    """
+    if not isinstance(trace, ProbeTrace):
+        raise TypeError(f"beta_readings: trace must be a ProbeTrace, got {type(trace).__name__}")
+    farthest = trace.step_sizes.max() * trace.grad_norms
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reading_b = np.where(farthest > 0, trace.grad_changes.max(axis=1) / farthest, 0.0)
+    return {"max ratio": trace.beta.copy(), "max change / max distance": reading_b}
+
+
+def probe_summary(trace: ProbeTrace) -> dict:
+    """Median over the probes of one run of every landscape quantity notebook 09 compares."""
+    if not isinstance(trace, ProbeTrace):
+        raise TypeError(f"probe_summary: trace must be a ProbeTrace, got {type(trace).__name__}")
+    low, high = trace.band("losses")
+    readings = beta_readings(trace)
+    return {
+        "loss range": float(np.median(high - low)),
+        "max gradient change": float(np.median(trace.band("grad_changes")[1])),
+        "β, reading A": float(np.median(readings["max ratio"])),
+        "β, reading B": float(np.median(readings["max change / max distance"])),
+        "gradient norm": float(np.median(trace.grad_norms)),
+    }
+
+
+def landscape_experiment(
+    data, seeds, *, layer_sizes, lr: float, steps: int, probe_every: int, n_step_sizes: int = 7
+) -> dict:
+    """Notebook 09 §1: ReLU nets with and without BN trained with probes, one run per seed.
+
+    Step sizes: ``n_step_sizes`` values from lr/4 to 4·lr (geometric), the design of Santurkar et
+    al.'s Fig. 4. Returns ``{"plain": [ProbeTrace per seed], "BN": [...]}``.
+    """
+    X_train, _, y_train, _ = data
+    step_sizes = np.geomspace(lr / 4, lr * 4, n_step_sizes)
+    traces = {"plain": [], "BN": []}
+    for seed in seeds:
+        for label, norm in (("plain", "none"), ("BN", "batch")):
+            net = MLP(layer_sizes, activation="relu", normalization=norm, seed=seed)
+            traces[label].append(
+                train_with_probes(
+                    net,
+                    X_train,
+                    y_train,
+                    steps=steps,
+                    batch_size=32,
+                    lr=lr,
+                    step_sizes=step_sizes,
+                    probe_every=probe_every,
+                    seed=seed,
+                )
+            )
+    return traces
+
+
+def paired_difference(a, b) -> tuple[float, float]:
+    """Mean of the paired differences ``a − b`` and the half-width of their 95% t-interval.
+
+    The course's reference for notebook 09's capstone exercise: ``d = a − b`` per seed (``a[i]`` and
+    ``b[i]`` share seed ``i``: initial weights and batch order), ``half = t_{0.975, n−1} · std(d, ddof=1) / √n``.
+    The same numbers as :func:`course_utils.stats.compare` with ``paired=True`` and no scaling.
+
+    Returns
+    -------
+    (mean_diff, half_width) : tuple of float
+    """
+    where = "paired_difference"
+    a = as_real_array(a, "a", where).astype(float).ravel()
+    b = as_real_array(b, "b", where).astype(float).ravel()
+    if a.shape != b.shape or a.size < 2:
+        raise ValueError(
+            f"{where}: a and b need the same length >= 2 (paired by seed), got {a.size} and {b.size}"
+        )
+    d = a - b
+    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
+    return float(d.mean()), float(half)
+
+
+def claim_verdicts(low, high, predicted_sign) -> np.ndarray:
+    """+1 where the interval [low, high] lies on the side the claim predicts, −1 where it lies on the
+    other side, 0 where it contains 0 (not established). Arrays broadcast; ``predicted_sign`` is ±1.
+    """
+    low, high, sign = (np.asarray(v, dtype=float) for v in (low, high, predicted_sign))
+    lo, hi = np.where(sign > 0, low, -high), np.where(sign > 0, high, -low)
+    return np.where(lo > 0, 1.0, np.where(hi < 0, -1.0, 0.0))
