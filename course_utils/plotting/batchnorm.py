@@ -175,7 +175,23 @@ class GammaBetaPlot:
         _, cache = batchnorm_forward(x.reshape(-1, 1), np.ones(1), np.zeros(1), eps=self.eps)
         self.mu_B = float(cache.mu.item())
         self.sigma_B = float(np.sqrt(cache.var.item() + self.eps))
+        self._set_bins(z_lim, bars_per_band)
+        self.axes = tuple(axes)
 
+        # back to front: zones, bars (dynamic), the outline of x, then curves and labels on twin axes
+        self._draw_zones()
+        self._draw_bars()
+        self._format_axes(y_max)
+        self._draw_outline_of_x()
+        self._draw_activation_curves()
+        self._label_zones()
+        self._draw_titles_and_readouts(titles)
+        if legend:
+            self._draw_legends()
+        self.values = None
+
+    def _set_bins(self, z_lim, bars_per_band):
+        """Bar edges: width ln 4 / bars_per_band, so 0 and ±ln 4 are edges; at least [−z_lim, z_lim]."""
         width = NEAR_LINEAR_Z / bars_per_band
         half = int(np.ceil(z_lim / width))
         self.edges = width * np.arange(-half, half + 1)
@@ -183,16 +199,19 @@ class GammaBetaPlot:
         centres = 0.5 * (self.edges[:-1] + self.edges[1:])
         self._in_band = np.abs(centres) < NEAR_LINEAR_Z
         self._on = centres > 0
-        zero = np.zeros(centres.size)
-        z = np.linspace(-self.z_lim, self.z_lim, 241)
-        ax_sig, ax_relu = axes
-        self.axes = (ax_sig, ax_relu)
 
-        # --- static background: zones, then bars (dynamic), then curves on twin axes
+    def _draw_zones(self):
+        """Yellow near-linear band and grey saturated zones (sigmoid); grey ReLU-off zone."""
+        ax_sig, ax_relu = self.axes
         ax_sig.axvspan(-NEAR_LINEAR_Z, NEAR_LINEAR_Z, color=COLORS["yellow"], alpha=0.35, lw=0, zorder=0)
         for lo, hi in ((-self.z_lim, -SATURATED_Z), (SATURATED_Z, self.z_lim)):
             ax_sig.axvspan(lo, hi, color=COLORS["grey"], alpha=0.15, lw=0, zorder=0)
         ax_relu.axvspan(-self.z_lim, 0, color=COLORS["grey"], alpha=0.15, lw=0, zorder=0)
+
+    def _draw_bars(self):
+        """The four empty bar artists an update fills: sigmoid in/out of the band, ReLU on/off."""
+        ax_sig, ax_relu = self.axes
+        zero = np.zeros(self.edges.size - 1)
         self.stairs = [
             ax_sig.stairs(
                 zero, self.edges, fill=True, color=_IN, alpha=0.85, lw=0, label="y in the near-linear band"
@@ -203,18 +222,21 @@ class GammaBetaPlot:
             ax_relu.stairs(zero, self.edges, fill=True, color=_IN, alpha=0.85, lw=0, label="y > 0: ReLU on"),
             ax_relu.stairs(zero, self.edges, fill=True, color=_OFF, alpha=0.8, lw=0, label="y ≤ 0: ReLU off"),
         ]
-        counts_x, _ = np.histogram(np.clip(x, self.edges[0], self.edges[-1]), bins=self.edges)
+
+    def _format_axes(self, y_max):
         for ax in self.axes:
             ax.set_xlim(-self.z_lim, self.z_lim)
             ax.set_ylim(0, y_max)
             ax.set_xlabel("BN output  y = γ·x̂ + β  (pre-activation, unitless)")
             ax.grid(False)
-        ax_sig.set_ylabel("fraction of the batch per bar")
+        self.axes[0].set_ylabel("fraction of the batch per bar")
 
-        # the channel before BN, as an outline above the bars (zorder) on the histogram's scale
+    def _draw_outline_of_x(self):
+        """The channel before BN, as a black outline above the bars (zorder) on the histogram's scale."""
+        counts_x, _ = np.histogram(np.clip(self.x, self.edges[0], self.edges[-1]), bins=self.edges)
         self.curves = [
             ax.stairs(
-                counts_x / x.size,
+                counts_x / self.x.size,
                 self.edges,
                 fill=False,
                 color=COLORS["black"],
@@ -225,9 +247,14 @@ class GammaBetaPlot:
             )
             for ax in self.axes
         ]
+
+    def _draw_activation_curves(self):
+        """σ(y), σ′(y) and ReLU(y) on twin y-axes (right scales)."""
+        ax_sig, ax_relu = self.axes
         twin_sig = ax_sig.twinx()
         twin_relu = ax_relu.twinx()
         self.twins = (twin_sig, twin_relu)
+        z = np.linspace(-self.z_lim, self.z_lim, 241)
         s = expit(z)
         self.curves += twin_sig.plot(z, s, color=COLORS["black"], lw=1.8, label="σ(y)")
         self.curves += twin_sig.plot(
@@ -243,7 +270,9 @@ class GammaBetaPlot:
         for twin in self.twins:
             twin.grid(False)
 
-        # direct labels on the zones (static)
+    def _label_zones(self):
+        """Direct (static) labels on the near-linear band, the saturated zones and the ReLU-off zone."""
+        twin_sig, twin_relu = self.twins
         label = dict(fontsize=8, ha="center", va="center", color="#444444")
         twin_sig.text(
             NEAR_LINEAR_Z + 0.3, 1.22, "← near-linear band\n    0.2 ≤ σ(y) ≤ 0.8", **{**label, "ha": "left"}
@@ -252,34 +281,37 @@ class GammaBetaPlot:
         twin_sig.text(0.5 * (self.z_lim + SATURATED_Z), 0.8, "saturated\nσ < 0.03\nor > 0.97", **label)
         twin_relu.text(-0.5 * self.z_lim, 0.8 * self.z_lim, "ReLU off:\noutput 0, no gradient", **label)
 
+    def _draw_titles_and_readouts(self, titles):
+        """Panel titles, and the readout boxes: the box and the labels are static, only the numbers are
+        redrawn (text is the most expensive thing Agg draws; a few digits cost far less than sentences)."""
         default_titles = (
             "Sigmoid view: where does the batch land on σ(y)?",
             "ReLU view: which units are on?",
         )
         titles = default_titles if titles is None else titles
-        self.titles = (ax_sig.set_title(titles[0]), ax_relu.set_title(titles[1]))
-        # readout boxes: the box and the labels are static, only the numbers are redrawn (text is the
-        # most expensive thing Agg draws; a few digits cost far less than whole sentences)
+        self.titles = tuple(ax.set_title(title) for ax, title in zip(self.axes, titles, strict=True))
+        twin_sig, twin_relu = self.twins
         self.readouts = (
             _readout_box(
                 twin_sig, ["in near-linear band", "mean σ′ (max 0.25)", "saturated"], widest_number="0.000"
             ),
             _readout_box(twin_relu, ["ReLUs on"]),
         )
-        if legend:
-            for ax, twin in zip(self.axes, self.twins):
-                handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
-                ax.legend(
-                    handles=handles,
-                    loc="upper center",
-                    bbox_to_anchor=(0.5, -0.2),
-                    ncol=3,
-                    fontsize=8,
-                    handlelength=1.6,
-                    columnspacing=1.2,
-                    frameon=False,
-                )
-        self.values = None
+
+    def _draw_legends(self):
+        """One legend under each panel, with the bars' and the curves' entries."""
+        for ax, twin in zip(self.axes, self.twins, strict=True):
+            handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+            ax.legend(
+                handles=handles,
+                loc="upper center",
+                bbox_to_anchor=(0.5, -0.2),
+                ncol=3,
+                fontsize=8,
+                handlelength=1.6,
+                columnspacing=1.2,
+                frameon=False,
+            )
 
     @property
     def readout_texts(self) -> list:

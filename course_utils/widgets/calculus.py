@@ -37,101 +37,133 @@ def directional_derivative_demo(extent: float = 3.0, slider_extent: float = 2.5)
         ``theta`` in degrees; ``(px, py)`` the point p.
     """
     fig, (ax_c, ax_d) = new_figure(1, 2, figsize=(8.6, 3.9))
-    xs = np.linspace(-extent, extent, 161)
-    X, Y = np.meshgrid(xs, xs)
-    Z = C.example_f(np.stack([X, Y], axis=-1))
-    ax_c.contour(X, Y, Z, levels=14, cmap="viridis", linewidths=0.9)
-    ax_c.set(
-        xlim=(-extent, extent),
-        ylim=(-extent, extent),
-        xlabel="x",
-        ylabel="y",
-        aspect="equal",
-        title="f(x, y): u (blue), ∇f (red), D_u f (green)",
-    )
-    (tangent,) = ax_c.plot([], [], "--", color=COLORS["grey"], lw=1.2)
-    (drop,) = ax_c.plot([], [], ":", color=COLORS["black"], lw=1.0)
-    (projection,) = ax_c.plot([], [], "-", color=COLORS["green"], lw=4, alpha=0.8, solid_capstyle="butt")
-    arrows = ax_c.quiver(
-        [0, 0],
-        [0, 0],
-        [1, 1],
-        [0, 0],
-        color=[COLORS["blue"], COLORS["vermillion"]],
-        angles="xy",
-        scale_units="xy",
-        scale=1,
-        width=0.012,
-        zorder=4,
-    )
-    (point,) = ax_c.plot([], [], "o", color=COLORS["black"], ms=5, zorder=5)
-
-    # the largest gradient norm the sliders can reach fixes the right panel's y-range once
-    ps = np.linspace(-slider_extent, slider_extent, 51)
-    PX, PY = np.meshgrid(ps, ps)
-    g_max = float(np.linalg.norm(C.example_grad(np.stack([PX, PY], -1)), axis=-1).max())
-    thetas = np.linspace(0.0, 360.0, 361)
-    ax_d.axhline(0.0, color=COLORS["grey"], lw=0.8)
-    (curve,) = ax_d.plot(thetas, np.zeros_like(thetas), color=COLORS["green"], lw=2, label="D_u f(θ) = ∇f·u")
-    (bounds,) = ax_d.plot([], [], ":", color=COLORS["vermillion"], lw=1, label="±‖∇f‖")
-    (special,) = ax_d.plot(
-        [],
-        [],
-        "x",
-        color=COLORS["black"],
-        ms=8,
-        mew=2,
-        ls="none",
-        label="θ of ∇f (max), −∇f (min), tangents (0)",
-    )
-    (current,) = ax_d.plot([], [], "o", color=COLORS["blue"], ms=9, zorder=5, label="current θ")
-    ax_d.set(
-        xlim=(0, 360),
-        ylim=(-1.15 * g_max, 1.15 * g_max),
-        xticks=range(0, 361, 90),
-        xlabel="direction θ of u (degrees)",
-        ylabel="D_u f (units of f per unit length)",
-        title="D_u f is a cosine of amplitude ‖∇f‖",
-    )
-    ax_d.legend(loc="lower left", fontsize=7.5)
-    blit(fig, [tangent, drop, projection, arrows, point, curve, bounds, special, current])
+    contour_panel = _ContourPanel(ax_c, extent)
+    cosine_panel = _CosinePanel(ax_d, slider_extent)
+    blit(fig, contour_panel.artists + cosine_panel.artists)
 
     def update(theta=60.0, px=1.2, py=0.3):
         p = np.array([float(px), float(py)])
         u = C.unit_vector(math.radians(float(theta)))
         g = C.example_grad(p)
-        g_norm = float(np.linalg.norm(g))
         d_formula = float(g @ u)
-        d_numeric = C.directional_derivative(C.example_f, p, u)
-        arrows.set_offsets(np.array([p, p]))
-        arrows.set_UVC(np.array([u[0], g[0]]), np.array([u[1], g[1]]))
-        point.set_data([p[0]], [p[1]])
-        foot = p + d_formula * u
-        projection.set_data([p[0], foot[0]], [p[1], foot[1]])
-        drop.set_data([p[0] + g[0], foot[0]], [p[1] + g[1], foot[1]])
-        if g_norm > 0:
-            t_dir = np.array([-g[1], g[0]]) / g_norm
-            ends = p + np.outer([-1.2, 1.2], t_dir)
-            tangent.set_data(ends[:, 0], ends[:, 1])
-            theta_g = math.degrees(math.atan2(g[1], g[0])) % 360.0
-        else:
-            tangent.set_data([], [])
-            theta_g = 0.0
-        curve.set_ydata(g_norm * np.cos(np.radians(thetas - theta_g)))
-        bounds.set_data([0, 360, np.nan, 0, 360], [g_norm, g_norm, np.nan, -g_norm, -g_norm])
-        marks = np.array([theta_g, theta_g + 180.0, theta_g + 90.0, theta_g + 270.0]) % 360.0
-        special.set_data(marks, [g_norm, -g_norm, 0.0, 0.0])
-        current.set_data([float(theta) % 360.0], [d_formula])
-        alpha = math.degrees(math.acos(max(-1.0, min(1.0, d_formula / g_norm)))) if g_norm > 0 else 0.0
-        return (
-            f"p = ({p[0]:+.2f}, {p[1]:+.2f})   θ = {float(theta):5.1f}°"
-            f"   ∇f(p) = ({g[0]:+.3f}, {g[1]:+.3f}), ‖∇f‖ = {g_norm:.3f}\n"
-            f"D_u f by central difference = {d_numeric:+.4f}    ∇f·u = {d_formula:+.4f}"
-            f"    angle(u, ∇f) = {alpha:5.1f}°  (max at 0°, zero at 90°, min at 180°)"
-        )
+        contour_panel.move(p, u, g, d_formula)
+        cosine_panel.move(float(theta), g, d_formula)
+        return _directional_readout(p, float(theta), u, g, d_formula)
 
     update()
     return fig, update
+
+
+class _ContourPanel:
+    """Left panel of :func:`directional_derivative_demo`: contours of f (static), p, u, ∇f, the projection
+    of ∇f onto u and the tangent to the contour through p (moved by :meth:`move`)."""
+
+    def __init__(self, ax, extent):
+        xs = np.linspace(-extent, extent, 161)
+        X, Y = np.meshgrid(xs, xs)
+        Z = C.example_f(np.stack([X, Y], axis=-1))
+        ax.contour(X, Y, Z, levels=14, cmap="viridis", linewidths=0.9)
+        ax.set(
+            xlim=(-extent, extent),
+            ylim=(-extent, extent),
+            xlabel="x",
+            ylabel="y",
+            aspect="equal",
+            title="f(x, y): u (blue), ∇f (red), D_u f (green)",
+        )
+        (self.tangent,) = ax.plot([], [], "--", color=COLORS["grey"], lw=1.2)
+        (self.drop,) = ax.plot([], [], ":", color=COLORS["black"], lw=1.0)
+        (self.projection,) = ax.plot(
+            [], [], "-", color=COLORS["green"], lw=4, alpha=0.8, solid_capstyle="butt"
+        )
+        self.arrows = ax.quiver(
+            [0, 0],
+            [0, 0],
+            [1, 1],
+            [0, 0],
+            color=[COLORS["blue"], COLORS["vermillion"]],
+            angles="xy",
+            scale_units="xy",
+            scale=1,
+            width=0.012,
+            zorder=4,
+        )
+        (self.point,) = ax.plot([], [], "o", color=COLORS["black"], ms=5, zorder=5)
+        self.artists = [self.tangent, self.drop, self.projection, self.arrows, self.point]
+
+    def move(self, p, u, g, d_formula):
+        self.arrows.set_offsets(np.array([p, p]))
+        self.arrows.set_UVC(np.array([u[0], g[0]]), np.array([u[1], g[1]]))
+        self.point.set_data([p[0]], [p[1]])
+        foot = p + d_formula * u
+        self.projection.set_data([p[0], foot[0]], [p[1], foot[1]])
+        self.drop.set_data([p[0] + g[0], foot[0]], [p[1] + g[1], foot[1]])
+        g_norm = float(np.linalg.norm(g))
+        if g_norm > 0:
+            ends = p + np.outer([-1.2, 1.2], np.array([-g[1], g[0]]) / g_norm)
+            self.tangent.set_data(ends[:, 0], ends[:, 1])
+        else:
+            self.tangent.set_data([], [])
+
+
+class _CosinePanel:
+    """Right panel of :func:`directional_derivative_demo`: D_u f(θ) = ‖∇f‖ cos(θ − θ_∇f) over all θ, its
+    bounds ±‖∇f‖, the max/min/zero directions and the current θ (moved by :meth:`move`)."""
+
+    def __init__(self, ax, slider_extent):
+        # the largest gradient norm the sliders can reach fixes the y-range once
+        ps = np.linspace(-slider_extent, slider_extent, 51)
+        PX, PY = np.meshgrid(ps, ps)
+        g_max = float(np.linalg.norm(C.example_grad(np.stack([PX, PY], -1)), axis=-1).max())
+        self.thetas = np.linspace(0.0, 360.0, 361)
+        ax.axhline(0.0, color=COLORS["grey"], lw=0.8)
+        (self.curve,) = ax.plot(
+            self.thetas, np.zeros_like(self.thetas), color=COLORS["green"], lw=2, label="D_u f(θ) = ∇f·u"
+        )
+        (self.bounds,) = ax.plot([], [], ":", color=COLORS["vermillion"], lw=1, label="±‖∇f‖")
+        (self.special,) = ax.plot(
+            [],
+            [],
+            "x",
+            color=COLORS["black"],
+            ms=8,
+            mew=2,
+            ls="none",
+            label="θ of ∇f (max), −∇f (min), tangents (0)",
+        )
+        (self.current,) = ax.plot([], [], "o", color=COLORS["blue"], ms=9, zorder=5, label="current θ")
+        ax.set(
+            xlim=(0, 360),
+            ylim=(-1.15 * g_max, 1.15 * g_max),
+            xticks=range(0, 361, 90),
+            xlabel="direction θ of u (degrees)",
+            ylabel="D_u f (units of f per unit length)",
+            title="D_u f is a cosine of amplitude ‖∇f‖",
+        )
+        ax.legend(loc="lower left", fontsize=7.5)
+        self.artists = [self.curve, self.bounds, self.special, self.current]
+
+    def move(self, theta, g, d_formula):
+        g_norm = float(np.linalg.norm(g))
+        theta_g = math.degrees(math.atan2(g[1], g[0])) % 360.0 if g_norm > 0 else 0.0
+        self.curve.set_ydata(g_norm * np.cos(np.radians(self.thetas - theta_g)))
+        self.bounds.set_data([0, 360, np.nan, 0, 360], [g_norm, g_norm, np.nan, -g_norm, -g_norm])
+        marks = np.array([theta_g, theta_g + 180.0, theta_g + 90.0, theta_g + 270.0]) % 360.0
+        self.special.set_data(marks, [g_norm, -g_norm, 0.0, 0.0])
+        self.current.set_data([theta % 360.0], [d_formula])
+
+
+def _directional_readout(p, theta, u, g, d_formula) -> str:
+    """The text under the directional-derivative demo: p, θ, ∇f, and D_u f computed two ways."""
+    g_norm = float(np.linalg.norm(g))
+    d_numeric = C.directional_derivative(C.example_f, p, u)
+    alpha = math.degrees(math.acos(max(-1.0, min(1.0, d_formula / g_norm)))) if g_norm > 0 else 0.0
+    return (
+        f"p = ({p[0]:+.2f}, {p[1]:+.2f})   θ = {theta:5.1f}°"
+        f"   ∇f(p) = ({g[0]:+.3f}, {g[1]:+.3f}), ‖∇f‖ = {g_norm:.3f}\n"
+        f"D_u f by central difference = {d_numeric:+.4f}    ∇f·u = {d_formula:+.4f}"
+        f"    angle(u, ∇f) = {alpha:5.1f}°  (max at 0°, zero at 90°, min at 180°)"
+    )
 
 
 #: excess-loss levels L − L* of the contours drawn by :func:`feature_scaling_demo`
