@@ -3,7 +3,8 @@
 Import it as ``import course_utils as cu``. The normalization functions are re-exported at the top
 level (``cu.batchnorm_forward`` …); everything else lives in its submodule:
 ``cu.layers``, ``cu.training``, ``cu.gradcheck``, ``cu.data``, ``cu.plotting``, ``cu.widgets``,
-``cu.exercises``, and one module of maths/experiments per topic: ``cu.calculus`` (notebooks 01–02),
+``cu.exercises``, ``cu.batched`` (seed-batched training), ``cu.stats`` (comparisons over
+seeds in fixed words), and one module of maths/experiments per topic: ``cu.calculus`` (notebooks 01–02),
 ``cu.saturation`` (03), ``cu.covariate_shift`` (04), ``cu.batchnorm`` (05–06), ``cu.inference`` (07),
 ``cu.alternatives`` (08), ``cu.optimization`` (09). Importing has no side effects (no style change,
 no data loading).
@@ -11,6 +12,7 @@ no data loading).
 
 from . import (
     alternatives,
+    batched,
     batchnorm,
     calculus,
     covariate_shift,
@@ -23,6 +25,7 @@ from . import (
     optimization,
     plotting,
     saturation,
+    stats,
     training,
     widgets,
 )
@@ -47,6 +50,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "alternatives",
+    "batched",
     "batchnorm",
     "calculus",
     "covariate_shift",
@@ -59,6 +63,7 @@ __all__ = [
     "optimization",
     "plotting",
     "saturation",
+    "stats",
     "training",
     "widgets",
     "numerical_gradient_array",

@@ -206,19 +206,19 @@ def _norm_forward(kind, x, p, state, cfg, training):
         scale = p["gamma"] / np.sqrt(state["running_var"] + x.dtype.type(eps))
         return (x - state["running_mean"][:, None, :]) * scale[:, None, :] + beta, None
     if kind == "batch":
-        mu, _, var, inv_std, x_hat = F._standardize(x, (1,), eps)
+        mu, _, var, inv_std, x_hat = F.standardize_over(x, (1,), eps)
         out = gamma * x_hat + beta
         _update_running(state, mu.reshape(S, C), var.reshape(S, C), N, cfg["bn_momentum"])
         return out, (x_hat, inv_std)
     if kind == "layer":
-        _, _, _, inv_std, x_hat = F._standardize(x, (2,), eps)
+        _, _, _, inv_std, x_hat = F.standardize_over(x, (2,), eps)
         return gamma * x_hat + beta, (x_hat, inv_std)
     if kind == "group":
         grouped = x.reshape(S, N, cfg["num_groups"], -1)
-        _, _, _, inv_std, x_hat = F._standardize(grouped, (3,), eps)
+        _, _, _, inv_std, x_hat = F.standardize_over(grouped, (3,), eps)
         return gamma * x_hat.reshape(x.shape) + beta, (x_hat, inv_std)
     # renorm, training mode (F.batch_renorm_forward, r and d per seed and channel)
-    mu, _, var, inv_std, x_hat_batch = F._standardize(x, (1,), eps)
+    mu, _, var, inv_std, x_hat_batch = F.standardize_over(x, (1,), eps)
     sigma_batch = np.sqrt(var + x.dtype.type(eps)).reshape(S, C)
     sigma = np.sqrt(state["running_var"] + x.dtype.type(eps))
     r_max, d_max = cfg["r_max"], cfg["d_max"]
@@ -247,15 +247,15 @@ def _norm_backward(kind, dout, cache, p):
     if kind == "layer":
         x_hat, inv_std = cache
         grads = {"gamma": (dout * x_hat).sum(axis=1), "beta": dout.sum(axis=1)}
-        return F._standardize_backward(dout * gamma, x_hat, inv_std, (2,)), grads
+        return F.standardize_over_backward(dout * gamma, x_hat, inv_std, (2,)), grads
     if kind == "group":
         x_hat, inv_std = cache
         grads = {"gamma": (dout * x_hat.reshape(dout.shape)).sum(axis=1), "beta": dout.sum(axis=1)}
         dx_hat = (dout * gamma).reshape(x_hat.shape)
-        return F._standardize_backward(dx_hat, x_hat, inv_std, (3,)).reshape(dout.shape), grads
+        return F.standardize_over_backward(dx_hat, x_hat, inv_std, (3,)).reshape(dout.shape), grads
     x_hat, inv_std, x_hat_batch, r = cache  # renorm: r and d are constants
     grads = {"gamma": (dout * x_hat).sum(axis=1), "beta": dout.sum(axis=1)}
-    return F._standardize_backward(dout * gamma * r[:, None, :], x_hat_batch, inv_std, (1,)), grads
+    return F.standardize_over_backward(dout * gamma * r[:, None, :], x_hat_batch, inv_std, (1,)), grads
 
 
 # ----------------------------------------------------------------------------------------------
