@@ -31,17 +31,25 @@ from . import (
 )
 from .gradcheck import numerical_gradient_array, rel_error
 from .normalization import (
+    Standardized,
     batch_renorm_backward,
     batch_renorm_forward,
     batchnorm_backward,
     batchnorm_backward_staged,
     batchnorm_forward,
     batchnorm_inference,
+    compute_dtype,
     fold_batchnorm,
     groupnorm_backward,
     groupnorm_forward,
+    instancenorm_backward,
+    instancenorm_forward,
     layernorm_backward,
     layernorm_forward,
+    rmsnorm_backward,
+    rmsnorm_forward,
+    standardize_over,
+    standardize_over_backward,
     weightnorm_backward,
     weightnorm_forward,
 )
@@ -81,4 +89,12 @@ __all__ = [
     "batch_renorm_forward",
     "batch_renorm_backward",
     "fold_batchnorm",
+    "instancenorm_forward",
+    "instancenorm_backward",
+    "rmsnorm_forward",
+    "rmsnorm_backward",
+    "standardize_over",
+    "standardize_over_backward",
+    "Standardized",
+    "compute_dtype",
 ]

@@ -1,9 +1,8 @@
-r"""Normalizations that do not depend on the batch, and the experiments of notebook 08.
+r"""The experiments of notebook 08 (normalizations that do not depend on the batch).
 
-* :func:`rmsnorm_forward` / :func:`rmsnorm_backward` — RMSNorm (Zhang & Sennrich 2019), the variant of
-  LayerNorm without mean subtraction and without β that LLaMA-style language models use.
-* :func:`instancenorm_forward` / :func:`instancenorm_backward` — InstanceNorm (Ulyanov et al. 2016),
-  written independently of GroupNorm so the notebook can *show* that GroupNorm with ``G = C`` equals it.
+RMSNorm and InstanceNorm themselves live in :mod:`course_utils.normalization` with every other
+normalization (``cu.rmsnorm_forward``, ``cu.instancenorm_forward`` …).
+
 * :func:`shared_statistics_mask` — which cells of an ``(N, C, H·W)`` block share one mean and variance
   for BN, LN, IN and GN (the "axes cube" of Wu & He 2018, Fig. 2).
 * :func:`invariance_table` — Ba, Kiros & Hinton (2016) Table 1 computed numerically for BN, WN, LN
@@ -27,7 +26,6 @@ import numpy as np
 from . import layers as L
 from ._validate import (
     as_real_array,
-    check_cache,
     check_in_range,
     check_model,
     check_one_of,
@@ -36,22 +34,14 @@ from ._validate import (
     check_X_y,
 )
 from .normalization import (
-    _check_dout,
-    _check_param,
-    _check_x,
-    _standardize,
-    _standardize_backward,
     batchnorm_forward,
     layernorm_forward,
+    rmsnorm_forward,
     weightnorm_forward,
 )
 from .training import MLP, GradNormHook, Hook, single_blas_thread, train
 
 __all__ = [
-    "rmsnorm_forward",
-    "rmsnorm_backward",
-    "instancenorm_forward",
-    "instancenorm_backward",
     "NORM_METHODS",
     "shared_statistics_mask",
     "statistics_count",
@@ -67,137 +57,6 @@ __all__ = [
     "RenormTraceHook",
     "clip_renorm",
 ]
-
-
-# ----------------------------------------------------------------------------------------------
-# RMSNorm
-# ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RMSNormCache:
-    """Intermediates of :func:`rmsnorm_forward`."""
-
-    x: np.ndarray
-    gamma: np.ndarray  # shape x.shape[1:]
-    inv_rms: np.ndarray  # shape (N, 1, ...)
-    x_hat: np.ndarray  # x * inv_rms
-    axes: tuple
-
-
-def rmsnorm_forward(x, gamma, eps: float = 1e-6):
-    r"""RMSNorm (Zhang & Sennrich 2019): divide each sample by the root mean square of its features.
-
-    .. math::
-        \mathrm{rms}_n = \sqrt{\tfrac1H\textstyle\sum_h x_{nh}^2 + \epsilon},\qquad
-        y_{nh} = \gamma_h\, \frac{x_{nh}}{\mathrm{rms}_n}
-
-    No mean is subtracted and there is no β: it is LayerNorm without re-centering. When a sample's
-    features already have mean 0 it equals LayerNorm (with β = 0). Same as PyTorch's
-    ``torch.nn.functional.rms_norm(x, x.shape[1:], gamma, eps)``; ``eps=1e-6`` is LLaMA's value.
-
-    Parameters
-    ----------
-    x : ndarray, shape (N, *features)
-    gamma : ndarray, shape x.shape[1:]
-        One gain per feature.
-    eps : float > 0, default 1e-6
-
-    Returns
-    -------
-    out : ndarray, shape of x, dtype of x
-    cache : RMSNormCache
-    """
-    where = "rmsnorm_forward"
-    x = _check_x(x, where)
-    eps = check_positive(eps, "eps", where)
-    gamma = _check_param(gamma, "gamma", x.shape[1:], x, where, "x.shape[1:]")
-    axes = tuple(range(1, x.ndim))
-    mean_square = (x * x).mean(axis=axes, keepdims=True)
-    inv_rms = 1.0 / np.sqrt(mean_square + x.dtype.type(eps))
-    x_hat = x * inv_rms
-    return gamma * x_hat, RMSNormCache(x=x, gamma=gamma, inv_rms=inv_rms, x_hat=x_hat, axes=axes)
-
-
-def rmsnorm_backward(dout, cache: RMSNormCache):
-    r"""Backward pass of :func:`rmsnorm_forward`.
-
-    With :math:`\hat x = x/\mathrm{rms}` and :math:`d\hat x = \gamma\,dy`,
-
-    .. math:: \frac{\partial L}{\partial x} = \frac{1}{\mathrm{rms}}
-        \Big(d\hat x - \hat x\,\tfrac1H\textstyle\sum_h d\hat x_h\,\hat x_h\Big)
-
-    — the LayerNorm formula without the "minus the mean of the gradient" term.
-
-    Returns
-    -------
-    dx : ndarray, shape of x
-    dgamma : ndarray, shape x.shape[1:]
-    """
-    where = "rmsnorm_backward"
-    check_cache(cache, RMSNormCache, where, "rmsnorm_forward")
-    dout = _check_dout(dout, cache.x.shape, where)
-    dgamma = (dout * cache.x_hat).sum(axis=0)
-    dx_hat = dout * cache.gamma
-    proj = (dx_hat * cache.x_hat).mean(axis=cache.axes, keepdims=True)
-    dx = cache.inv_rms * (dx_hat - cache.x_hat * proj)
-    return dx, dgamma
-
-
-# ----------------------------------------------------------------------------------------------
-# InstanceNorm (written on its own, so that GroupNorm(G=C) == InstanceNorm is a real check)
-# ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class InstanceNormCache:
-    x: np.ndarray
-    gamma: np.ndarray  # broadcast shape (1, C, 1, ...)
-    inv_std: np.ndarray  # shape (N, C, 1, ...)
-    x_hat: np.ndarray
-    axes: tuple
-
-
-def instancenorm_forward(x, gamma, beta, eps: float = 1e-5):
-    r"""Instance normalization (Ulyanov et al. 2016): each sample and channel over its spatial positions.
-
-    Statistics over axes ``2, 3, …`` only, so ``x`` needs spatial axes: for an ``(N, C)`` input each
-    statistic would cover one value and the output would be β. Same as PyTorch's
-    ``F.instance_norm(x, weight=gamma, bias=beta, eps=eps)`` (no running statistics).
-
-    Parameters
-    ----------
-    x : ndarray, shape (N, C, *spatial) with at least one spatial axis
-    gamma, beta : ndarray, shape (C,)
-    eps : float, default 1e-5
-
-    Returns
-    -------
-    out : ndarray, shape of x
-    cache : InstanceNormCache
-    """
-    where = "instancenorm_forward"
-    x = _check_x(x, where)
-    if x.ndim < 3:
-        raise ValueError(f"{where}: x must have shape (N, C, *spatial) with a spatial axis, got {x.shape}")
-    eps = check_positive(eps, "eps", where)
-    C = x.shape[1]
-    gamma = _check_param(gamma, "gamma", (C,), x, where, "one per channel")
-    beta = _check_param(beta, "beta", (C,), x, where, "one per channel")
-    axes = tuple(range(2, x.ndim))
-    _, _, _, inv_std, x_hat = _standardize(x, axes, eps)
-    bshape = (1, C) + (1,) * (x.ndim - 2)
-    g = gamma.reshape(bshape)
-    out = g * x_hat + beta.reshape(bshape)
-    return out, InstanceNormCache(x=x, gamma=g, inv_std=inv_std, x_hat=x_hat, axes=axes)
-
-
-def instancenorm_backward(dout, cache: InstanceNormCache):
-    """Backward pass of :func:`instancenorm_forward`; returns ``dx, dgamma, dbeta``."""
-    where = "instancenorm_backward"
-    check_cache(cache, InstanceNormCache, where, "instancenorm_forward")
-    dout = _check_dout(dout, cache.x.shape, where)
-    param_axes = (0,) + cache.axes
-    dbeta = dout.sum(axis=param_axes)
-    dgamma = (dout * cache.x_hat).sum(axis=param_axes)
-    dx = _standardize_backward(dout * cache.gamma, cache.x_hat, cache.inv_std, cache.axes)
-    return dx, dgamma, dbeta
 
 
 # ----------------------------------------------------------------------------------------------
@@ -719,64 +578,8 @@ def run_batch_size_experiment(
                 f"{where}: each batch size must be in [2, {X.shape[0]}] and <= examples, got {b}"
             )
     n_classes = int(max(y.max(), y_test.max())) + 1
-    sizes = [X.shape[1], *[int(h) for h in hidden], n_classes]
-    shape = (len(methods), len(batch_sizes), len(seeds))
-    test_acc = np.empty(shape)
-    batch_acc = np.empty(shape)
-    weight_change = np.empty(shape + (len(sizes) - 1,))
-    grad_norms = {}
-    steps = {b: examples // b for b in batch_sizes}
-    lrs = {b: lr_per_example * b for b in batch_sizes}
-    start = time.perf_counter()
-    for i, method in enumerate(methods):
-        for j, b in enumerate(batch_sizes):
-            for k, seed in enumerate(seeds):
-                grad_hook = GradNormHook()
-                hooks = [grad_hook]
-                r0, d0 = r_max, d_max
-                if method == "renorm":
-                    schedule = RenormSchedule(steps[b], renorm_warmup, renorm_ramp, r_max, d_max)
-                    hooks.append(schedule)
-                    r0, d0 = renorm_limits(0, **schedule.kwargs)
-                model = MLP(
-                    sizes,
-                    activation=activation,
-                    normalization=method,
-                    seed=seed,
-                    num_groups=num_groups,
-                    r_max=r0,
-                    d_max=d0,
-                    bn_momentum=bn_momentum,
-                )
-                linears = [model.layers[i] for i in model.linear_indices]
-                initial = [layer.W.copy() for layer in linears]
-                history = train(
-                    model,
-                    X,
-                    y,
-                    steps=steps[b],
-                    batch_size=b,
-                    lr=lrs[b],
-                    seed=seed,
-                    hooks=hooks,
-                    X_test=X_test,
-                    y_test=y_test,
-                )
-                test_acc[i, j, k] = history.final_test_accuracy
-                grad_norms[(method, b, seed)] = grad_hook.values
-                weight_change[i, j, k] = [
-                    np.linalg.norm(layer.W - w0) / np.linalg.norm(w0)
-                    for layer, w0 in zip(linears, initial, strict=True)
-                ]
-                if history.diverged:
-                    batch_acc[i, j, k] = 1.0 / n_classes
-                elif method in ("batch", "renorm"):
-                    batch_acc[i, j, k] = accuracy_with_batch_statistics(model, X_test, y_test, b, seed)
-                else:
-                    batch_acc[i, j, k] = test_acc[i, j, k]
-    seconds = time.perf_counter() - start
     settings = dict(
-        layer_sizes=sizes,
+        layer_sizes=[X.shape[1], *[int(h) for h in hidden], n_classes],
         examples=examples,
         lr_per_example=lr_per_example,
         activation=activation,
@@ -787,16 +590,93 @@ def run_batch_size_experiment(
         d_max=d_max,
         bn_momentum=bn_momentum,
     )
+    steps = {b: examples // b for b in batch_sizes}
+    lrs = {b: lr_per_example * b for b in batch_sizes}
+    start = time.perf_counter()
+    keys = [(method, b, seed) for method in methods for b in batch_sizes for seed in seeds]
+    runs = [_batch_size_run(m, b, s, steps[b], lrs[b], settings, (X, y, X_test, y_test)) for m, b, s in keys]
+    seconds = time.perf_counter() - start
+    shape = (len(methods), len(batch_sizes), len(seeds))
     return BatchSizeResult(
         methods=methods,
         batch_sizes=batch_sizes,
         seeds=seeds,
-        test_accuracy=test_acc,
-        batch_stat_accuracy=batch_acc,
-        weight_change=weight_change,
-        grad_norms=grad_norms,
+        test_accuracy=np.array([run.test_accuracy for run in runs]).reshape(shape),
+        batch_stat_accuracy=np.array([run.batch_stat_accuracy for run in runs]).reshape(shape),
+        weight_change=np.array([run.weight_change for run in runs]).reshape(shape + (-1,)),
+        grad_norms={key: run.grad_norms for key, run in zip(keys, runs, strict=True)},
         steps=steps,
         lrs=lrs,
         seconds=seconds,
         settings=settings,
     )
+
+
+@dataclass(frozen=True)
+class _BatchSizeRun:
+    """What :func:`run_batch_size_experiment` keeps of one (method, batch size, seed) run."""
+
+    test_accuracy: float
+    batch_stat_accuracy: float
+    weight_change: list
+    grad_norms: np.ndarray
+
+
+def _batch_size_model(method, seed, total_steps, settings):
+    """The MLP of one run and its hooks: a gradient-norm recorder, plus Batch Renorm's schedule."""
+    grad_hook = GradNormHook()
+    hooks = [grad_hook]
+    r0, d0 = settings["r_max"], settings["d_max"]
+    if method == "renorm":
+        schedule = RenormSchedule(
+            total_steps,
+            settings["renorm_warmup"],
+            settings["renorm_ramp"],
+            settings["r_max"],
+            settings["d_max"],
+        )
+        hooks.append(schedule)
+        r0, d0 = renorm_limits(0, **schedule.kwargs)
+    model = MLP(
+        settings["layer_sizes"],
+        activation=settings["activation"],
+        normalization=method,
+        seed=seed,
+        num_groups=settings["num_groups"],
+        r_max=r0,
+        d_max=d0,
+        bn_momentum=settings["bn_momentum"],
+    )
+    return model, hooks, grad_hook
+
+
+def _batch_size_run(method, batch_size, seed, steps, lr, settings, data) -> _BatchSizeRun:
+    """Train one run of :func:`run_batch_size_experiment` and measure it: test accuracy (eval mode and
+    with batch statistics), the relative change of each Linear layer's weights, the gradient norms."""
+    X, y, X_test, y_test = data
+    model, hooks, grad_hook = _batch_size_model(method, seed, steps, settings)
+    linears = [model.layers[i] for i in model.linear_indices]
+    initial = [layer.W.copy() for layer in linears]
+    history = train(
+        model,
+        X,
+        y,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        hooks=hooks,
+        X_test=X_test,
+        y_test=y_test,
+    )
+    test_acc = history.final_test_accuracy
+    if history.diverged:
+        batch_acc = 1.0 / settings["layer_sizes"][-1]
+    elif method in ("batch", "renorm"):
+        batch_acc = accuracy_with_batch_statistics(model, X_test, y_test, batch_size, seed)
+    else:
+        batch_acc = test_acc
+    weight_change = [
+        np.linalg.norm(layer.W - w0) / np.linalg.norm(w0) for layer, w0 in zip(linears, initial, strict=True)
+    ]
+    return _BatchSizeRun(test_acc, batch_acc, weight_change, grad_hook.values)

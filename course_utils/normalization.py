@@ -8,7 +8,16 @@ Conventions (the course's numerics contract, PyTorch semantics):
 * Training-mode statistics use the **biased** variance :math:`\frac1m\sum (x-\mu)^2`,
   computed in two passes (subtract the mean first, never :math:`E[x^2]-E[x]^2`).
 * :math:`\epsilon` sits inside the square root: :math:`\hat x = (x-\mu)/\sqrt{\sigma^2+\epsilon}`.
-* Functions are pure: inputs are never modified, and a float32 ``x`` gives a float32 output.
+* Functions are pure: inputs are never modified, and the output has the dtype of ``x``.
+* Precision and range: float16 is computed in float32 and cast back (as PyTorch accumulates half in
+  float); float32 and float64 are computed in their own dtype. Where the squares overflow (huge but
+  finite ``x``) the statistics are taken on a copy rescaled by a power of two, so the output never
+  depends on the scale of ``x`` (see :func:`standardize_over`). An ``eps`` that rounds to 0 in the
+  computing dtype is refused (ValueError naming ``eps``); an empty ``x`` too (ValueError naming ``x``).
+
+Every normalization of the course lives here: BatchNorm, LayerNorm, GroupNorm, InstanceNorm, RMSNorm,
+WeightNorm, Batch Renormalization and the folding of eval-mode BN. :func:`standardize_over` and
+:func:`standardize_over_backward` are the public core they share.
 
 Every ``*_forward`` returns ``(out, cache)``; the matching ``*_backward(dout, cache)`` returns the
 gradients with respect to the forward's inputs, in the order they were passed.
@@ -17,6 +26,7 @@ gradients with respect to the forward's inputs, in the order they were passed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -32,6 +42,10 @@ from ._validate import (
 )
 
 __all__ = [
+    "Standardized",
+    "standardize_over",
+    "standardize_over_backward",
+    "compute_dtype",
     "batchnorm_forward",
     "batchnorm_backward",
     "batchnorm_backward_staged",
@@ -40,6 +54,10 @@ __all__ = [
     "layernorm_backward",
     "groupnorm_forward",
     "groupnorm_backward",
+    "instancenorm_forward",
+    "instancenorm_backward",
+    "rmsnorm_forward",
+    "rmsnorm_backward",
     "weightnorm_forward",
     "weightnorm_backward",
     "batch_renorm_forward",
@@ -51,24 +69,125 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 # The shared core: standardize over some axes, and its gradient.
 # ----------------------------------------------------------------------------------------------
-def _standardize(x: np.ndarray, axes: tuple, eps: float):
-    """Return ``mu, xmu, var, inv_std, x_hat`` with statistics over ``axes`` (kept as size 1)."""
-    total = x.sum(axis=axes, keepdims=True)
-    m = x.size // total.size  # values per group
-    mu = total / m  # the same rounding as x.mean, without its Python overhead
-    xmu = x - mu
-    var = (xmu * xmu).sum(axis=axes, keepdims=True) / m  # two-pass, biased
-    inv_std = 1.0 / np.sqrt(var + x.dtype.type(eps))
-    x_hat = xmu * inv_std
-    return mu, xmu, var, inv_std, x_hat
+class Standardized(NamedTuple):
+    """Result of :func:`standardize_over`; every array keeps the reduced axes as size 1.
+
+    ``mu``, ``var`` and ``inv_std`` have the broadcast shape of one statistic per group;
+    ``xmu`` and ``x_hat`` have the shape of ``x``.
+    """
+
+    mu: np.ndarray
+    xmu: np.ndarray
+    var: np.ndarray
+    inv_std: np.ndarray
+    x_hat: np.ndarray
 
 
-def _standardize_backward(dx_hat: np.ndarray, x_hat: np.ndarray, inv_std: np.ndarray, axes: tuple):
+def compute_dtype(dtype) -> np.dtype:
+    """The dtype a normalization of ``dtype`` data is computed in: float16 → float32, else unchanged.
+
+    Half precision has 11 significant bits and overflows at 65504, so its statistics (like PyTorch's
+    ``acc_type`` for half) are accumulated in float32; the output is cast back to float16.
+    float32 and float64 are computed in their own precision (float32 stays bit-identical to before).
+    """
+    dtype = np.dtype(dtype)
+    return np.dtype(np.float32) if dtype == np.float16 else dtype
+
+
+def _largest_power_of_two_below(a: np.ndarray) -> np.ndarray:
+    """2**floor(log2(a)) elementwise (0.5 where a == 0): dividing by it is exact and leaves a in [1, 2)."""
+    _, exponent = np.frexp(a)
+    return np.ldexp(np.ones_like(a), exponent - 1)
+
+
+def _standardize_rescaled(x: np.ndarray, axes: tuple, eps, m: int) -> Standardized:
+    r""":func:`standardize_over` for data whose squares overflow (e.g. ``|x| ~ 1e160`` in float64).
+
+    Two exact rescalings by powers of two, so nothing overflows and no digit is lost:
+    ``xs = x / s1`` with ``s1 ≈ max|x|`` (the mean of ``xs`` cannot overflow), then
+    ``ys = (xs - mean(xs)) / s2`` with ``s2 ≈ max|xs - mean(xs)|``. With :math:`S = s_1 s_2`,
+    :math:`\sqrt{\sigma^2+\epsilon} = S\sqrt{\overline{y^2} + \epsilon/S^2}` and
+    :math:`\hat x = y / \sqrt{\overline{y^2} + \epsilon/S^2}`. ``var`` itself (= S²·mean(y²)) may be
+    inf when it is beyond the dtype's range; ``x_hat`` and ``inv_std`` are right.
+    """
+    s1 = _largest_power_of_two_below(np.abs(x).max(axis=axes, keepdims=True))
+    xs = x / s1
+    mus = xs.sum(axis=axes, keepdims=True) / m
+    xmus = xs - mus
+    s2 = _largest_power_of_two_below(np.abs(xmus).max(axis=axes, keepdims=True))
+    ys = xmus / s2
+    vs = (ys * ys).sum(axis=axes, keepdims=True) / m
+    with np.errstate(over="ignore", under="ignore"):
+        root = np.sqrt(vs + eps / s1 / s1 / s2 / s2)  # sqrt(var + eps) / S
+        return Standardized(
+            mu=mus * s1,
+            xmu=xmus * s1,
+            var=vs * s2 * s2 * s1 * s1,
+            inv_std=1.0 / (root * s2 * s1),
+            x_hat=ys / root,
+        )
+
+
+def standardize_over(x: np.ndarray, axes: tuple, eps: float) -> Standardized:
+    r"""Standardize ``x`` over ``axes``: the core that every normalization of the course shares.
+
+    .. math::
+        \mu = \tfrac1m\textstyle\sum x,\quad \sigma^2 = \tfrac1m\sum (x-\mu)^2,\quad
+        \hat x = (x-\mu)/\sqrt{\sigma^2+\epsilon}
+
+    with :math:`m` the number of values per group (two-pass, biased variance, ε inside the root).
+
+    Precision and range (issue 11):
+
+    * float16 input is computed in float32 (see :func:`compute_dtype`); every returned array is then
+      float32 and the callers cast their *output* back to float16. float32/float64 are computed in
+      their own dtype.
+    * When :math:`(x-\mu)^2` or the sum overflows (finite ``x`` of size ~1e154 and beyond in float64,
+      ~1e19 in float32), the groups concerned are recomputed on a copy rescaled by powers of two
+      (:func:`_standardize_rescaled`), so ``x_hat`` and ``inv_std`` are right whatever the scale of
+      ``x``; only ``var`` is inf there, since its true value is not representable. Ordinary inputs
+      take the plain two-pass path and give bit-identical results to the course's earlier version.
+    * NaN or inf in ``x`` propagates to its groups (as in NumPy and PyTorch).
+
+    Parameters
+    ----------
+    x : ndarray of float
+    axes : tuple of int
+        Axes reduced by the statistics.
+    eps : float > 0
+        Must not round to 0 in the computing dtype (the forwards check this and name ``eps``).
+
+    Returns
+    -------
+    Standardized
+        ``(mu, xmu, var, inv_std, x_hat)``, unpackable as a tuple.
+    """
+    work = x.astype(np.float32) if x.dtype == np.float16 else x
+    eps = work.dtype.type(eps)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = work.sum(axis=axes, keepdims=True)
+        m = work.size // total.size  # values per group
+        mu = total / m  # the same rounding as x.mean, without its Python overhead
+        xmu = work - mu
+        var = (xmu * xmu).sum(axis=axes, keepdims=True) / m  # two-pass, biased
+        inv_std = 1.0 / np.sqrt(var + eps)
+    bad = ~np.isfinite(var)
+    if not bad.any():
+        return Standardized(mu, xmu, var, inv_std, xmu * inv_std)
+    # Some group overflowed (or holds NaN/inf, which the rescaled path propagates): recompute those.
+    with np.errstate(over="ignore", invalid="ignore"):
+        rescaled = _standardize_rescaled(work, axes, eps, m)
+        plain = (mu, xmu, var, inv_std, xmu * inv_std)
+    return Standardized(*(np.where(bad, r, p) for r, p in zip(rescaled, plain)))
+
+
+def standardize_over_backward(dx_hat: np.ndarray, x_hat: np.ndarray, inv_std: np.ndarray, axes: tuple):
     r"""Gradient of :math:`\hat x = (x-\mu)/\sqrt{\sigma^2+\epsilon}` with respect to ``x``.
 
     With :math:`m` values per group, the closed form is
     :math:`\frac{1}{m\,\sigma}\big(m\,d\hat x - \sum d\hat x - \hat x \sum d\hat x\,\hat x\big)`:
     the gradient minus its mean, minus its component along :math:`\hat x` (both sums over ``axes``).
+    ``x_hat`` and ``inv_std`` are those of :func:`standardize_over` (any scale of ``x``).
     """
     m = x_hat.size // inv_std.size
     mean_dx_hat = dx_hat.sum(axis=axes, keepdims=True) / m
@@ -82,6 +201,11 @@ def _standardize_backward(dx_hat: np.ndarray, x_hat: np.ndarray, inv_std: np.nda
     return buf
 
 
+# Old private names, kept only until course_utils/batched.py moves to the public ones above.
+_standardize = standardize_over
+_standardize_backward = standardize_over_backward
+
+
 def _channel_axes(ndim: int) -> tuple:
     """Every axis except the channel axis 1."""
     return (0,) + tuple(range(2, ndim))
@@ -92,10 +216,32 @@ def _channel_shape(ndim: int, C: int) -> tuple:
     return (1, C) + (1,) * (ndim - 2)
 
 
-def _check_x(x, where: str) -> np.ndarray:
+def _check_x(x, where: str, allow_empty: bool = False) -> np.ndarray:
     x = as_real_array(x, "x", where)
     check_ndim_at_least(x, 2, "x", where)
+    if x.size == 0 and not allow_empty:
+        raise ValueError(
+            f"{where}: x is empty (zero-size), shape {x.shape}; every statistic needs at least one value"
+        )
     return x
+
+
+def _check_eps(eps, x: np.ndarray, where: str) -> float:
+    """``eps`` > 0 that does not round to 0 in the dtype ``x`` is computed in (else 0/0 = NaN)."""
+    eps = check_positive(eps, "eps", where)
+    work = compute_dtype(x.dtype)
+    if work.type(eps) == 0:
+        raise ValueError(
+            f"{where}: eps={eps} rounds to 0 in {work}, the precision x of dtype {x.dtype} is "
+            f"normalized in, so a constant channel would give 0/0 = NaN; use eps >= "
+            f"{np.finfo(work).smallest_normal} or a float64 x"
+        )
+    return eps
+
+
+def _grad_dtype(dout: np.ndarray, x: np.ndarray) -> np.dtype:
+    """dtype of the gradients: that of ``dout`` and ``x`` together (float16 caches are float32)."""
+    return np.result_type(dout.dtype, x.dtype)
 
 
 def _check_param(p, name: str, shape: tuple, x: np.ndarray, where: str, hint: str) -> np.ndarray:
@@ -159,11 +305,20 @@ def batchnorm_forward(x, gamma, beta, eps: float = 1e-5):
     ------
     ValueError
         If there is only one value per channel (``N * prod(spatial) == 1``): its variance is zero and
-        :math:`\hat x` would be identically 0 (PyTorch refuses this case too).
+        :math:`\hat x` would be identically 0 (PyTorch refuses this case too). LayerNorm over one
+        feature and GroupNorm with one value per group return β in that situation instead (see
+        :func:`layernorm_forward`, :func:`groupnorm_forward`). Also if ``x`` is empty, or ``eps``
+        rounds to 0 in the computing dtype.
+
+    Notes
+    -----
+    Precision and range: see :func:`standardize_over` (float16 computed in float32 and cast back;
+    huge but finite ``x`` handled by rescaling by a power of two, so the output never depends on the
+    scale of ``x``). ``cache.var`` is inf where the variance itself exceeds the dtype's range.
     """
     where = "batchnorm_forward"
     x = _check_x(x, where)
-    eps = check_positive(eps, "eps", where)
+    eps = _check_eps(eps, x, where)
     C = x.shape[1]
     gamma = _check_param(gamma, "gamma", (C,), x, where, "one per channel")
     beta = _check_param(beta, "beta", (C,), x, where, "one per channel")
@@ -173,10 +328,10 @@ def batchnorm_forward(x, gamma, beta, eps: float = 1e-5):
             f"{where}: x of shape {x.shape} has only one value per channel; training-mode batch "
             "statistics need N * prod(spatial) > 1 (use batchnorm_inference or a larger batch)"
         )
-    mu, xmu, var, inv_std, x_hat = _standardize(x, axes, eps)
+    mu, xmu, var, inv_std, x_hat = standardize_over(x, axes, eps)
     bshape = _channel_shape(x.ndim, C)
     g = gamma.reshape(bshape)
-    out = g * x_hat + beta.reshape(bshape)
+    out = (g * x_hat + beta.reshape(bshape)).astype(x.dtype, copy=False)
     cache = BatchNormCache(
         x=x, gamma=g, mu=mu, xmu=xmu, var=var, inv_std=inv_std, x_hat=x_hat, eps=eps, axes=axes
     )
@@ -216,7 +371,8 @@ def batchnorm_backward(dout, cache: BatchNormCache):
     np.subtract(dout, buf, out=buf)
     buf -= dbeta.reshape(gamma.shape) / m
     buf *= gamma * cache.inv_std
-    return buf, dgamma, dbeta
+    dtype = _grad_dtype(dout, cache.x)
+    return buf.astype(dtype, copy=False), dgamma.astype(dtype, copy=False), dbeta.astype(dtype, copy=False)
 
 
 def batchnorm_backward_staged(dout, cache: BatchNormCache):
@@ -227,7 +383,9 @@ def batchnorm_backward_staged(dout, cache: BatchNormCache):
     Walking it backwards, each line below is the local derivative of one node times the gradient
     arriving from above; where a node feeds two others (``xmu`` feeds ``var`` and ``x_hat``; ``x``
     feeds ``mu`` and ``xmu``) the two contributions are added. This is the version notebook 06
-    teaches; :func:`batchnorm_backward` is the same result simplified on paper.
+    teaches; :func:`batchnorm_backward` is the same result simplified on paper. It follows the graph
+    literally, so it needs ``var`` to be representable: for inputs whose variance overflows
+    (``|x| ≳ 1e154`` in float64) use :func:`batchnorm_backward`, which reads only ``x_hat``, ``inv_std``.
 
     Parameters and returns are those of :func:`batchnorm_backward`.
     """
@@ -253,7 +411,8 @@ def batchnorm_backward_staged(dout, cache: BatchNormCache):
     dmu = -dxmu.sum(axis=axes, keepdims=True)
     # mu = mean(x)                    (second path into x)
     dx = dx + dmu / m
-    return dx.astype(dout.dtype, copy=False), dgamma, dbeta
+    dtype = _grad_dtype(dout, cache.x)
+    return dx.astype(dtype, copy=False), dgamma.astype(dtype, copy=False), dbeta.astype(dtype, copy=False)
 
 
 def batchnorm_inference(x, gamma, beta, running_mean, running_var, eps: float = 1e-5):
@@ -275,18 +434,20 @@ def batchnorm_inference(x, gamma, beta, running_mean, running_var, eps: float = 
     out : ndarray, shape of x
     """
     where = "batchnorm_inference"
-    x = _check_x(x, where)
-    eps = check_positive(eps, "eps", where)
+    x = _check_x(x, where, allow_empty=True)  # no statistic is computed: an empty batch is fine
+    eps = _check_eps(eps, x, where)
     C = x.shape[1]
-    gamma = _check_param(gamma, "gamma", (C,), x, where, "one per channel")
-    beta = _check_param(beta, "beta", (C,), x, where, "one per channel")
-    running_mean = _check_param(running_mean, "running_mean", (C,), x, where, "one per channel")
-    running_var = _check_param(running_var, "running_var", (C,), x, where, "one per channel")
+    work = x.astype(compute_dtype(x.dtype), copy=False)  # float16 is computed in float32
+    gamma = _check_param(gamma, "gamma", (C,), work, where, "one per channel")
+    beta = _check_param(beta, "beta", (C,), work, where, "one per channel")
+    running_mean = _check_param(running_mean, "running_mean", (C,), work, where, "one per channel")
+    running_var = _check_param(running_var, "running_var", (C,), work, where, "one per channel")
     if np.any(running_var < 0):
         raise ValueError(f"{where}: running_var must be >= 0, got min {running_var.min()}")
     bshape = _channel_shape(x.ndim, C)
-    scale = gamma / np.sqrt(running_var + x.dtype.type(eps))
-    return (x - running_mean.reshape(bshape)) * scale.reshape(bshape) + beta.reshape(bshape)
+    scale = gamma / np.sqrt(running_var + work.dtype.type(eps))
+    out = (work - running_mean.reshape(bshape)) * scale.reshape(bshape) + beta.reshape(bshape)
+    return out.astype(x.dtype, copy=False)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -313,6 +474,11 @@ def layernorm_forward(x, gamma, beta, eps: float = 1e-5):
     Same as PyTorch's ``F.layer_norm(x, x.shape[1:], gamma, beta, eps)``. The statistics never mix
     samples, so the output of a sample does not depend on the batch (or its size).
 
+    With a single feature (``x.shape[1:] == (1,)``) every sample is its own mean, so
+    :math:`\hat x = 0` and the layer silently returns β — PyTorch does the same. This is the analogue
+    of one value per channel in :func:`batchnorm_forward`, which raises instead (there the batch is
+    the mistake; here it is the layer's size, fixed when the model is built).
+
     Parameters
     ----------
     x : ndarray, shape (N, *features) with at least one feature axis
@@ -327,12 +493,12 @@ def layernorm_forward(x, gamma, beta, eps: float = 1e-5):
     """
     where = "layernorm_forward"
     x = _check_x(x, where)
-    eps = check_positive(eps, "eps", where)
+    eps = _check_eps(eps, x, where)
     gamma = _check_param(gamma, "gamma", x.shape[1:], x, where, "x.shape[1:]")
     beta = _check_param(beta, "beta", x.shape[1:], x, where, "x.shape[1:]")
     axes = tuple(range(1, x.ndim))
-    _, _, _, inv_std, x_hat = _standardize(x, axes, eps)
-    out = gamma * x_hat + beta
+    _, _, _, inv_std, x_hat = standardize_over(x, axes, eps)
+    out = (gamma * x_hat + beta).astype(x.dtype, copy=False)
     return out, LayerNormCache(x=x, gamma=gamma, inv_std=inv_std, x_hat=x_hat, axes=axes)
 
 
@@ -349,8 +515,9 @@ def layernorm_backward(dout, cache: LayerNormCache):
     dout = _check_dout(dout, cache.x.shape, where)
     dbeta = dout.sum(axis=0)
     dgamma = (dout * cache.x_hat).sum(axis=0)
-    dx = _standardize_backward(dout * cache.gamma, cache.x_hat, cache.inv_std, cache.axes)
-    return dx, dgamma, dbeta
+    dx = standardize_over_backward(dout * cache.gamma, cache.x_hat, cache.inv_std, cache.axes)
+    dtype = _grad_dtype(dout, cache.x)
+    return dx.astype(dtype, copy=False), dgamma.astype(dtype, copy=False), dbeta.astype(dtype, copy=False)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -374,6 +541,11 @@ def groupnorm_forward(x, gamma, beta, num_groups: int, eps: float = 1e-5):
     ``num_groups=1`` is LayerNorm over ``(C, *spatial)`` with per-channel γ, β;
     ``num_groups=C`` is InstanceNorm. Same as PyTorch's ``F.group_norm``.
 
+    With one value per group (``C // num_groups == 1`` and no spatial axes, e.g. an ``(N, C)`` input
+    with ``num_groups=C``) every value is its own mean, so :math:`\hat x = 0` and the layer silently
+    returns β — PyTorch does the same. This is the analogue of one value per channel in
+    :func:`batchnorm_forward`, which raises instead.
+
     Parameters
     ----------
     x : ndarray, shape (N, C) or (N, C, *spatial)
@@ -389,7 +561,7 @@ def groupnorm_forward(x, gamma, beta, num_groups: int, eps: float = 1e-5):
     """
     where = "groupnorm_forward"
     x = _check_x(x, where)
-    eps = check_positive(eps, "eps", where)
+    eps = _check_eps(eps, x, where)
     num_groups = check_positive_int(num_groups, "num_groups", where)
     N, C = x.shape[:2]
     if C % num_groups:
@@ -397,10 +569,10 @@ def groupnorm_forward(x, gamma, beta, num_groups: int, eps: float = 1e-5):
     gamma = _check_param(gamma, "gamma", (C,), x, where, "one per channel")
     beta = _check_param(beta, "beta", (C,), x, where, "one per channel")
     grouped = x.reshape(N, num_groups, -1)
-    _, _, _, inv_std, x_hat = _standardize(grouped, (2,), eps)
+    _, _, _, inv_std, x_hat = standardize_over(grouped, (2,), eps)
     bshape = _channel_shape(x.ndim, C)
     g = gamma.reshape(bshape)
-    out = g * x_hat.reshape(x.shape) + beta.reshape(bshape)
+    out = (g * x_hat.reshape(x.shape) + beta.reshape(bshape)).astype(x.dtype, copy=False)
     return out, GroupNormCache(x=x, gamma=g, inv_std=inv_std, x_hat=x_hat, num_groups=num_groups)
 
 
@@ -421,8 +593,164 @@ def groupnorm_backward(dout, cache: GroupNormCache):
     dbeta = dout.sum(axis=axes)
     dgamma = (dout * x_hat).sum(axis=axes)
     dx_hat = (dout * cache.gamma).reshape(cache.x_hat.shape)
-    dx = _standardize_backward(dx_hat, cache.x_hat, cache.inv_std, (2,))
-    return dx.reshape(shape), dgamma, dbeta
+    dx = standardize_over_backward(dx_hat, cache.x_hat, cache.inv_std, (2,))
+    dtype = _grad_dtype(dout, cache.x)
+    return (
+        dx.reshape(shape).astype(dtype, copy=False),
+        dgamma.astype(dtype, copy=False),
+        dbeta.astype(dtype, copy=False),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# RMSNorm
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RMSNormCache:
+    """Intermediates of :func:`rmsnorm_forward`."""
+
+    x: np.ndarray
+    gamma: np.ndarray  # shape x.shape[1:]
+    inv_rms: np.ndarray  # shape (N, 1, ...)
+    x_hat: np.ndarray  # x * inv_rms
+    axes: tuple
+
+
+def rmsnorm_forward(x, gamma, eps: float = 1e-6):
+    r"""RMSNorm (Zhang & Sennrich 2019): divide each sample by the root mean square of its features.
+
+    .. math::
+        \mathrm{rms}_n = \sqrt{\tfrac1H\textstyle\sum_h x_{nh}^2 + \epsilon},\qquad
+        y_{nh} = \gamma_h\, \frac{x_{nh}}{\mathrm{rms}_n}
+
+    No mean is subtracted and there is no β: it is LayerNorm without re-centering. When a sample's
+    features already have mean 0 it equals LayerNorm (with β = 0). Same as PyTorch's
+    ``torch.nn.functional.rms_norm(x, x.shape[1:], gamma, eps)``; ``eps=1e-6`` is LLaMA's value.
+    float16 is computed in float32 and cast back; where ``x**2`` overflows (huge but finite ``x``)
+    the mean square is taken of ``x`` divided by a power of two near ``max|x|``, as in
+    :func:`standardize_over`.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, *features)
+    gamma : ndarray, shape x.shape[1:]
+        One gain per feature.
+    eps : float > 0, default 1e-6
+
+    Returns
+    -------
+    out : ndarray, shape of x, dtype of x
+    cache : RMSNormCache
+    """
+    where = "rmsnorm_forward"
+    x = _check_x(x, where)
+    eps = _check_eps(eps, x, where)
+    gamma = _check_param(gamma, "gamma", x.shape[1:], x, where, "x.shape[1:]")
+    axes = tuple(range(1, x.ndim))
+    work = x.astype(np.float32) if x.dtype == np.float16 else x
+    eps = work.dtype.type(eps)
+    with np.errstate(over="ignore"):
+        mean_square = (work * work).mean(axis=axes, keepdims=True)
+    inv_rms = 1.0 / np.sqrt(mean_square + eps)
+    x_hat = work * inv_rms
+    huge = np.isinf(mean_square) & np.isfinite(work).all(axis=axes, keepdims=True)
+    if huge.any():
+        s = _largest_power_of_two_below(np.abs(work).max(axis=axes, keepdims=True))
+        ys = work / s
+        with np.errstate(over="ignore", under="ignore"):
+            root = np.sqrt((ys * ys).mean(axis=axes, keepdims=True) + eps / s / s)  # rms / s
+        inv_rms = np.where(huge, 1.0 / (root * s), inv_rms)
+        x_hat = np.where(huge, ys / root, x_hat)
+    out = (gamma * x_hat).astype(x.dtype, copy=False)
+    return out, RMSNormCache(x=x, gamma=gamma, inv_rms=inv_rms, x_hat=x_hat, axes=axes)
+
+
+def rmsnorm_backward(dout, cache: RMSNormCache):
+    r"""Backward pass of :func:`rmsnorm_forward`.
+
+    With :math:`\hat x = x/\mathrm{rms}` and :math:`d\hat x = \gamma\,dy`,
+
+    .. math:: \frac{\partial L}{\partial x} = \frac{1}{\mathrm{rms}}
+        \Big(d\hat x - \hat x\,\tfrac1H\textstyle\sum_h d\hat x_h\,\hat x_h\Big)
+
+    — the LayerNorm formula without the "minus the mean of the gradient" term.
+
+    Returns
+    -------
+    dx : ndarray, shape of x
+    dgamma : ndarray, shape x.shape[1:]
+    """
+    where = "rmsnorm_backward"
+    check_cache(cache, RMSNormCache, where, "rmsnorm_forward")
+    dout = _check_dout(dout, cache.x.shape, where)
+    dgamma = (dout * cache.x_hat).sum(axis=0)
+    dx_hat = dout * cache.gamma
+    proj = (dx_hat * cache.x_hat).mean(axis=cache.axes, keepdims=True)
+    dx = cache.inv_rms * (dx_hat - cache.x_hat * proj)
+    dtype = _grad_dtype(dout, cache.x)
+    return dx.astype(dtype, copy=False), dgamma.astype(dtype, copy=False)
+
+
+# ----------------------------------------------------------------------------------------------
+# InstanceNorm (written on its own, so that GroupNorm(G=C) == InstanceNorm is a real check)
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InstanceNormCache:
+    """Intermediates of :func:`instancenorm_forward`."""
+
+    x: np.ndarray
+    gamma: np.ndarray  # broadcast shape (1, C, 1, ...)
+    inv_std: np.ndarray  # shape (N, C, 1, ...)
+    x_hat: np.ndarray
+    axes: tuple
+
+
+def instancenorm_forward(x, gamma, beta, eps: float = 1e-5):
+    r"""Instance normalization (Ulyanov et al. 2016): each sample and channel over its spatial positions.
+
+    Statistics over axes ``2, 3, …`` only, so ``x`` needs spatial axes: for an ``(N, C)`` input each
+    statistic would cover one value and the output would be β. Same as PyTorch's
+    ``F.instance_norm(x, weight=gamma, bias=beta, eps=eps)`` (no running statistics).
+    Precision and range as in :func:`standardize_over`.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, *spatial) with at least one spatial axis
+    gamma, beta : ndarray, shape (C,)
+    eps : float, default 1e-5
+
+    Returns
+    -------
+    out : ndarray, shape of x
+    cache : InstanceNormCache
+    """
+    where = "instancenorm_forward"
+    x = _check_x(x, where)
+    if x.ndim < 3:
+        raise ValueError(f"{where}: x must have shape (N, C, *spatial) with a spatial axis, got {x.shape}")
+    eps = _check_eps(eps, x, where)
+    C = x.shape[1]
+    gamma = _check_param(gamma, "gamma", (C,), x, where, "one per channel")
+    beta = _check_param(beta, "beta", (C,), x, where, "one per channel")
+    axes = tuple(range(2, x.ndim))
+    _, _, _, inv_std, x_hat = standardize_over(x, axes, eps)
+    bshape = _channel_shape(x.ndim, C)
+    g = gamma.reshape(bshape)
+    out = (g * x_hat + beta.reshape(bshape)).astype(x.dtype, copy=False)
+    return out, InstanceNormCache(x=x, gamma=g, inv_std=inv_std, x_hat=x_hat, axes=axes)
+
+
+def instancenorm_backward(dout, cache: InstanceNormCache):
+    """Backward pass of :func:`instancenorm_forward`; returns ``dx, dgamma, dbeta``."""
+    where = "instancenorm_backward"
+    check_cache(cache, InstanceNormCache, where, "instancenorm_forward")
+    dout = _check_dout(dout, cache.x.shape, where)
+    param_axes = (0,) + cache.axes
+    dbeta = dout.sum(axis=param_axes)
+    dgamma = (dout * cache.x_hat).sum(axis=param_axes)
+    dx = standardize_over_backward(dout * cache.gamma, cache.x_hat, cache.inv_std, cache.axes)
+    dtype = _grad_dtype(dout, cache.x)
+    return dx.astype(dtype, copy=False), dgamma.astype(dtype, copy=False), dbeta.astype(dtype, copy=False)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -452,6 +780,12 @@ def weightnorm_forward(v, g):
     -------
     w : ndarray, shape (D_in, D_out)
     cache : WeightNormCache
+
+    Notes
+    -----
+    The norm is ``sqrt(sum(v**2))``; where ``v**2`` overflows (entries ~1e155 and beyond in float64)
+    it is recomputed on ``v`` divided by a power of two near ``max|v|`` and multiplied back, so huge but
+    finite columns give the right ``w`` instead of zeros.
     """
     where = "weightnorm_forward"
     v = as_real_array(v, "v", where)
@@ -459,7 +793,14 @@ def weightnorm_forward(v, g):
     g = as_real_array(g, "g", where)
     check_shape(g, v.shape[1:], "g", where, hint=f"one per output unit; v has shape {v.shape}")
     g = g.astype(v.dtype, copy=False)
-    norm = np.sqrt((v * v).sum(axis=0))
+    if v.size == 0:
+        raise ValueError(f"{where}: v is empty (zero-size), shape {v.shape}; a norm needs at least one value")
+    with np.errstate(over="ignore"):
+        norm = np.sqrt((v * v).sum(axis=0))
+    huge = np.isinf(norm) & np.isfinite(v).all(axis=0)
+    if huge.any():  # v * v overflowed: take the norm of v / s (s a power of two ~ max|v|), times s
+        s = _largest_power_of_two_below(np.abs(v).max(axis=0))
+        norm = np.where(huge, np.sqrt(((v / s) ** 2).sum(axis=0)) * s, norm)
     if np.any(norm == 0):
         raise ValueError(f"{where}: v has a column of zeros; its direction v/||v|| is undefined")
     return g * v / norm, WeightNormCache(v=v, g=g, norm=norm)
@@ -486,7 +827,13 @@ def weightnorm_backward(dw, cache: WeightNormCache):
     v, g, norm = cache.v, cache.g, cache.norm
     v_dot_dw = (v * dw).sum(axis=0)
     dg = v_dot_dw / norm
-    dv = (g / norm) * (dw - v * (v_dot_dw / norm**2))
+    with np.errstate(over="ignore", under="ignore"):
+        norm2 = norm**2
+    # (v.dw)/||v||^2; when ||v||^2 over- or underflows (|v| ~ 1e155 and beyond), divide twice instead
+    along_v = np.where(
+        np.isfinite(norm2) & (norm2 >= np.finfo(norm.dtype).smallest_normal), v_dot_dw / norm2, dg / norm
+    )
+    dv = (g / norm) * (dw - v * along_v)
     return dv, dg
 
 
@@ -544,7 +891,7 @@ def batch_renorm_forward(
     """
     where = "batch_renorm_forward"
     x = _check_x(x, where)
-    eps = check_positive(eps, "eps", where)
+    eps = _check_eps(eps, x, where)
     r_max = check_in_range(r_max, "r_max", where, 1.0, np.inf)
     d_max = check_in_range(d_max, "d_max", where, 0.0, np.inf)
     C = x.shape[1]
@@ -558,14 +905,17 @@ def batch_renorm_forward(
         raise ValueError(f"{where}: x of shape {x.shape} has only one value per channel")
     axes = _channel_axes(x.ndim)
     bshape = _channel_shape(x.ndim, C)
-    mu, _, var, inv_std, x_hat_batch = _standardize(x, axes, eps)
-    sigma_batch = np.sqrt(var + x.dtype.type(eps)).reshape(C)
-    sigma = np.sqrt(running_var + x.dtype.type(eps))
-    r = np.clip(sigma_batch / sigma, 1.0 / r_max, r_max).astype(x.dtype, copy=False)
-    d = np.clip((mu.reshape(C) - running_mean) / sigma, -d_max, d_max).astype(x.dtype, copy=False)
+    mu, _, var, inv_std, x_hat_batch = standardize_over(x, axes, eps)
+    work = x_hat_batch.dtype  # float16 is computed in float32
+    # sigma_B = sqrt(var + eps); where var overflowed (huge x) it is still 1 / inv_std
+    with np.errstate(over="ignore"):
+        sigma_batch = np.where(np.isfinite(var), np.sqrt(var + work.type(eps)), 1.0 / inv_std).reshape(C)
+    sigma = np.sqrt(running_var.astype(work, copy=False) + work.type(eps))
+    r = np.clip(sigma_batch / sigma, 1.0 / r_max, r_max).astype(work, copy=False)
+    d = np.clip((mu.reshape(C) - running_mean) / sigma, -d_max, d_max).astype(work, copy=False)
     x_hat = x_hat_batch * r.reshape(bshape) + d.reshape(bshape)
     g = gamma.reshape(bshape)
-    out = g * x_hat + beta.reshape(bshape)
+    out = (g * x_hat + beta.reshape(bshape)).astype(x.dtype, copy=False)
     cache = BatchRenormCache(
         x=x,
         gamma=g,
@@ -596,8 +946,9 @@ def batch_renorm_backward(dout, cache: BatchRenormCache):
     dbeta = dout.sum(axis=axes)
     dgamma = (dout * cache.x_hat).sum(axis=axes)
     r = cache.r.reshape(cache.gamma.shape)
-    dx = _standardize_backward(dout * cache.gamma * r, cache.x_hat_batch, cache.inv_std, axes)
-    return dx, dgamma, dbeta
+    dx = standardize_over_backward(dout * cache.gamma * r, cache.x_hat_batch, cache.inv_std, axes)
+    dtype = _grad_dtype(dout, cache.x)
+    return dx.astype(dtype, copy=False), dgamma.astype(dtype, copy=False), dbeta.astype(dtype, copy=False)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -639,5 +990,9 @@ def fold_batchnorm(W, b, bn):
         stats[attr] = as_real_array(getattr(bn, attr), f"bn.{attr}", where)
         check_shape(stats[attr], (D_out,), f"bn.{attr}", where, hint=f"W has shape {W.shape}")
     eps = check_positive(bn.eps, "bn.eps", where)
+    if np.any(stats["running_var"] < 0):
+        raise ValueError(
+            f"{where}: bn.running_var must be >= 0 (a variance), got min {stats['running_var'].min()}"
+        )
     scale = stats["gamma"] / np.sqrt(stats["running_var"] + eps)
     return W * scale, (b - stats["running_mean"]) * scale + stats["beta"]

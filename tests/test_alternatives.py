@@ -21,7 +21,7 @@ def rng():
 def test_rmsnorm_forward_matches_formula(rng):
     x = rng.normal(1.0, 2.0, size=(5, 7))
     gamma = rng.uniform(0.5, 2.0, size=7)
-    out, _ = alt.rmsnorm_forward(x, gamma, eps=1e-6)
+    out, _ = cu.rmsnorm_forward(x, gamma, eps=1e-6)
     expected = gamma * x / np.sqrt((x**2).mean(axis=1, keepdims=True) + 1e-6)
     np.testing.assert_allclose(out, expected, rtol=1e-12)
     # each row of x_hat has root mean square 1 (up to eps)
@@ -32,14 +32,14 @@ def test_rmsnorm_equals_layernorm_for_zero_mean_rows(rng):
     x = rng.normal(size=(4, 9))
     x -= x.mean(axis=1, keepdims=True)
     gamma = rng.uniform(0.5, 2.0, size=9)
-    rms, _ = alt.rmsnorm_forward(x, gamma, eps=1e-5)
+    rms, _ = cu.rmsnorm_forward(x, gamma, eps=1e-5)
     ln, _ = cu.layernorm_forward(x, gamma, np.zeros(9), eps=1e-5)
     np.testing.assert_allclose(rms, ln, rtol=1e-10, atol=1e-12)
 
 
 def test_rmsnorm_is_not_layernorm_for_shifted_rows(rng):
     x = rng.normal(size=(4, 9)) + 3.0
-    rms, _ = alt.rmsnorm_forward(x, np.ones(9))
+    rms, _ = cu.rmsnorm_forward(x, np.ones(9))
     ln, _ = cu.layernorm_forward(x, np.ones(9), np.zeros(9))
     assert np.abs(rms - ln).max() > 0.5
 
@@ -49,10 +49,10 @@ def test_rmsnorm_backward_gradcheck(rng, shape):
     x = rng.normal(0.5, 1.5, size=shape)
     gamma = rng.uniform(0.5, 2.0, size=shape[1:])
     dout = rng.normal(size=shape)
-    _, cache = alt.rmsnorm_forward(x, gamma)
-    dx, dgamma = alt.rmsnorm_backward(dout, cache)
-    dx_num = numerical_gradient_array(lambda v: alt.rmsnorm_forward(v, gamma)[0], x.copy(), dout)
-    dgamma_num = numerical_gradient_array(lambda g: alt.rmsnorm_forward(x, g)[0], gamma.copy(), dout)
+    _, cache = cu.rmsnorm_forward(x, gamma)
+    dx, dgamma = cu.rmsnorm_backward(dout, cache)
+    dx_num = numerical_gradient_array(lambda v: cu.rmsnorm_forward(v, gamma)[0], x.copy(), dout)
+    dgamma_num = numerical_gradient_array(lambda g: cu.rmsnorm_forward(x, g)[0], gamma.copy(), dout)
     assert np.abs(dx).max() > 1e-3  # not a vacuous check
     assert rel_error(dx, dx_num) < 1e-7
     assert rel_error(dgamma, dgamma_num) < 1e-7
@@ -60,23 +60,23 @@ def test_rmsnorm_backward_gradcheck(rng, shape):
 
 def test_rmsnorm_keeps_float32_and_validates(rng):
     x = rng.normal(size=(3, 4)).astype(np.float32)
-    out, cache = alt.rmsnorm_forward(x, np.ones(4))
+    out, cache = cu.rmsnorm_forward(x, np.ones(4))
     assert out.dtype == np.float32
     with pytest.raises(ValueError, match="gamma"):
-        alt.rmsnorm_forward(x, np.ones(5))
+        cu.rmsnorm_forward(x, np.ones(5))
     with pytest.raises(ValueError, match="eps"):
-        alt.rmsnorm_forward(x, np.ones(4), eps=0.0)
+        cu.rmsnorm_forward(x, np.ones(4), eps=0.0)
     with pytest.raises(ValueError, match="dout"):
-        alt.rmsnorm_backward(np.ones((3, 5)), cache)
+        cu.rmsnorm_backward(np.ones((3, 5)), cache)
     with pytest.raises(TypeError, match="cache"):
-        alt.rmsnorm_backward(np.ones((3, 4)), None)
+        cu.rmsnorm_backward(np.ones((3, 4)), None)
 
 
 # ---------------- InstanceNorm
 def test_instancenorm_equals_groupnorm_with_one_channel_per_group(rng):
     x = rng.normal(2.0, 3.0, size=(3, 4, 5, 2))
     gamma, beta = rng.uniform(0.5, 2, 4), rng.normal(size=4)
-    inorm, _ = alt.instancenorm_forward(x, gamma, beta)
+    inorm, _ = cu.instancenorm_forward(x, gamma, beta)
     gn, _ = cu.groupnorm_forward(x, gamma, beta, num_groups=4)
     np.testing.assert_allclose(inorm, gn, rtol=1e-10, atol=1e-12)
     xh = (inorm - beta[None, :, None, None]) / gamma[None, :, None, None]
@@ -87,18 +87,18 @@ def test_instancenorm_backward_gradcheck(rng):
     x = rng.normal(size=(2, 3, 4))
     gamma, beta = rng.uniform(0.5, 2, 3), rng.normal(size=3)
     dout = rng.normal(size=x.shape)
-    _, cache = alt.instancenorm_forward(x, gamma, beta)
-    dx, dgamma, dbeta = alt.instancenorm_backward(dout, cache)
-    f = lambda v: alt.instancenorm_forward(v, gamma, beta)[0]  # noqa: E731
+    _, cache = cu.instancenorm_forward(x, gamma, beta)
+    dx, dgamma, dbeta = cu.instancenorm_backward(dout, cache)
+    f = lambda v: cu.instancenorm_forward(v, gamma, beta)[0]  # noqa: E731
     assert rel_error(dx, numerical_gradient_array(f, x.copy(), dout)) < 1e-7
-    g = lambda v: alt.instancenorm_forward(x, v, beta)[0]  # noqa: E731
+    g = lambda v: cu.instancenorm_forward(x, v, beta)[0]  # noqa: E731
     assert rel_error(dgamma, numerical_gradient_array(g, gamma.copy(), dout)) < 1e-7
     np.testing.assert_allclose(dbeta, dout.sum(axis=(0, 2)))
 
 
 def test_instancenorm_needs_spatial_axes():
     with pytest.raises(ValueError, match="spatial"):
-        alt.instancenorm_forward(np.ones((4, 3)), np.ones(3), np.zeros(3))
+        cu.instancenorm_forward(np.ones((4, 3)), np.ones(3), np.zeros(3))
 
 
 # ---------------- axes cube
@@ -111,7 +111,7 @@ def _normalize_block(method, x, num_groups):
     if method == "layer":
         return cu.layernorm_forward(x, np.ones(x.shape[1:]), np.zeros(x.shape[1:]))[0]
     if method == "instance":
-        return alt.instancenorm_forward(x, ones, zeros)[0]
+        return cu.instancenorm_forward(x, ones, zeros)[0]
     return cu.groupnorm_forward(x, ones, zeros, num_groups=num_groups)[0]
 
 
