@@ -1,9 +1,8 @@
-r"""Normalizations that do not depend on the batch, and the experiments of notebook 08.
+r"""The experiments of notebook 08 (normalizations that do not depend on the batch).
 
-* :func:`rmsnorm_forward` / :func:`rmsnorm_backward` — RMSNorm (Zhang & Sennrich 2019), the variant of
-  LayerNorm without mean subtraction and without β that LLaMA-style language models use.
-* :func:`instancenorm_forward` / :func:`instancenorm_backward` — InstanceNorm (Ulyanov et al. 2016),
-  written independently of GroupNorm so the notebook can *show* that GroupNorm with ``G = C`` equals it.
+RMSNorm and InstanceNorm themselves live in :mod:`course_utils.normalization` with every other
+normalization (``cu.rmsnorm_forward``, ``cu.instancenorm_forward`` …).
+
 * :func:`shared_statistics_mask` — which cells of an ``(N, C, H·W)`` block share one mean and variance
   for BN, LN, IN and GN (the "axes cube" of Wu & He 2018, Fig. 2).
 * :func:`invariance_table` — Ba, Kiros & Hinton (2016) Table 1 computed numerically for BN, WN, LN
@@ -27,7 +26,6 @@ import numpy as np
 from . import layers as L
 from ._validate import (
     as_real_array,
-    check_cache,
     check_in_range,
     check_model,
     check_one_of,
@@ -36,22 +34,14 @@ from ._validate import (
     check_X_y,
 )
 from .normalization import (
-    _check_dout,
-    _check_param,
-    _check_x,
-    _standardize,
-    _standardize_backward,
     batchnorm_forward,
     layernorm_forward,
+    rmsnorm_forward,
     weightnorm_forward,
 )
 from .training import MLP, GradNormHook, Hook, single_blas_thread, train
 
 __all__ = [
-    "rmsnorm_forward",
-    "rmsnorm_backward",
-    "instancenorm_forward",
-    "instancenorm_backward",
     "NORM_METHODS",
     "shared_statistics_mask",
     "statistics_count",
@@ -67,137 +57,6 @@ __all__ = [
     "RenormTraceHook",
     "clip_renorm",
 ]
-
-
-# ----------------------------------------------------------------------------------------------
-# RMSNorm
-# ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RMSNormCache:
-    """Intermediates of :func:`rmsnorm_forward`."""
-
-    x: np.ndarray
-    gamma: np.ndarray  # shape x.shape[1:]
-    inv_rms: np.ndarray  # shape (N, 1, ...)
-    x_hat: np.ndarray  # x * inv_rms
-    axes: tuple
-
-
-def rmsnorm_forward(x, gamma, eps: float = 1e-6):
-    r"""RMSNorm (Zhang & Sennrich 2019): divide each sample by the root mean square of its features.
-
-    .. math::
-        \mathrm{rms}_n = \sqrt{\tfrac1H\textstyle\sum_h x_{nh}^2 + \epsilon},\qquad
-        y_{nh} = \gamma_h\, \frac{x_{nh}}{\mathrm{rms}_n}
-
-    No mean is subtracted and there is no β: it is LayerNorm without re-centering. When a sample's
-    features already have mean 0 it equals LayerNorm (with β = 0). Same as PyTorch's
-    ``torch.nn.functional.rms_norm(x, x.shape[1:], gamma, eps)``; ``eps=1e-6`` is LLaMA's value.
-
-    Parameters
-    ----------
-    x : ndarray, shape (N, *features)
-    gamma : ndarray, shape x.shape[1:]
-        One gain per feature.
-    eps : float > 0, default 1e-6
-
-    Returns
-    -------
-    out : ndarray, shape of x, dtype of x
-    cache : RMSNormCache
-    """
-    where = "rmsnorm_forward"
-    x = _check_x(x, where)
-    eps = check_positive(eps, "eps", where)
-    gamma = _check_param(gamma, "gamma", x.shape[1:], x, where, "x.shape[1:]")
-    axes = tuple(range(1, x.ndim))
-    mean_square = (x * x).mean(axis=axes, keepdims=True)
-    inv_rms = 1.0 / np.sqrt(mean_square + x.dtype.type(eps))
-    x_hat = x * inv_rms
-    return gamma * x_hat, RMSNormCache(x=x, gamma=gamma, inv_rms=inv_rms, x_hat=x_hat, axes=axes)
-
-
-def rmsnorm_backward(dout, cache: RMSNormCache):
-    r"""Backward pass of :func:`rmsnorm_forward`.
-
-    With :math:`\hat x = x/\mathrm{rms}` and :math:`d\hat x = \gamma\,dy`,
-
-    .. math:: \frac{\partial L}{\partial x} = \frac{1}{\mathrm{rms}}
-        \Big(d\hat x - \hat x\,\tfrac1H\textstyle\sum_h d\hat x_h\,\hat x_h\Big)
-
-    — the LayerNorm formula without the "minus the mean of the gradient" term.
-
-    Returns
-    -------
-    dx : ndarray, shape of x
-    dgamma : ndarray, shape x.shape[1:]
-    """
-    where = "rmsnorm_backward"
-    check_cache(cache, RMSNormCache, where, "rmsnorm_forward")
-    dout = _check_dout(dout, cache.x.shape, where)
-    dgamma = (dout * cache.x_hat).sum(axis=0)
-    dx_hat = dout * cache.gamma
-    proj = (dx_hat * cache.x_hat).mean(axis=cache.axes, keepdims=True)
-    dx = cache.inv_rms * (dx_hat - cache.x_hat * proj)
-    return dx, dgamma
-
-
-# ----------------------------------------------------------------------------------------------
-# InstanceNorm (written on its own, so that GroupNorm(G=C) == InstanceNorm is a real check)
-# ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class InstanceNormCache:
-    x: np.ndarray
-    gamma: np.ndarray  # broadcast shape (1, C, 1, ...)
-    inv_std: np.ndarray  # shape (N, C, 1, ...)
-    x_hat: np.ndarray
-    axes: tuple
-
-
-def instancenorm_forward(x, gamma, beta, eps: float = 1e-5):
-    r"""Instance normalization (Ulyanov et al. 2016): each sample and channel over its spatial positions.
-
-    Statistics over axes ``2, 3, …`` only, so ``x`` needs spatial axes: for an ``(N, C)`` input each
-    statistic would cover one value and the output would be β. Same as PyTorch's
-    ``F.instance_norm(x, weight=gamma, bias=beta, eps=eps)`` (no running statistics).
-
-    Parameters
-    ----------
-    x : ndarray, shape (N, C, *spatial) with at least one spatial axis
-    gamma, beta : ndarray, shape (C,)
-    eps : float, default 1e-5
-
-    Returns
-    -------
-    out : ndarray, shape of x
-    cache : InstanceNormCache
-    """
-    where = "instancenorm_forward"
-    x = _check_x(x, where)
-    if x.ndim < 3:
-        raise ValueError(f"{where}: x must have shape (N, C, *spatial) with a spatial axis, got {x.shape}")
-    eps = check_positive(eps, "eps", where)
-    C = x.shape[1]
-    gamma = _check_param(gamma, "gamma", (C,), x, where, "one per channel")
-    beta = _check_param(beta, "beta", (C,), x, where, "one per channel")
-    axes = tuple(range(2, x.ndim))
-    _, _, _, inv_std, x_hat = _standardize(x, axes, eps)
-    bshape = (1, C) + (1,) * (x.ndim - 2)
-    g = gamma.reshape(bshape)
-    out = g * x_hat + beta.reshape(bshape)
-    return out, InstanceNormCache(x=x, gamma=g, inv_std=inv_std, x_hat=x_hat, axes=axes)
-
-
-def instancenorm_backward(dout, cache: InstanceNormCache):
-    """Backward pass of :func:`instancenorm_forward`; returns ``dx, dgamma, dbeta``."""
-    where = "instancenorm_backward"
-    check_cache(cache, InstanceNormCache, where, "instancenorm_forward")
-    dout = _check_dout(dout, cache.x.shape, where)
-    param_axes = (0,) + cache.axes
-    dbeta = dout.sum(axis=param_axes)
-    dgamma = (dout * cache.x_hat).sum(axis=param_axes)
-    dx = _standardize_backward(dout * cache.gamma, cache.x_hat, cache.inv_std, cache.axes)
-    return dx, dgamma, dbeta
 
 
 # ----------------------------------------------------------------------------------------------
