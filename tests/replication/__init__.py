@@ -1,0 +1,1 @@
+"""The replication suite (see conftest.py): every comparative claim of the course, on held-out seeds."""
