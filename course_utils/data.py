@@ -94,8 +94,11 @@ def whitening_matrix(X, kind: str = "zca", eps: float = 1e-10):
     ----------
     X : ndarray, shape (n, D)
     kind : {"pca", "zca"}
-    eps : float
-        Added to the eigenvalues so that directions of (near) zero variance do not blow up.
+    eps : float ≥ 0, default 1e-10
+        Added to the eigenvalues so that directions of (near) zero variance do not blow up. With
+        ``eps=0`` the covariance must have full numerical rank (every eigenvalue above
+        ``D · machine-eps · λ_max``, NumPy's ``matrix_rank`` rule); otherwise a ValueError says so
+        instead of returning inf/NaN.
 
     Returns
     -------
@@ -107,11 +110,21 @@ def whitening_matrix(X, kind: str = "zca", eps: float = 1e-10):
         raise ValueError(f"whitening_matrix: X must have shape (n >= 2, D), got {X.shape}")
     if kind not in ("pca", "zca"):
         raise ValueError(f"whitening_matrix: kind must be 'pca' or 'zca', got {kind!r}")
+    eps = check_in_range(eps, "eps", "whitening_matrix", 0.0, np.inf)
     mean = X.mean(axis=0)
     Xc = X - mean
     cov = Xc.T @ Xc / X.shape[0]
     eigvals, U = np.linalg.eigh(cov)
-    W = U / np.sqrt(np.maximum(eigvals, 0.0) + eps)
+    eigvals = np.maximum(eigvals, 0.0)
+    tol = eigvals.max(initial=0.0) * X.shape[1] * np.finfo(eigvals.dtype).eps
+    if eps <= tol and np.any(eigvals <= tol):
+        rank = int(np.sum(eigvals > tol))
+        raise ValueError(
+            f"whitening_matrix: the covariance of X (shape {X.shape}) has numerical rank {rank} < "
+            f"D={X.shape[1]} (smallest eigenvalue {eigvals.min():.3g}), so with eps={eps} the whitening "
+            "matrix Λ^(-1/2) is infinite; use eps > 0 (default 1e-10) or drop the dependent columns"
+        )
+    W = U / np.sqrt(eigvals + eps)
     if kind == "zca":
         W = W @ U.T
     return W, mean

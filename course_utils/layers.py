@@ -44,6 +44,15 @@ class Layer:
     def backward(self, dout):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _check_training(self, training) -> bool:
+        """``training`` as a bool; a string such as ``"False"`` (truthy!) or an int is a TypeError."""
+        if isinstance(training, bool | np.bool_):
+            return bool(training)
+        raise TypeError(
+            f"{type(self).__name__}.forward: training must be a bool (True or False), "
+            f"got {type(training).__name__} {training!r}"
+        )
+
     def _need_cache(self):
         if self._cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
@@ -102,10 +111,11 @@ class Linear(Layer):
         return self.params["b"]
 
     def forward(self, x, training: bool = True):
+        self._check_training(training)
         x = as_real_array(x, "x", "Linear.forward")
         if x.ndim != 2 or x.shape[1] != self.W.shape[0]:
             raise ValueError(f"Linear.forward: x must have shape (N, {self.W.shape[0]}), got {x.shape}")
-        self._cache = x
+        self._cache = x.copy()  # backward needs x's values; the caller may reuse its buffer
         return x @ self.W + self.b
 
     def backward(self, dout):
@@ -123,8 +133,9 @@ class Sigmoid(Layer):
     """Logistic sigmoid, computed stably with :func:`scipy.special.expit`; σ' = σ(1 − σ)."""
 
     def forward(self, x, training: bool = True):
+        self._check_training(training)
         out = expit(as_real_array(x, "x", "Sigmoid.forward"))
-        self._cache = out
+        self._cache = out.copy()  # not the returned array, which the caller may edit in place
         return out
 
     def backward(self, dout):
@@ -136,8 +147,9 @@ class Tanh(Layer):
     """Hyperbolic tangent; tanh' = 1 − tanh²."""
 
     def forward(self, x, training: bool = True):
+        self._check_training(training)
         out = np.tanh(as_real_array(x, "x", "Tanh.forward"))
-        self._cache = out
+        self._cache = out.copy()  # not the returned array, which the caller may edit in place
         return out
 
     def backward(self, dout):
@@ -149,8 +161,9 @@ class ReLU(Layer):
     """max(0, x); the gradient passes where x > 0."""
 
     def forward(self, x, training: bool = True):
+        self._check_training(training)
         x = as_real_array(x, "x", "ReLU.forward")
-        self._cache = x > 0
+        self._cache = x > 0  # a new array
         return np.where(self._cache, x, 0.0)
 
     def backward(self, dout):
@@ -255,7 +268,7 @@ class _RunningStats(Layer):
 
     def _eval_forward(self, x):
         out = F.batchnorm_inference(x, self.gamma, self.beta, self.running_mean, self.running_var, self.eps)
-        self._cache = ("eval", x)
+        self._cache = ("eval", x.copy())  # backward needs x's values; the caller may reuse its buffer
         return out
 
     def _eval_backward(self, dout, x):
@@ -296,6 +309,7 @@ class BatchNorm(_RunningStats):
         super().__init__(num_features, momentum, eps, "BatchNorm")
 
     def forward(self, x, training: bool = True):
+        training = self._check_training(training)
         x = self._check_x(x)
         if not training:
             return self._eval_forward(x)
@@ -336,6 +350,7 @@ class BatchRenorm(_RunningStats):
         self.last_d = np.zeros(num_features)
 
     def forward(self, x, training: bool = True):
+        training = self._check_training(training)
         x = self._check_x(x)
         if not training:
             return self._eval_forward(x)
@@ -359,19 +374,30 @@ class BatchRenorm(_RunningStats):
 class LayerNorm(Layer):
     """Layer normalization over all axes but 0, with γ, β of shape ``normalized_shape``.
 
-    Training and eval mode are identical: LayerNorm keeps no running statistics.
+    Training and eval mode are identical: LayerNorm keeps no running statistics. With
+    ``normalized_shape=1`` the output is always β (one feature is its own mean; PyTorch does the same),
+    see :func:`course_utils.normalization.layernorm_forward`.
     """
 
     def __init__(self, normalized_shape, eps: float = 1e-5):
         super().__init__()
-        if isinstance(normalized_shape, int | np.integer):
-            normalized_shape = (int(normalized_shape),)
-        self.normalized_shape = tuple(int(s) for s in normalized_shape)
+        if isinstance(normalized_shape, int | np.integer) and not isinstance(normalized_shape, bool):
+            normalized_shape = (normalized_shape,)
+        if not isinstance(normalized_shape, tuple | list) or not normalized_shape:
+            raise TypeError(
+                "LayerNorm: normalized_shape must be a positive int or a non-empty tuple of them "
+                f"(x.shape[1:]), got {type(normalized_shape).__name__} {normalized_shape!r}"
+            )
+        self.normalized_shape = tuple(
+            check_positive_int(s, f"normalized_shape[{i}]", "LayerNorm")
+            for i, s in enumerate(normalized_shape)
+        )
         self.eps = check_positive(eps, "eps", "LayerNorm")
         self.params["gamma"] = np.ones(self.normalized_shape)
         self.params["beta"] = np.zeros(self.normalized_shape)
 
     def forward(self, x, training: bool = True):
+        self._check_training(training)
         out, self._cache = F.layernorm_forward(x, self.params["gamma"], self.params["beta"], self.eps)
         return out
 
@@ -397,6 +423,7 @@ class GroupNorm(Layer):
         self.params["beta"] = np.zeros(num_channels)
 
     def forward(self, x, training: bool = True):
+        self._check_training(training)
         out, self._cache = F.groupnorm_forward(
             x, self.params["gamma"], self.params["beta"], self.num_groups, self.eps
         )
