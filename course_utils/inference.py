@@ -68,6 +68,16 @@ __all__ = [
     "source_fold_bias",
     "source_refold_update",
     "count_eval_operations",
+    "DIGITS_SIZES",
+    "DIGITS_TRAINING",
+    "train_digits_seeds",
+    "STATISTICS_KINDS",
+    "statistics_accuracy",
+    "momentum_accuracy",
+    "biased_running_variance",
+    "LayerComparison",
+    "swap_batchnorm",
+    "train_with_batchnorm_layer",
 ]
 
 
@@ -809,3 +819,172 @@ def count_eval_operations(layer_sizes, folded: bool) -> dict:
     linear = sum(2 * a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
     bn = 0 if folded else sum(3 * h for h in sizes[1:-1])
     return {"linear": linear, "bn": bn, "total": linear + bn}
+
+
+# ----------------------------------------------------------------------------------------------
+# Experiments of notebook 07 over several seeds (seed-batched), and the student's layer at work
+# ----------------------------------------------------------------------------------------------
+#: The digits network of notebook 07: Linear → BN → ReLU, two hidden layers of 64 units.
+DIGITS_SIZES = (64, 64, 64, 10)
+DIGITS_TRAINING = {"steps": 300, "batch_size": 32, "lr": 0.1}
+
+
+def train_digits_seeds(seeds, X, y, bn_momentum: float = 0.1, **overrides):
+    """Notebook 07's digits MLP (ReLU, BN before the activation), one per seed, trained together.
+
+    A thin wrapper over :func:`course_utils.batched.train_seeds` with :data:`DIGITS_SIZES` and
+    :data:`DIGITS_TRAINING`; returns the trained :class:`~course_utils.training.MLP` of every seed
+    (``bn_momentum`` only changes the running statistics, never the training).
+    """
+    from .batched import train_seeds
+
+    settings = {**DIGITS_TRAINING, **overrides}
+    runs = train_seeds(
+        list(DIGITS_SIZES),
+        list(seeds),
+        X,
+        y,
+        activation="relu",
+        normalization="batch",
+        bn_momentum=bn_momentum,
+        **settings,
+    )
+    return [runs.model(i) for i in range(len(runs))]
+
+
+#: The kinds of test-time statistics compared in notebook 07 §2, in display order.
+STATISTICS_KINDS = (
+    "batch stats, random batches of 2",
+    "batch stats, random batches of 8",
+    "batch stats, random batches of 32",
+    "batch stats, batches of 32 sorted by label",
+    "running statistics (eval mode)",
+    "calibration pass",
+)
+
+
+def statistics_accuracy(models, seeds, X_train, X_test, y_test) -> dict:
+    """Test accuracy of each trained model under every kind of statistics in :data:`STATISTICS_KINDS`.
+
+    Returns a dict kind → ndarray of shape (len(models),), one accuracy per seed (batch orders
+    are seeded by the model's seed).
+    """
+    X_test, y_test = check_X_y(X_test, y_test, "statistics_accuracy")
+    out = {kind: np.zeros(len(models)) for kind in STATISTICS_KINDS}
+    for row, (model, seed) in enumerate(zip(models, seeds, strict=True)):
+        values = [
+            batch_statistics_accuracy(model, X_test, y_test, 2, seed=seed),
+            batch_statistics_accuracy(model, X_test, y_test, 8, seed=seed),
+            batch_statistics_accuracy(model, X_test, y_test, 32, seed=seed),
+            batch_statistics_accuracy(model, X_test, y_test, 32, sort_by_label=True),
+            float(np.mean(forward_with_statistics(model, X_test, "running").argmax(axis=1) == y_test)),
+            float(
+                np.mean(
+                    forward_with_statistics(model, X_test, population_statistics(model, X_train)).argmax(
+                        axis=1
+                    )
+                    == y_test
+                )
+            ),
+        ]
+        for kind, value in zip(STATISTICS_KINDS, values, strict=True):
+            out[kind][row] = value
+    return out
+
+
+def momentum_accuracy(seeds, X_train, y_train, X_test, y_test, momenta=(0.1, 0.01, 0.99)) -> dict:
+    """Eval-mode test accuracy per seed for each BN momentum (PyTorch's convention), plus calibration.
+
+    Training is the same for every momentum (the running statistics never enter it), so the
+    networks differ only in their running statistics. Returns momentum → ndarray (per seed) and
+    ``"calibration"`` → ndarray (the same networks with population statistics).
+    """
+    out = {}
+    for momentum in momenta:
+        models = train_digits_seeds(seeds, X_train, y_train, bn_momentum=momentum)
+        out[momentum] = np.array([m.accuracy(X_test, y_test) for m in models])
+        if "calibration" not in out:
+            out["calibration"] = np.array(
+                [
+                    np.mean(
+                        forward_with_statistics(m, X_test, population_statistics(m, X_train)).argmax(axis=1)
+                        == y_test
+                    )
+                    for m in models
+                ]
+            )
+    return out
+
+
+def biased_running_variance(model_or_stats, m: int, momentum: float, steps: int, init: float = 1.0):
+    r"""The running variances a layer would hold had it been fed the **biased** batch variance.
+
+    The EMA is linear: after ``steps`` updates from ``init``, the running variance is
+    :math:`(1-\alpha)^t\,\text{init} + \sum_k w_k v_k`. Feeding :math:`v_k` instead of
+    :math:`\frac{m}{m-1}v_k` scales the sum by :math:`(m-1)/m` and leaves the ``init`` term alone, so no
+    retraining is needed. Returns a list of ndarrays, one per BN layer.
+    """
+    stats = running_statistics(model_or_stats) if hasattr(model_or_stats, "layers") else model_or_stats
+    m = check_positive_int(m, "m", "biased_running_variance")
+    w0 = (1.0 - momentum) ** steps * init
+    return [(s.var - w0) * (m - 1) / m + w0 for s in stats]
+
+
+# ----------------------------------------------------------------------------------------------
+# The student's BatchNorm layer trains the digits network
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class LayerComparison:
+    """Two trainings of the same network and seed: the course's BatchNorm vs another layer class."""
+
+    course_model: object
+    other_model: object
+    course_accuracy: float
+    other_accuracy: float
+    running_mean_gap: float
+
+    @property
+    def difference(self) -> float:
+        """other − course, in accuracy points (percent)."""
+        return 100.0 * (self.other_accuracy - self.course_accuracy)
+
+
+def swap_batchnorm(model, layer_cls):
+    """Replace every BatchNorm of ``model`` (at ``model.norm_indices``) by ``layer_cls``, keeping γ, β,
+    the running statistics, momentum and ε. Returns the model (changed in place)."""
+    for i in model.norm_indices:
+        old = model.layers[i]
+        new = layer_cls(old.num_features, momentum=old.momentum, eps=old.eps)
+        new.params["gamma"][...] = old.gamma
+        new.params["beta"][...] = old.beta
+        new.running_mean, new.running_var = old.running_mean.copy(), old.running_var.copy()
+        model.layers[i] = new
+    return model
+
+
+def train_with_batchnorm_layer(
+    layer_cls, X, y, X_test, y_test, seed: int = 0, **overrides
+) -> LayerComparison:
+    """Train notebook 07's digits MLP twice from the same seed: the course's BN, then ``layer_cls``.
+
+    Both use :data:`DIGITS_SIZES` / :data:`DIGITS_TRAINING` and the same mini-batches; the test
+    accuracies are eval-mode ones, so ``layer_cls`` is judged with its own running statistics.
+    ``running_mean_gap`` is the largest |difference| of the two models' running means.
+    """
+    from .training import MLP, train
+
+    settings = {**DIGITS_TRAINING, **overrides}
+    models = []
+    for cls in (None, layer_cls):
+        model = MLP(list(DIGITS_SIZES), activation="relu", normalization="batch", seed=seed)
+        if cls is not None:
+            swap_batchnorm(model, cls)
+        train(model, X, y, seed=seed, **settings)
+        models.append(model)
+    gap = max(
+        float(np.max(np.abs(models[0].layers[i].running_mean - models[1].layers[i].running_mean)))
+        for i in models[0].norm_indices
+    )
+    return LayerComparison(
+        models[0], models[1], models[0].accuracy(X_test, y_test), models[1].accuracy(X_test, y_test), gap
+    )

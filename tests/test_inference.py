@@ -337,43 +337,7 @@ def test_figures(trained, data):
         cu.plotting.plot_accuracy_by_statistics(["a"], np.ones((3, 2)))
 
 
-# ---------------------------------------------------------------- exercise check
-def test_check_fold_batchnorm(capsys):
-    assert cu.exercises.check_fold_batchnorm(cu.fold_batchnorm)
-
-    def not_yet(W, b, bn):
-        raise NotImplementedError
-
-    assert not cu.exercises.check_fold_batchnorm(not_yet)
-
-    def no_eps(W, b, bn):
-        s = bn.gamma / np.sqrt(bn.running_var)
-        return W * s, (b - bn.running_mean) * s + bn.beta
-
-    def source_bias(W, b, bn):
-        s = bn.gamma / np.sqrt(bn.running_var + bn.eps)
-        return W * s, bn.beta - bn.running_mean * s
-
-    def in_place(W, b, bn):
-        s = bn.gamma / np.sqrt(bn.running_var + bn.eps)
-        W *= s
-        return W, (b - bn.running_mean) * s + bn.beta
-
-    assert not cu.exercises.check_fold_batchnorm(no_eps)
-    assert "inside the square root" in capsys.readouterr().out
-    assert not cu.exercises.check_fold_batchnorm(source_bias)
-    assert "own bias" in capsys.readouterr().out
-    assert not cu.exercises.check_fold_batchnorm(in_place)
-    assert "in place" in capsys.readouterr().out
-
-    def rows(W, b, bn):
-        s = bn.gamma / np.sqrt(bn.running_var + bn.eps)
-        return s[:, None] * W, (b - bn.running_mean) * s + bn.beta
-
-    assert not cu.exercises.check_fold_batchnorm(rows)
-    assert "over the columns" in capsys.readouterr().out
-
-
+# ---------------------------------------------------------------- one shared EMA
 def test_every_ema_is_the_one_shared_step():
     """ema_update, ema_trajectory and the layers all use layers.ema_step (PyTorch and Keras writing)."""
     rng = np.random.default_rng(0)
@@ -392,3 +356,24 @@ def test_every_ema_is_the_one_shared_step():
     )
     np.testing.assert_array_equal(mean, 0.1 * values[0])
     np.testing.assert_allclose(var, 0.9 + 0.1 * values[1] ** 2 * 4 / 3, rtol=1e-15)
+
+
+# ---------------------------------------------------------------- notebook 07's seed-batched experiments
+def test_biased_running_variance_is_the_linear_ema_identity(trained):
+    """Feeding the biased variance scales the EMA's sum by (m-1)/m and keeps the initial term."""
+    model, hook = trained
+    m, steps = hook.batch_size, len(hook.means[0])
+    replay = inf.replay_running_statistics(hook, 0.1, unbiased=False)
+    identity = inf.biased_running_variance(model, m, 0.1, steps)
+    for r, v in zip(replay, identity, strict=True):
+        np.testing.assert_allclose(v, r.var, rtol=1e-12)
+
+
+def test_swapped_layer_trains_like_the_course_layer():
+    """A layer class built from the course's pieces trains bit-for-bit like cu.layers.BatchNorm."""
+    X_train, X_test, y_train, y_test = cu.data.load_digits_split(test_fraction=0.25, seed=0)
+    layer_cls = cu.exercises.pieces_layer(cu.exercises.student_batchnorm_pieces(verbose=False))
+    run = inf.train_with_batchnorm_layer(layer_cls, X_train, y_train, X_test, y_test, seed=1, steps=50)
+    assert run.difference == 0.0
+    assert run.running_mean_gap < 1e-12
+    assert all(isinstance(run.other_model.layers[i], layer_cls) for i in run.other_model.norm_indices)
