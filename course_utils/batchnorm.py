@@ -26,6 +26,7 @@ __all__ = [
     "NEAR_LINEAR_Z",
     "SATURATED_Z",
     "activation_stats",
+    "identity_gamma_beta",
     "FixedAffineBatchNorm",
     "GAMMA_VARIANTS",
     "gamma_init_experiment",
@@ -67,6 +68,19 @@ def activation_stats(y) -> dict:
         "saturated": float(np.mean(np.abs(y) > SATURATED_Z)),
         "relu_active": float(np.mean(y > 0)),
     }
+
+
+def identity_gamma_beta(x, eps: float = 1e-5):
+    """The γ, β (each of shape (C,)) with which training-mode BN returns the batch ``x`` itself.
+
+    γ = sqrt(σ_B² + ε) and β = μ_B, per channel (axis 1) over every other axis. They undo the
+    normalization of *this* batch only: another batch has other μ_B, σ_B.
+    """
+    x = as_real_array(x, "x", "identity_gamma_beta")
+    if x.ndim < 2:
+        raise ValueError(f"identity_gamma_beta: x must have shape (N, C, ...), got {x.shape}")
+    axes = (0,) + tuple(range(2, x.ndim))
+    return np.sqrt(x.var(axis=axes) + eps), x.mean(axis=axes)
 
 
 # ----------------------------------------------------------------------------------------------

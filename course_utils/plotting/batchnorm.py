@@ -166,7 +166,7 @@ class GammaBetaPlot:
         self.eps = check_positive(eps, "eps", where)
         z_lim = check_positive(z_lim, "z_lim", where)
         bars_per_band = check_positive_int(bars_per_band, "bars_per_band", where)
-        check_positive(y_max, "y_max", where)
+        self.y_max = check_positive(y_max, "y_max", where)
         if len(axes) != 2:
             raise ValueError(f"{where}: axes must be two Axes (sigmoid, ReLU), got {len(axes)}")
         if titles is not None and len(titles) != 2:
@@ -191,14 +191,34 @@ class GammaBetaPlot:
         self.values = None
 
     def _set_bins(self, z_lim, bars_per_band):
-        """Bar edges: width ln 4 / bars_per_band, so 0 and ±ln 4 are edges; at least [−z_lim, z_lim]."""
+        """Bar edges: width ln 4 / bars_per_band, so 0 and ±ln 4 are edges; at least [−z_lim, z_lim].
+
+        Also the finer grids an update switches to at small γ (each bar split in 2, 4, 8 or 16), so the
+        histogram keeps about three bars per standard deviation of y over the slider's range.
+        """
+        self.bars_per_band = bars_per_band
         width = NEAR_LINEAR_Z / bars_per_band
         half = int(np.ceil(z_lim / width))
         self.edges = width * np.arange(-half, half + 1)
         self.z_lim = float(self.edges[-1])
-        centres = 0.5 * (self.edges[:-1] + self.edges[1:])
-        self._in_band = np.abs(centres) < NEAR_LINEAR_Z
-        self._on = centres > 0
+        self._grids = {}
+        for split in self.SPLITS:
+            edges = (width / split) * np.arange(-half * split, half * split + 1)
+            centres = 0.5 * (edges[:-1] + edges[1:])
+            self._grids[split] = (edges, np.abs(centres) < NEAR_LINEAR_Z, centres > 0)
+        _, self._in_band, self._on = self._grids[1]
+
+    #: how many pieces a bar may be split into at small γ
+    SPLITS = (1, 2, 4, 8, 16)
+
+    def split_for(self, gamma: float) -> int:
+        """Pieces per bar at this γ: about three bars per standard deviation (|γ|) of y, at most 16."""
+        width = NEAR_LINEAR_Z / self.bars_per_band
+        target = abs(float(gamma)) / 3.0
+        if target <= 0:
+            return self.SPLITS[-1]
+        split = 2.0 ** np.round(np.log2(width / target))
+        return int(min(max(split, self.SPLITS[0]), self.SPLITS[-1]))
 
     def _draw_zones(self):
         """Yellow near-linear band and grey saturated zones (sigmoid); grey ReLU-off zone."""
@@ -297,6 +317,10 @@ class GammaBetaPlot:
             ),
             _readout_box(twin_relu, ["ReLUs on"]),
         )
+        # the bar width (finer at small γ) and, if a bar is taller than the axis, its height
+        self.bar_note = twin_relu.text(
+            0.98, 0.97, "", transform=twin_relu.transAxes, ha="right", va="top", fontsize=8, color="#444444"
+        )
 
     def _draw_legends(self):
         """One legend under each panel, with the bars' and the curves' entries."""
@@ -315,8 +339,8 @@ class GammaBetaPlot:
 
     @property
     def readout_texts(self) -> list:
-        """The Text artists of the readout numbers (the only text an update changes)."""
-        return [text for box in self.readouts for text in box]
+        """The Text artists an update changes: the readout numbers and the note on the bar width."""
+        return [text for box in self.readouts for text in box] + [self.bar_note]
 
     def transform(self, gamma: float, beta: float) -> np.ndarray:
         """The BN output y = γ·x̂ + β of the channel, computed by :func:`batchnorm_forward` itself."""
@@ -333,13 +357,19 @@ class GammaBetaPlot:
         """Move the bars and the readout boxes to BN(x; γ, β); return a text readout."""
         y = self.transform(gamma, beta)
         stats = activation_stats(y)
-        counts, _ = np.histogram(np.clip(y, self.edges[0], self.edges[-1]), bins=self.edges)
+        split = self.split_for(gamma)
+        edges, in_band, on = self._grids[split]
+        counts, _ = np.histogram(np.clip(y, edges[0], edges[-1]), bins=edges)
         heights = counts / y.size
         sig_in, sig_out, relu_on, relu_off = self.stairs
-        sig_in.set_data(np.where(self._in_band, heights, 0.0))
-        sig_out.set_data(np.where(self._in_band, 0.0, heights))
-        relu_on.set_data(np.where(self._on, heights, 0.0))
-        relu_off.set_data(np.where(self._on, 0.0, heights))
+        sig_in.set_data(np.where(in_band, heights, 0.0), edges)
+        sig_out.set_data(np.where(in_band, 0.0, heights), edges)
+        relu_on.set_data(np.where(on, heights, 0.0), edges)
+        relu_off.set_data(np.where(on, 0.0, heights), edges)
+        note = f"bars ln 4/{self.bars_per_band * split:g} wide"
+        if heights.max() > self.y_max:
+            note += f"\ntallest bar {heights.max():.0%} (cut)"
+        self.bar_note.set_text(note)
         (band, grad, saturated), (relu_on_text,) = self.readouts
         band.set_text(f"{stats['near_linear']:.0%}")
         grad.set_text(f"{stats['mean_sigmoid_grad']:.3f}")
