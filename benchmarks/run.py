@@ -7,14 +7,22 @@ Measured:
    :class:`course_utils.widgets.SliderPanel` in the kernel has each control set programmatically over
    its range; one change = update function + render + PNG encoding (median and p95 per control);
 3. peak resident memory of each notebook's kernel;
-4. the core speed figures of ``bench_core.py`` (compact vs staged BN backward, MLP training);
+4. the core speed figures of ``bench_core.py`` (compact vs staged BN backward, MLP training,
+   seed-batched training: 1 vs 10 seeds with ``cu.batched.train_seeds`` against ``train()``);
 5. browser key press → new figure pixels for notebook 05's γ slider (median of ≥ 10 presses), when
-   Chromium is installed.
+   Chromium is installed;
+6. the fixed **reference workload** of ``bench_core.reference_workload`` (1,500 forward/backward steps
+   of a 64-100-100-100-10 sigmoid MLP with BN, batch 60, plain NumPy, one BLAS thread, best of 3),
+   timed before the notebooks and again after them; the unit is the best of all those runs. Every
+   run time is also stated as a multiple of it ("× workload"), since this host's speed swings by
+   ±40 % between runs while the ratio does not.
 
-Targets (issue 8): whole course ≤ 60 s, no notebook > 15 s, slider median ≤ 30 ms,
-browser key → pixels ≤ 100 ms median, peak kernel memory ≤ 400 MB.
+Budgets (issue 13, in workloads): whole course ≤ 100×, no notebook above 20×. Other targets
+(issue 8): slider median ≤ 30 ms, browser key → pixels ≤ 100 ms median, peak kernel memory ≤ 400 MB;
+seed batching (issue 13): 10 seeds ≤ 2.5× one seed.
 
-Usage: ``python benchmarks/run.py [--skip-browser] [--only NAME ...]``
+Usage: ``python benchmarks/run.py [--skip-browser] [--skip-core] [--only NAME ...]``. With ``--only``
+(a subset of notebooks) nothing is written: results.json and README.md are rewritten by full runs only.
 """
 
 from __future__ import annotations
@@ -37,8 +45,9 @@ sys.path.insert(0, str(ROOT / "tests" / "browser"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 TARGETS = {
-    "notebook_s": 15.0,
-    "course_s": 60.0,
+    "notebook_workloads": 20.0,
+    "course_workloads": 100.0,
+    "seed_batching_10_to_1": 2.5,
     "slider_median_ms": 30.0,
     "browser_median_ms": 100.0,
     "kernel_rss_mb": 400.0,
@@ -154,6 +163,7 @@ def bench_core() -> dict:
 
     bn = bench_core.bench_bn_backward()
     tr = bench_core.bench_training(repeats=3)
+    sb = bench_core.bench_seed_batching()
     return {
         "bn_backward_compact_ms": bn["compact_ms"],
         "bn_backward_staged_ms": bn["staged_ms"],
@@ -161,7 +171,73 @@ def bench_core() -> dict:
         "train_3000_steps_s": tr["seconds"],
         "train_3000_steps_cpu_s": tr["cpu_seconds"],
         "train_test_accuracy": tr["test_accuracy"],
+        "seed_batching_steps": sb["steps"],
+        "seed_batching_n_seeds": sb["n_seeds"],
+        "train_1_seed_s": sb["train_1_s"],
+        "batched_1_seed_s": sb["batched_1_s"],
+        "batched_10_seeds_s": sb["batched_n_s"],
+        "batched_10_to_1_ratio": sb["ratio_n_to_1"],
+        "batched_10_to_train_ratio": sb["ratio_n_to_train"],
+        "batched_per_seed_speedup": sb["per_seed_speedup"],
     }
+
+
+def bench_workload(results: dict, when: str) -> None:
+    """Time the reference workload (best of 3) and keep the best of every timing as the unit."""
+    import bench_core
+
+    ref = bench_core.reference_workload(repeats=3)
+    w = results.setdefault("workload", {"description": WORKLOAD, "runs_s": {}})
+    w["runs_s"][when] = ref["runs"]
+    w["seconds"] = min(t for runs in w["runs_s"].values() for t in runs)
+    print(f"reference workload ({when}): best of 3 = {ref['seconds']:.2f} s", flush=True)
+
+
+WORKLOAD = (
+    "1,500 forward/backward steps of a 64-100-100-100-10 sigmoid MLP with BN, batch 60, "
+    "plain NumPy, one BLAS thread; benchmarks/bench_core.py, reference_workload"
+)
+
+# Times stated in workloads: the key of the seconds and the key its ratio is stored under.
+_CORE_TIMES = (
+    ("train_3000_steps_s", "train_3000_steps_workloads"),
+    ("train_1_seed_s", "train_1_seed_workloads"),
+    ("batched_1_seed_s", "batched_1_seed_workloads"),
+    ("batched_10_seeds_s", "batched_10_seeds_workloads"),
+)
+
+
+def add_ratios(results: dict) -> None:
+    """Add ``*_workloads`` (time / reference workload) next to every run time of ``results``."""
+    unit = results.get("workload", {}).get("seconds")
+    if not unit:
+        return
+    for r in results["notebooks"]:
+        r["run_all_workloads"] = r["run_all_s"] / unit
+        r["kernel_start_workloads"] = r["kernel_start_s"] / unit
+    results["course_run_all_workloads"] = results["course_run_all_s"] / unit
+    c = results.get("core")
+    if c:
+        for seconds, ratio in _CORE_TIMES:
+            if seconds in c:
+                c[ratio] = c[seconds] / unit
+
+
+def budget_checks(results: dict) -> list[tuple[str, float, float, bool]]:
+    """``(what, value, limit, ok)`` for the budgets of issue 13 (run times in workloads, seed batching)."""
+    t, checks = results["targets"], []
+    if "course_run_all_workloads" in results:
+        checks.append(
+            ("whole course Run-All (× workload)", results["course_run_all_workloads"], t["course_workloads"])
+        )
+        for r in results["notebooks"]:
+            checks.append((f"{r['notebook']} (× workload)", r["run_all_workloads"], t["notebook_workloads"]))
+    c = results.get("core") or {}
+    if "batched_10_to_1_ratio" in c:
+        checks.append(
+            ("10 seeds / 1 seed with train_seeds", c["batched_10_to_1_ratio"], t["seed_batching_10_to_1"])
+        )
+    return [(what, value, limit, value <= limit) for what, value, limit in checks]
 
 
 def machine() -> dict:
@@ -189,24 +265,29 @@ def flag(value, target) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-browser", action="store_true")
-    parser.add_argument("--only", nargs="*", help="notebook name fragments to run")
+    parser.add_argument("--skip-core", action="store_true", help="skip bench_core's figures (not written)")
+    parser.add_argument("--only", nargs="*", help="notebook name fragments to run (nothing is written)")
     args = parser.parse_args(argv)
 
     notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    if args.only:
+    if args.only is not None:
         notebooks = [p for p in notebooks if any(k in p.name for k in args.only)]
     results = {"machine": machine(), "targets": TARGETS, "notebooks": [], "core": None, "browser": None}
+    bench_workload(results, "before")
     for path in notebooks:
         print(f"running {path.name} ...", flush=True)
         results["notebooks"].append(bench_notebook(path))
     results["course_run_all_s"] = sum(r["run_all_s"] for r in results["notebooks"])
-    try:
-        results["core"] = bench_core()
-    except Exception as exc:  # the core benchmark must not hide the notebook figures
-        print(f"! core benchmark failed: {exc!r}")
+    if not args.skip_core:
+        try:
+            results["core"] = bench_core()
+        except Exception as exc:  # the core benchmark must not hide the notebook figures
+            print(f"! core benchmark failed: {exc!r}")
     if not args.skip_browser:
         results["browser"] = bench_browser()
-    if not args.only:
+    bench_workload(results, "after")
+    add_ratios(results)
+    if args.only is None and not args.skip_core:
         (ROOT / "benchmarks" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
         write_readme_section(results)
     print_table(results)
@@ -222,17 +303,35 @@ def markdown_summary(results: dict) -> str:
     lines = [
         f"Measured by `make bench` on {m['date']}: {m['cpu']}, {m['cores']} cores, Python {m['python']}.",
         "Run-All excludes kernel start-up; slider latency is kernel-side (update + render + PNG).",
+    ]
+    w = results.get("workload")
+    unit = w["seconds"] if w else None
+    if w:
+        lines.append(
+            f"Times are also given in **workloads**: the reference workload ({w['description']}) took "
+            f"{unit:.2f} s in this run (best of {sum(len(r) for r in w['runs_s'].values())} timings, "
+            "before and after the notebooks). The ratio is what to compare across runs: this host's speed "
+            "swings by ±40 %."
+        )
+
+    def x(seconds):
+        return "–" if unit is None else f"{seconds / unit:.1f}×"
+
+    lines += [
         "",
-        "| notebook | Run-All (s) | peak kernel memory (MB) | sliders: median / p95 ms |",
-        "|---|---:|---:|---|",
+        "| notebook | Run-All (s) | Run-All (× workload) | peak kernel memory (MB) | sliders: median / p95 ms |",
+        "|---|---:|---:|---:|---|",
     ]
     for r in results["notebooks"]:
         sliders = ", ".join(
             f"{s['description']} {s['median_ms']:.0f} / {s['p95_ms']:.0f}" for s in r["sliders"]
         )
         rss = "–" if r.get("peak_rss_mb") is None else f"{r['peak_rss_mb']:.0f}"
-        lines.append(f"| {r['notebook']} | {r['run_all_s']:.1f} | {rss} | {sliders or '–'} |")
-    lines.append(f"| **whole course** | **{results['course_run_all_s']:.1f}** | | |")
+        lines.append(
+            f"| {r['notebook']} | {r['run_all_s']:.1f} | {x(r['run_all_s'])} | {rss} | {sliders or '–'} |"
+        )
+    total = results["course_run_all_s"]
+    lines.append(f"| **whole course** | **{total:.1f}** | **{x(total)}** | | |")
     lines.append("")
     b, c = results.get("browser"), results.get("core")
     if b:
@@ -248,15 +347,28 @@ def markdown_summary(results: dict) -> str:
         )
         lines.append(
             f"- 3000 SGD steps of a 64-100-100-100-10 sigmoid MLP with BN, batch 60, on digits: "
-            f"{c['train_3000_steps_s']:.2f} s."
+            f"{c['train_3000_steps_s']:.2f} s ({x(c['train_3000_steps_s'])} workload)."
         )
+        if "batched_10_seeds_s" in c:
+            lines.append(
+                f"- Seed-batched training (`cu.batched.train_seeds`), {c['seed_batching_steps']} steps of the "
+                f"same net: 1 seed {c['batched_1_seed_s']:.2f} s ({x(c['batched_1_seed_s'])}), "
+                f"{c['seed_batching_n_seeds']} seeds {c['batched_10_seeds_s']:.2f} s "
+                f"({x(c['batched_10_seeds_s'])}) = **{c['batched_10_to_1_ratio']:.1f}× one seed**; "
+                f"one seed with `train()` {c['train_1_seed_s']:.2f} s ({x(c['train_1_seed_s'])}), so a loop of "
+                f"`train()` costs {c['batched_per_seed_speedup']:.2f}× as much per seed."
+            )
     t = results["targets"]
     lines.append(
-        f"- Targets: notebook ≤ {t['notebook_s']:.0f} s, course ≤ {t['course_s']:.0f} s, "
+        f"- Budgets: course ≤ {t['course_workloads']:.0f}× workload, notebook ≤ {t['notebook_workloads']:.0f}× "
+        f"workload, 10 seeds ≤ {t['seed_batching_10_to_1']:g}× one seed, "
         f"slider median ≤ {t['slider_median_ms']:.0f} ms, "
         f"browser ≤ {t['browser_median_ms']:.0f} ms, "
         f"kernel ≤ {t['kernel_rss_mb']:.0f} MB."
     )
+    over = [what for what, _, _, ok in budget_checks(results) if not ok]
+    if over:
+        lines.append(f"- Over budget in this run: {'; '.join(over)}.")
     return "\n".join(lines)
 
 
@@ -275,15 +387,23 @@ def write_readme_section(results: dict):
 def print_table(results: dict):
     m = results["machine"]
     print(f"\nMachine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['date']}\n")
-    print(f"{'notebook':<52} {'Run-All s':>9} {'kernel MB':>9}")
+    w = results.get("workload")
+    if w:
+        print(f"reference workload: {w['seconds']:.2f} s (best of every timing: {w['runs_s']})\n")
+    print(f"{'notebook':<52} {'Run-All s':>9} {'× wkld':>7} {'kernel MB':>9}")
     for r in results["notebooks"]:
         rss = r.get("peak_rss_mb")
+        ratio = r.get("run_all_workloads")
         print(
-            f"{r['notebook']:<52} {r['run_all_s']:>9.1f} {rss if rss is None else round(rss):>9}  "
-            f"{flag(r['run_all_s'], TARGETS['notebook_s'])}/{flag(rss, TARGETS['kernel_rss_mb'])}"
+            f"{r['notebook']:<52} {r['run_all_s']:>9.1f} {'' if ratio is None else f'{ratio:.1f}':>7} "
+            f"{rss if rss is None else round(rss):>9}  "
+            f"{flag(ratio, TARGETS['notebook_workloads'])}/{flag(rss, TARGETS['kernel_rss_mb'])}"
         )
-    total = results["course_run_all_s"]
-    print(f"{'whole course':<52} {total:>9.1f}            {flag(total, TARGETS['course_s'])}")
+    total, ratio = results["course_run_all_s"], results.get("course_run_all_workloads")
+    print(
+        f"{'whole course':<52} {total:>9.1f} {'' if ratio is None else f'{ratio:.1f}':>7}            "
+        f"{flag(ratio, TARGETS['course_workloads'])}"
+    )
     print(f"\n{'slider (notebook: control)':<60} {'median ms':>9} {'p95 ms':>8}")
     for r in results["notebooks"]:
         for s in r.get("sliders", []):
@@ -302,6 +422,11 @@ def print_table(results: dict):
     if c:
         items = (f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}" for k, v in c.items())
         print("\ncore: " + ", ".join(items))
+    checks = budget_checks(results)
+    if checks:
+        print("\nbudget checks (issue 13):")
+        for what, value, limit, ok in checks:
+            print(f"  {what:<66} {value:>7.2f} ≤ {limit:<6g} {'ok' if ok else 'OVER'}")
 
 
 if __name__ == "__main__":
