@@ -893,9 +893,10 @@ def paired_difference(a, b) -> tuple[float, float]:
         raise ValueError(
             f"{where}: a and b need the same length >= 2 (paired by seed), got {a.size} and {b.size}"
         )
-    d = a - b
-    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
-    return float(d.mean()), float(half)
+    from .stats import compare
+
+    c = compare(a, b, paired=True, scale=1.0, unit="")
+    return float(c.mean_diff), float(c.half_width)
 
 
 def claim_verdicts(low, high, predicted_sign) -> np.ndarray:
