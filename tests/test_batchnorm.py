@@ -230,3 +230,27 @@ def test_image_script_writes_png(tmp_path, monkeypatch):
     monkeypatch.setattr(module, "HERE", tmp_path)
     (written,) = module.main()
     assert written.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ---------------------------------------------------------------------------- small γ stays readable
+@pytest.mark.parametrize("gamma", [0.05, 0.2, 0.5, 1.0, 5.0])
+def test_histogram_keeps_its_shape_over_the_slider_range(channel, gamma):
+    """Finer bars at small γ: several non-empty bars, none cut at the top, colours still exact."""
+    fig, axes = cu.plotting.new_figure(1, 2)
+    plot = GammaBetaPlot(axes, channel)
+    plot.update(gamma, 0.0)
+    sig_in, sig_out, relu_on, _ = (s.get_data().values for s in plot.stairs)
+    heights = sig_in + sig_out
+    assert np.count_nonzero(heights) >= 8
+    assert heights.max() <= plot.y_max
+    assert "cut" not in plot.bar_note.get_text()
+    stats = activation_stats(plot.values)
+    assert sig_in.sum() == pytest.approx(stats["near_linear"])
+    assert relu_on.sum() == pytest.approx(stats["relu_active"])
+
+
+def test_a_bar_taller_than_the_axis_is_labelled(channel):
+    fig, axes = cu.plotting.new_figure(1, 2)
+    plot = GammaBetaPlot(axes, channel)
+    plot.update(0.0, 1.0)  # every value equals β: one bar holds the whole batch
+    assert "tallest bar 100% (cut)" in plot.bar_note.get_text()
