@@ -17,6 +17,7 @@ __all__ = [
     "draw_activation_heatmap",
     "padded_histogram_image",
     "plot_init_sweep",
+    "plot_budget_curves",
 ]
 
 
@@ -28,20 +29,20 @@ def plot_sigmoid_and_derivative(out_low: float = 0.2, out_high: float = 0.8, x_m
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.5, 3.4), layout="constrained")
     for ax in (ax1, ax2):
         ax.axvspan(
-            x_low, x_high, color=COLORS["grey"], alpha=0.2, lw=0, label=f"σ(x) ∈ [{out_low:g}, {out_high:g}]"
+            x_low, x_high, color=COLORS["grey"], alpha=0.2, lw=0, label=f"σ(z) ∈ [{out_low:g}, {out_high:g}]"
         )
-        ax.set_xlabel("pre-activation x")
-    ax1.plot(x, s, color=COLORS["black"], label="σ(x)")
-    ax1.plot(x, 0.5 + x / 4, color=COLORS["orange"], ls="--", label="tangent 1/2 + x/4")
+        ax.set_xlabel("pre-activation z")
+    ax1.plot(x, s, color=COLORS["black"], label="σ(z)")
+    ax1.plot(x, 0.5 + x / 4, color=COLORS["orange"], ls="--", label="tangent 1/2 + z/4")
     ax1.set_ylim(-0.1, 1.1)
-    ax1.set_ylabel("σ(x)")
+    ax1.set_ylabel("σ(z)")
     ax1.set_title("σ bends away from its tangent outside the band")
     ax1.legend(loc="upper left")
-    ax2.plot(x, s * (1 - s), color=COLORS["black"], label="σ′(x) = σ(1 − σ)")
-    ax2.axhline(0.25, color=COLORS["vermillion"], ls=":", label="max 1/4 at x = 0")
-    ax2.set_ylabel("σ′(x)")
+    ax2.plot(x, s * (1 - s), color=COLORS["black"], label="σ′(z) = σ(1 − σ)")
+    ax2.axhline(0.25, color=COLORS["vermillion"], ls=":", label="max 1/4 at z = 0")
+    ax2.set_ylabel("σ′(z)")
     ax2.set_ylim(0, 0.28)
-    ax2.set_title("σ′ ≤ 1/4 everywhere; < 0.02 for |x| > 4")
+    ax2.set_title("σ′ ≤ 1/4 everywhere; < 0.02 for |z| > 4")
     ax2.legend(loc="center right", fontsize=8)
     return fig
 
@@ -156,7 +157,13 @@ def plot_activation_heatmaps(hists: dict, saturated: dict | None = None):
 
 
 def plot_init_sweep(
-    scales, accuracy, labels=("no BN", "with BN"), default_scale=None, propagation=None, fan_in=None
+    scales,
+    accuracy,
+    labels=("no BN", "with BN"),
+    default_scale=None,
+    propagation=None,
+    fan_in=None,
+    steps=None,
 ):
     """Final test accuracy vs initial weight std (log axis), mean ± std over seeds; optionally, below it,
     how the plain network passes signals at initialization.
@@ -176,6 +183,8 @@ def plot_init_sweep(
         and a panel of the share of saturated units.
     fan_in : int, optional
         Fan-in of the hidden layers; adds a top axis in units of ``1/sqrt(fan_in)`` and the c/4 line.
+    steps : int, optional
+        The training budget behind ``accuracy``; the axis label and title then say "after N steps".
     """
     scales = np.asarray(scales, dtype=float)
     accuracy = np.asarray(accuracy)
@@ -216,8 +225,13 @@ def plot_init_sweep(
             a.axvline(x, color=COLORS["black"], ls=ls, lw=0.8, label=label if a is ax else None)
     ax.set_xscale("log")
     ax.set_ylim(0, 1)
-    ax.set_ylabel("test accuracy")
-    ax.set_title("BN widens the range of initial scales that train")
+    budget = f" after {steps} steps" if steps is not None else ""
+    ax.set_ylabel(f"test accuracy{budget}")
+    ax.set_title(
+        f"Within {steps} steps, BN trains over a wider range of initial scales"
+        if steps
+        else "BN widens the range of initial scales that train"
+    )
     ax.legend(
         fontsize=8,
         loc="lower left",
@@ -276,3 +290,42 @@ def _plot_propagation(ax_gain, ax_sat, scales, propagation, fan_in):
     ax_sat.set_ylim(0, 100)
     ax_sat.set_ylabel("% saturated\n(no BN, at init)")
     ax_sat.set_title("…while from c ≈ 2 on more and more units saturate", fontsize=10)
+
+
+def plot_budget_curves(
+    runs: dict,
+    mark_step: int | None = None,
+    title: str = "At the default scale the plain net is slow, not stuck",
+):
+    """Test accuracy against the number of SGD steps, mean ± std over seeds, one line per configuration.
+
+    Parameters
+    ----------
+    runs : dict label -> :class:`~course_utils.batched.SeedRuns`
+        E.g. from :func:`course_utils.saturation.budget_runs` (``test_steps``, ``test_accuracy``).
+    mark_step : int, optional
+        A dashed vertical line at this budget (e.g. the sweep's 100 steps).
+    title : str
+        States the finding.
+    """
+    fig, ax = plt.subplots(figsize=(7.0, 3.4), layout="constrained")
+    colors = [COLORS["plain"], COLORS["bn"], COLORS["green"], COLORS["purple"]]
+    for k, (label, r) in enumerate(runs.items()):
+        acc = np.asarray(r.test_accuracy)
+        mean, std = acc.mean(axis=0), acc.std(axis=0)
+        color = colors[k % len(colors)]
+        ax.plot(
+            r.test_steps, mean, marker="o", ms=4, color=color, label=f"{label} ({acc.shape[0]} seeds, ± std)"
+        )
+        ax.fill_between(r.test_steps, mean - std, mean + std, color=color, alpha=0.2, lw=0)
+    ax.axhline(0.1, color=COLORS["grey"], ls=":", label="chance (10 classes)")
+    if mark_step is not None:
+        ax.axvline(
+            mark_step, color=COLORS["black"], ls="--", lw=0.8, label=f"the sweep's budget ({mark_step} steps)"
+        )
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("SGD steps")
+    ax.set_ylabel("test accuracy")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower right", frameon=True, framealpha=0.9, edgecolor="none")
+    return fig
