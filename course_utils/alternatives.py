@@ -7,8 +7,12 @@ normalization (``cu.rmsnorm_forward``, ``cu.instancenorm_forward`` …).
   for BN, LN, IN and GN (the "axes cube" of Wu & He 2018, Fig. 2).
 * :func:`invariance_table` — Ba, Kiros & Hinton (2016) Table 1 computed numerically for BN, WN, LN
   (and RMSNorm).
-* :func:`run_batch_size_experiment` — BN, LN, GN and Batch Renorm trained on digits at several batch
-  sizes and seeds; :func:`accuracy_with_batch_statistics` measures BN's train/inference gap.
+* :func:`batch_size_sweep` — BN, LN and GN trained on digits at several batch sizes, many seeds at once
+  (:func:`course_utils.batched.train_seeds`); the core experiment of the notebook and of its
+  replication tests (``tests/replication/test_replicate_alternatives.py``).
+* :func:`run_batch_size_experiment` — one run at a time, with hooks: Batch Renorm's schedule, gradient
+  norms at every step, weight changes; :func:`accuracy_with_batch_statistics` measures BN's
+  train/inference gap.
 * :class:`RenormSchedule` and :class:`RenormTraceHook` — the r_max/d_max warm-up of Ioffe (2017) and a
   recorder of r and d over training; :func:`clip_renorm` is the clip the slider of notebook 08 shows.
 
@@ -33,6 +37,7 @@ from ._validate import (
     check_positive_int,
     check_X_y,
 )
+from .batched import train_seeds
 from .normalization import (
     batchnorm_forward,
     layernorm_forward,
@@ -52,6 +57,8 @@ __all__ = [
     "accuracy_with_batch_statistics",
     "BatchSizeResult",
     "run_batch_size_experiment",
+    "SweepResult",
+    "batch_size_sweep",
     "renorm_limits",
     "RenormSchedule",
     "RenormTraceHook",
@@ -680,3 +687,141 @@ def _batch_size_run(method, batch_size, seed, steps, lr, settings, data) -> _Bat
         np.linalg.norm(layer.W - w0) / np.linalg.norm(w0) for layer, w0 in zip(linears, initial, strict=True)
     ]
     return _BatchSizeRun(test_acc, batch_acc, weight_change, grad_hook.values)
+
+
+# ----------------------------------------------------------------------------------------------
+# The same protocol, many seeds at once (no hooks): the notebook's core experiment
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class SweepResult:
+    """Output of :func:`batch_size_sweep`.
+
+    ``test_accuracy[i, j, k]`` is the eval-mode test accuracy of ``methods[i]`` at ``batch_sizes[j]``
+    for ``seeds[k]``; ``runs[(method, batch_size)]`` is the :class:`~course_utils.batched.SeedRuns` of
+    that cell (``.model(k)`` gives a trained network).
+    """
+
+    methods: tuple
+    batch_sizes: tuple
+    seeds: tuple
+    test_accuracy: np.ndarray
+    steps: dict
+    lrs: dict
+    runs: dict = field(repr=False)
+    settings: dict = field(default_factory=dict)
+
+    def accuracy(self, method: str, batch_size: int) -> np.ndarray:
+        """Eval-mode test accuracy of every seed, shape (seeds,)."""
+        where = "SweepResult.accuracy"
+        check_one_of(method, "method", where, self.methods)
+        check_one_of(batch_size, "batch_size", where, self.batch_sizes)
+        return self.test_accuracy[self.methods.index(method), self.batch_sizes.index(batch_size)].copy()
+
+    def mean_std(self):
+        """Mean and sample standard deviation (``ddof=1``) over the seeds, shape (methods, batch sizes)."""
+        std = (
+            self.test_accuracy.std(axis=2, ddof=1) if len(self.seeds) > 1 else 0 * self.test_accuracy[..., 0]
+        )
+        return self.test_accuracy.mean(axis=2), std
+
+    def batch_stat_accuracy(self, method: str, batch_size: int, X_test, y_test) -> np.ndarray:
+        """Per seed: the same test images classified in *training* mode (statistics of mini-batches of
+        ``batch_size``), with :func:`accuracy_with_batch_statistics`; shape (seeds,)."""
+        self.accuracy(method, batch_size)  # validates
+        runs = self.runs[(method, batch_size)]
+        return np.array(
+            [
+                accuracy_with_batch_statistics(runs.model(k), X_test, y_test, batch_size, seed)
+                for k, seed in enumerate(self.seeds)
+            ]
+        )
+
+    def to_text(self) -> str:
+        """Table of mean ± sample std (over seeds) in percent, one row per method."""
+        mean, std = self.mean_std()
+        lines = [f"{'batch size':12s}" + "".join(f"{b:>14d}" for b in self.batch_sizes)]
+        for i, method in enumerate(self.methods):
+            cells = "".join(
+                f"{100 * mean[i, j]:>8.0f} ± {100 * std[i, j]:<3.0f}" for j in range(len(self.batch_sizes))
+            )
+            lines.append(f"{method:12s}{cells}")
+        return "\n".join(lines)
+
+
+def batch_size_sweep(
+    X,
+    y,
+    X_test,
+    y_test,
+    methods=("batch", "layer", "group"),
+    batch_sizes=(2, 4, 8, 32),
+    seeds=tuple(range(20)),
+    hidden=(32, 32),
+    examples: int = 1344,
+    lr_per_example: float = 0.0125,
+    activation: str = "relu",
+    num_groups: int = 4,
+    bn_momentum: float = 0.1,
+) -> SweepResult:
+    """The protocol of :func:`run_batch_size_experiment` (Wu & He 2018, Fig. 1 at toy scale), all seeds
+    of a (method, batch size) cell trained at once with :func:`course_utils.batched.train_seeds`.
+
+    Every run sees ``examples`` training examples (``examples // batch_size`` SGD steps) with
+    ``lr = lr_per_example · batch_size``; seed ``s`` sets the initial weights and the batch order, so
+    the same seed is the same starting point for every method (paired comparisons). The numbers equal
+    those of :func:`run_batch_size_experiment` for the same settings and seeds (``tests/test_alternatives.py``).
+    No hooks: Batch Renorm's schedule and the per-step gradient norms need :func:`run_batch_size_experiment`.
+
+    Returns
+    -------
+    SweepResult
+    """
+    where = "batch_size_sweep"
+    X, y = check_X_y(X, y, where)
+    X_test, y_test = check_X_y(X_test, y_test, where, n_features=X.shape[1], names=("X_test", "y_test"))
+    examples = check_positive_int(examples, "examples", where)
+    lr_per_example = check_positive(lr_per_example, "lr_per_example", where)
+    batch_sizes = tuple(check_positive_int(b, "batch_sizes[i]", where) for b in batch_sizes)
+    seeds = tuple(int(s) for s in seeds)
+    methods = tuple(methods)
+    if not methods or not batch_sizes or not seeds:
+        raise ValueError(f"{where}: methods, batch_sizes and seeds must not be empty")
+    for method in methods:
+        check_one_of(method, "methods[i]", where, ("batch", "layer", "group", "none"))
+    for b in batch_sizes:
+        if b < 2 or b > X.shape[0] or examples // b < 1:
+            raise ValueError(
+                f"{where}: each batch size must be in [2, {X.shape[0]}] and <= examples, got {b}"
+            )
+    n_classes = int(max(y.max(), y_test.max())) + 1
+    layer_sizes = [X.shape[1], *[int(h) for h in hidden], n_classes]
+    steps = {b: examples // b for b in batch_sizes}
+    lrs = {b: lr_per_example * b for b in batch_sizes}
+    runs = {}
+    for method in methods:
+        for b in batch_sizes:
+            runs[(method, b)] = train_seeds(
+                layer_sizes,
+                seeds,
+                X,
+                y,
+                steps=steps[b],
+                batch_size=b,
+                lr=lrs[b],
+                activation=activation,
+                normalization=method,
+                num_groups=num_groups,
+                bn_momentum=bn_momentum,
+                X_test=X_test,
+                y_test=y_test,
+            )
+    accuracy = np.array([[runs[(m, b)].final_test_accuracy for b in batch_sizes] for m in methods])
+    settings = dict(
+        layer_sizes=layer_sizes,
+        examples=examples,
+        lr_per_example=lr_per_example,
+        activation=activation,
+        num_groups=num_groups,
+        bn_momentum=bn_momentum,
+    )
+    return SweepResult(methods, batch_sizes, seeds, accuracy, steps, lrs, runs, settings)

@@ -416,20 +416,21 @@ def test_renorm_clip_view_extremes_are_clean(digits):
         cu.widgets.renorm_clip_view(trace, unit=99)
 
 
-def test_check_layernorm_forward(capsys):
-    def reference(x, gamma, beta, eps=1e-5):
-        return cu.layernorm_forward(x, gamma, beta, eps)
-
-    def batch_axis(x, gamma, beta, eps=1e-5):
-        mu, var = x.mean(axis=0, keepdims=True), x.var(axis=0, keepdims=True)
-        return gamma * (x - mu) / np.sqrt(var + eps) + beta
-
-    def not_yet(x, gamma, beta, eps=1e-5):
-        raise NotImplementedError
-
-    assert cu.exercises.check_layernorm_forward(reference) is True
-    assert "PASS" in capsys.readouterr().out
-    assert cu.exercises.check_layernorm_forward(batch_axis) is False
-    assert "not over the batch" in capsys.readouterr().out
-    assert cu.exercises.check_layernorm_forward(not_yet) is False
-    assert "not implemented" in capsys.readouterr().out
+def test_batch_size_sweep_equals_separate_runs(digits):
+    """The seed-batched sweep gives the numbers of run_batch_size_experiment (one run at a time)."""
+    X, Xt, y, yt = digits
+    kw = dict(batch_sizes=(4, 32), seeds=(0, 3), examples=128)
+    sweep = alt.batch_size_sweep(X, y, Xt, yt, methods=("batch", "group"), **kw)
+    single = alt.run_batch_size_experiment(X, y, Xt, yt, methods=("batch", "group"), **kw)
+    np.testing.assert_allclose(sweep.test_accuracy, single.test_accuracy, atol=1e-12)
+    assert sweep.steps == single.steps and sweep.lrs == single.lrs
+    np.testing.assert_array_equal(sweep.accuracy("group", 4), sweep.test_accuracy[1, 0])
+    gap = sweep.batch_stat_accuracy("batch", 4, Xt, yt)
+    np.testing.assert_allclose(gap, single.batch_stat_accuracy[0, 0], atol=1e-12)
+    assert "batch" in sweep.to_text() and sweep.mean_std()[0].shape == (2, 2)
+    with pytest.raises(ValueError, match="method"):
+        sweep.accuracy("renorm", 4)
+    with pytest.raises(ValueError, match="methods"):
+        alt.batch_size_sweep(X, y, Xt, yt, methods=("renorm",), **kw)
+    fig = cu.plotting.plot_batch_size_sweep(sweep)
+    assert len(fig.axes) == 1

@@ -19,6 +19,7 @@ __all__ = [
     "METHOD_COLORS",
     "plot_axes_cubes",
     "plot_batch_size_results",
+    "plot_batch_size_sweep",
     "plot_gradient_spikes",
     "plot_renorm_trace",
 ]
@@ -221,6 +222,37 @@ def plot_batch_size_results(result):
     ax1.set_ylabel(f"test accuracy (%), {spread}")
     ax1.set_title("Same test images, two modes:\nBN's gap opens at small batches")
     ax1.legend(fontsize=7)
+    return fig
+
+
+def plot_batch_size_sweep(result, title=None):
+    """Test error vs batch size per method (mean ± std over seeds, thin lines: single seeds), in the
+    style of Wu & He (2018, Fig. 1), for a :class:`course_utils.alternatives.SweepResult`.
+
+    Returns
+    -------
+    Figure
+    """
+    fig, ax = new_figure(1, 1, figsize=(6.4, 3.8), dpi=90)
+    b = np.array(result.batch_sizes)
+    mean, std = result.mean_std()
+    for i, method in enumerate(result.methods):
+        color = METHOD_COLORS[method]
+        ax.plot(b, 100 * (1 - result.test_accuracy[i]), color=color, lw=0.5, alpha=0.25)
+        ax.errorbar(
+            b,
+            100 * (1 - mean[i]),
+            yerr=100 * std[i],
+            marker="o",
+            ms=4,
+            capsize=3,
+            color=color,
+            label=METHOD_LABELS[method],
+        )
+    _batch_size_axis(ax, b)
+    ax.set_ylabel(f"test error (%), mean ± std over {len(result.seeds)} seeds")
+    ax.set_title(title or "BN's error grows as the batch shrinks; GN's does not", fontsize=10)
+    ax.legend()
     return fig
 
 
