@@ -1,21 +1,30 @@
 """Replication of notebook 09's comparative claims (why does BN work?) on held-out seeds.
 
-The example to copy: the notebook's settings, all seeds at once with train_seeds, compare(), assert_verdict.
+Each test re-runs the notebook's experiment function from ``course_utils/optimization.py`` with the
+notebook's settings on :data:`HELD_OUT_SEEDS` and asserts the verdict the notebook states. Claims the
+notebook words as "within about a point" / "not established" are asserted as such (the interval stays
+inside a band, or contains 0); a claim that fails here is reworded in the notebook, never tuned.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from course_utils.batched import train_seeds
+from course_utils import optimization as optim
 from course_utils.data import load_digits_split
 from course_utils.stats import compare
 
 from .conftest import HELD_OUT_SEEDS, assert_verdict
 
-# Notebook 09, §2 (cells "data = ..." and "SWEEP_SIZES = ..."): run_training's defaults are ReLU, batch 32.
-SWEEP_SIZES = [64, 32, 32, 32, 10]
-SWEEP_STEPS = 150
+# Notebook 09's settings (§2 cell "SWEEP_SIZES, SWEEP_STEPS = ...", §1 cell "LANDSCAPE_SEEDS, ...").
+SWEEP_SIZES, SWEEP_STEPS = [64, 32, 32, 32, 10], 150
+LEARNING_RATES = [0.01, 0.1, 0.3, 1.0, 3.0, 10.0]
+NORMS = {"plain": "none", "BN": "batch"}
+
+
+def accuracies(runs):
+    return np.array([r.test_accuracy for r in runs])
 
 
 @pytest.fixture(scope="module")
@@ -23,27 +32,189 @@ def data():
     return load_digits_split(test_fraction=0.25, seed=0)
 
 
-@pytest.mark.parametrize("lr", [0.01, 0.03])
-def test_bn_trains_faster_at_the_same_small_learning_rate(data, lr):
-    """09 §2, "Reading the sweep": "At small learning rates the BN net is clearly ahead after 150 steps
-    (0.62 vs 0.34 at lr 0.01, 0.87 vs 0.71 at 0.03): at the *same* learning rate it trains faster."
-    """
-    X_train, X_test, y_train, y_test = data
-    accuracy = {}
-    for label, norm in (("BN", "batch"), ("plain", "none")):
-        runs = train_seeds(
-            SWEEP_SIZES,
+@pytest.fixture(scope="module")
+def sweep(data):
+    return {
+        label: optim.learning_rate_sweep(
+            data,
+            LEARNING_RATES,
             HELD_OUT_SEEDS,
-            X_train,
-            y_train,
-            steps=SWEEP_STEPS,
-            batch_size=32,
-            lr=lr,
-            activation="relu",
+            layer_sizes=SWEEP_SIZES,
             normalization=norm,
-            X_test=X_test,
-            y_test=y_test,
+            steps=SWEEP_STEPS,
         )
-        accuracy[label] = runs.final_test_accuracy
-    c = compare(accuracy["BN"], accuracy["plain"], names=("BN", "plain"))
+        for label, norm in NORMS.items()
+    }
+
+
+def at(sweep, label, lr):
+    return accuracies(sweep[label][LEARNING_RATES.index(lr)])
+
+
+def test_tuned_learning_rates_end_level_within_about_a_point(sweep):
+    """09 §2 "Reading the sweep": "Tuned against tuned … the nets end level within about a point: … an edge
+    that small is not established." Each net at its best learning rate of the grid (picked on these seeds)."""
+    best = {label: optim.best_learning_rate(sweep[label], LEARNING_RATES) for label in NORMS}
+    c = compare(at(sweep, "BN", best["BN"]), at(sweep, "plain", best["plain"]), names=("BN", "plain"))
+    assert -1.5 < c.low and c.high < 2.0, c.verdict
+
+
+@pytest.mark.parametrize("lr", [0.01, 0.1, 1.0, 3.0])
+def test_bn_ahead_at_the_same_nominal_learning_rate(sweep, lr):
+    """09 §2: "At equal nominal lr BN is far ahead at small rates … at lr 1 and 3 BN learns while the plain
+    net fails" (printed verdicts "equal lr 0.01 / 0.1 / 1 / 3: BN is ahead of plain")."""
+    c = compare(at(sweep, "BN", lr), at(sweep, "plain", lr), names=("BN", "plain"))
     assert_verdict(c, "ahead:BN")
+
+
+def test_plain_net_fails_at_lr_3_and_bn_fails_without_diverging_at_10(sweep):
+    """09 §2: "at lr 3 most plain runs diverge and the rest end at chance without diverging. At 10 BN fails
+    too, without diverging." """
+    k3, k10 = LEARNING_RATES.index(3.0), LEARNING_RATES.index(10.0)
+    plain3 = sweep["plain"][k3]
+    assert sum(r.diverged for r in plain3) > len(plain3) / 2
+    assert all(r.test_accuracy < 0.15 for r in plain3)
+    bn10 = sweep["BN"][k10]
+    assert not any(r.diverged for r in bn10)
+    assert all(r.test_accuracy < 0.2 for r in bn10)
+
+
+@pytest.fixture(scope="module")
+def init_runs(data):
+    return {
+        (label, a): accuracies(
+            optim.run_training_seeds(
+                data,
+                HELD_OUT_SEEDS,
+                layer_sizes=SWEEP_SIZES,
+                normalization=norm,
+                init_scale=a,
+                lr=0.1,
+                steps=SWEEP_STEPS,
+            )
+        )
+        for label, norm in NORMS.items()
+        for a in (0.01, 0.3, 1.0)
+    }
+
+
+@pytest.mark.parametrize("a, expected", [(0.01, "ahead:BN"), (0.3, "no clear difference"), (1.0, "ahead:BN")])
+def test_initialization_scale(init_runs, a, expected):
+    """09 §3: "without BN only a = 0.3 trains, with BN every scale does" (printed: a = 0.01 and 1: BN ahead;
+    a = 0.3: no clear difference between BN and plain)."""
+    c = compare(init_runs["BN", a], init_runs["plain", a], names=("BN", "plain"))
+    assert_verdict(c, expected)
+
+
+def test_bn_at_large_init_scale_is_behind_its_default_scale(init_runs):
+    """09 §3 verdict: "the scale has become a learning-rate setting: BN at a = 1 is clearly behind BN at a = 0.3"."""
+    c = compare(init_runs["BN", 1.0], init_runs["BN", 0.3], names=("BN a=1", "BN a=0.3"))
+    assert_verdict(c, "ahead:BN a=0.3")
+
+
+@pytest.fixture(scope="module")
+def placement(data):
+    return {
+        (act, where): accuracies(
+            optim.run_training_seeds(
+                data,
+                HELD_OUT_SEEDS,
+                layer_sizes=SWEEP_SIZES,
+                activation=act,
+                normalization="batch",
+                placement=where,
+                lr=0.1,
+                steps=SWEEP_STEPS,
+            )
+        )
+        for act in ("sigmoid", "relu")
+        for where in ("before", "after")
+    }
+
+
+def test_sigmoid_after_is_ahead_at_lr_01(placement):
+    """09 §4 verdict: "Sigmoid: 'after' is clearly ahead at lr 0.1"."""
+    c = compare(placement["sigmoid", "after"], placement["sigmoid", "before"], names=("after", "before"))
+    assert_verdict(c, "ahead:after")
+
+
+def test_relu_placement_effect_is_not_established(placement):
+    """09 §4 verdict: "ReLU: a difference below a point that does not replicate on held-out seeds — not
+    established"."""
+    c = compare(placement["relu", "after"], placement["relu", "before"], names=("after", "before"))
+    assert_verdict(c, "no clear difference")
+    assert abs(c.mean_diff) < 1.0, c.verdict
+
+
+def test_before_plus_recovers_the_gain_of_after_for_sigmoid(data, placement):
+    """09 Deep dive 4: ""before+" is ahead of "before", and the seeds show no clear difference between
+    "before+" and "after"."""
+    plus = accuracies(
+        [
+            optim.run_training(
+                data,
+                layer_sizes=SWEEP_SIZES,
+                activation="sigmoid",
+                normalization="batch",
+                placement="before",
+                classifier_input_norm=True,
+                lr=0.1,
+                steps=SWEEP_STEPS,
+                seed=s,
+            )
+            for s in HELD_OUT_SEEDS
+        ]
+    )
+    assert_verdict(
+        compare(plus, placement["sigmoid", "before"], names=("before+", "before")), "ahead:before+"
+    )
+    assert_verdict(
+        compare(plus, placement["sigmoid", "after"], names=("before+", "after")), "no clear difference"
+    )
+
+
+def test_bn_regularizes_little_if_at_all(data):
+    """09 §5 verdict: "Both nets over-fit by nearly the same amount. The interval … rules out an effect of more
+    than about two points, but not a one-point edge for BN": the accuracy-gap difference BN − plain stays
+    within (−3, +2) points, and the loss gaps show no clear difference."""
+    runs = {
+        label: optim.run_training_seeds(
+            data, HELD_OUT_SEEDS, layer_sizes=SWEEP_SIZES, normalization=norm, lr=0.1, steps=200, n_train=200
+        )
+        for label, norm in NORMS.items()
+    }
+    bn, plain = ([r.accuracy_gap for r in runs[label]] for label in ("BN", "plain"))
+    c = compare(bn, plain, names=("BN", "plain"), higher_is_better=False)
+    assert -3.0 < c.low and c.high < 2.0, c.verdict
+    bn, plain = ([r.loss_gap for r in runs[label]] for label in ("BN", "plain"))
+    c = compare(bn, plain, names=("BN", "plain"), unit="nats", scale=1.0, higher_is_better=False)
+    assert_verdict(c, "no clear difference")
+
+
+@pytest.fixture(scope="module")
+def landscape(data):
+    traces = optim.landscape_experiment(
+        data, HELD_OUT_SEEDS[:5], layer_sizes=[64] + [32] * 7 + [10], lr=0.3, steps=200, probe_every=20
+    )
+    return {label: [optim.probe_summary(t) for t in ts] for label, ts in traces.items()}
+
+
+@pytest.mark.parametrize(
+    "key, expected",
+    [("loss range", "ahead:BN"), ("max gradient change", "ahead:BN"), ("β, reading B", "ahead:BN")],
+)
+def test_landscape_probes(landscape, key, expected):
+    """09 §1 "What we see": BN's loss range and gradient change along the SGD step are smaller, and so is its
+    effective β under reading B ("ahead" = lower here; compared in log10, paired by seed)."""
+    bn, plain = (np.log10([s[key] for s in landscape[label]]) for label in ("BN", "plain"))
+    c = compare(bn, plain, names=("BN", "plain"), unit="log10", scale=1.0, higher_is_better=False)
+    assert_verdict(c, expected)
+
+
+def test_beta_reading_a_is_not_smaller_for_bn(landscape):
+    """09 §1 "What we see": "under reading A it is *not* smaller (larger on these seeds; on other seeds the
+    interval can include 0)"."""
+    bn, plain = (np.log10([s["β, reading A"] for s in landscape[label]]) for label in ("BN", "plain"))
+    c = compare(bn, plain, names=("BN", "plain"), unit="log10", scale=1.0, higher_is_better=False)
+    assert c.leader != "BN", c.verdict
+    assert c.mean_diff > 0, c.verdict
