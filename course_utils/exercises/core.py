@@ -220,6 +220,7 @@ def _differences(before, after, label: str, depth: int = 0) -> list[str]:
         try:
             same = (
                 isinstance(after, np.ndarray)
+                and isinstance(before, np.ndarray)
                 and before.shape == after.shape
                 and np.array_equal(before, after, equal_nan=before.dtype.kind in "fc")
             )
