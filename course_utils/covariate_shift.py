@@ -47,6 +47,8 @@ __all__ = [
     "frozen_noise",
     "with_gradients",
     "weight_gradient",
+    "gradient_pair",
+    "relative_gradient_change",
     "ics_measurement",
     "ICSHook",
     "ProbeInputHook",
@@ -54,6 +56,8 @@ __all__ = [
     "run_experiment",
     "percentile_traces",
     "median_drift",
+    "run_seeds",
+    "seed_summary",
     "CovariateShiftExample",
     "covariate_shift_example",
 ]
@@ -228,9 +232,6 @@ def with_gradients(model, x, y):
     return _backprop(copy.deepcopy(model), x, y)
 
 
-_with_gradients = with_gradients  # old private name, still imported by exercises/covariate_shift.py
-
-
 def weight_gradient(model, x, y, layer: int) -> np.ndarray:
     """∂L/∂W of the ``layer``-th Linear layer (0 = first) on the batch (x, y), computed on a copy.
 
@@ -240,6 +241,39 @@ def weight_gradient(model, x, y, layer: int) -> np.ndarray:
     layer = _check_model_layer(model, layer, where)
     x, y = _check_batch(model, x, y, where)
     return with_gradients(model, x, y).linears[layer].grads["W"].copy()
+
+
+def gradient_pair(model, x, y, layer: int, lr: float) -> tuple[np.ndarray, np.ndarray]:
+    r"""``(G, G_new)`` of Santurkar et al.'s Definition 2.1 for Linear ``layer`` on the batch (x, y).
+
+    ``G`` is ∂L/∂W of that layer at the current parameters; ``G_new`` the same gradient on the same
+    batch after every parameter *before* the layer took the SGD step ``θ ← θ − lr·∂L/∂θ``.
+    :func:`ics_measurement` returns ``‖G − G_new‖`` and ``cos(G, G_new)`` of this pair. The model is
+    not changed.
+    """
+    where = "gradient_pair"
+    layer = _check_model_layer(model, layer, where)
+    x, y = _check_batch(model, x, y, where)
+    lr = check_positive(lr, "lr", where)
+    net = with_gradients(model, x, y)
+    G = net.linears[layer].grads["W"].copy()
+    _step_earlier_layers(net, layer, lr)
+    return G, _backprop(net, x, y).linears[layer].grads["W"].copy()
+
+
+def relative_gradient_change(G, G_new) -> float:
+    r"""``‖G_new − G‖ / ‖G‖`` with the Frobenius norm (every entry counts once): how much of the
+    gradient ``G`` changed. A relative ICS: 0 = unchanged, 1 = a change as large as the gradient itself.
+    """
+    where = "relative_gradient_change"
+    G = as_real_array(G, "G", where)
+    G_new = as_real_array(G_new, "G_new", where)
+    if G.shape != G_new.shape:
+        raise ValueError(f"{where}: G and G_new must have one shape, got {G.shape} and {G_new.shape}")
+    norm = np.linalg.norm(G)
+    if norm == 0:
+        raise ValueError(f"{where}: G is zero, a relative change is undefined")
+    return float(np.linalg.norm(G_new - G) / norm)
 
 
 def ics_measurement(model, x, y, layer: int, lr: float) -> tuple[float, float]:
@@ -279,11 +313,16 @@ def _ics_from_fresh_gradients(model, x, y, layer, lr, copy_model=True):
     copy unless ``copy_model`` is False)."""
     G = model.linears[layer].grads["W"].copy()
     net = copy.deepcopy(model) if copy_model else model
+    _step_earlier_layers(net, layer, lr)
+    G_new = _backprop(net, x, y).linears[layer].grads["W"]
+    return float(np.linalg.norm(G - G_new)), _cosine(G, G_new)
+
+
+def _step_earlier_layers(net, layer, lr):
+    """The SGD step of every parameter before Linear ``layer``, with the gradients ``net`` holds."""
     for earlier in net.layers[: net.linear_indices[layer]]:
         for name, param in earlier.params.items():
             param -= lr * earlier.grads[name]
-    G_new = _backprop(net, x, y).linears[layer].grads["W"]
-    return float(np.linalg.norm(G - G_new)), _cosine(G, G_new)
 
 
 def _cosine(a, b) -> float:
@@ -411,6 +450,7 @@ class RunRecord:
     ics_cosine: np.ndarray
     ics_grad_norm: np.ndarray
     diverged: bool
+    train_loss_eval: float = float("nan")  # eval-mode loss on the whole training set after the last step
 
 
 def run_experiment(
@@ -493,6 +533,8 @@ def run_experiment(
         eval_every=eval_every,
     )
     empty = np.zeros((0, len(ics_layers)))
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        train_loss_eval, _ = softmax_cross_entropy(model.forward(X_tr, training=False), y_tr)
     return RunRecord(
         kind=kind,
         seed=seed,
@@ -506,7 +548,48 @@ def run_experiment(
         ics_cosine=ics.cosine if ics else empty,
         ics_grad_norm=ics.grad_norm if ics else empty,
         diverged=history.diverged,
+        train_loss_eval=float(train_loss_eval),
     )
+
+
+def run_seeds(kinds=("plain", "batchnorm", "noisy"), seeds=range(5), **settings) -> dict:
+    """:func:`run_experiment` for every kind and seed: ``{kind: [RunRecord per seed]}``.
+
+    ``settings`` are passed to :func:`run_experiment` unchanged (the same for every kind and seed), so
+    ``records[a][i]`` and ``records[b][i]`` share initial weights and batch order (paired comparisons).
+    """
+    seeds = [int(s) for s in seeds]
+    return {kind: [run_experiment(kind, seed, **settings) for seed in seeds] for kind in kinds}
+
+
+def seed_summary(runs, at_steps=(50,), drift_start: int = 2) -> dict:
+    """One number per seed for each quantity the notebook compares (arrays of shape (n_seeds,)).
+
+    Keys: ``"acc@<step>"`` for each of ``at_steps`` and ``"acc_final"`` (test accuracy),
+    ``"loss_last50"`` (mean training-batch loss over the last 50 steps, measured on the training-mode
+    pass, noise included), ``"train_loss_eval"`` (eval-mode loss on the whole training set at the end),
+    ``"drift"`` (:func:`median_drift` of the probe from record ``drift_start`` on; NaN without a probe)
+    and ``"rel_ics"`` of shape (n_seeds, n_layers): the median over the recorded steps of
+    ``‖G − G′‖ / ‖G‖`` per measured layer.
+    """
+    out = {}
+    for step in at_steps:
+        out[f"acc@{step}"] = np.array([r.test_accuracy[list(r.test_steps).index(step)] for r in runs])
+    out["acc_final"] = np.array([r.test_accuracy[-1] for r in runs])
+    out["loss_last50"] = np.array([r.loss[-50:].mean() for r in runs])
+    out["train_loss_eval"] = np.array([r.train_loss_eval for r in runs])
+    out["drift"] = np.array(
+        [median_drift(r.probe, start=drift_start) if len(r.probe) else np.nan for r in runs]
+    )
+    out["rel_ics"] = np.array(
+        [
+            np.median(r.ics_l2 / r.ics_grad_norm, axis=0)
+            if len(r.ics_l2)
+            else np.full(r.ics_l2.shape[1], np.nan)
+            for r in runs
+        ]
+    )
+    return out
 
 
 def percentile_traces(probe, unit: int = 0, q=(15, 50, 85)) -> np.ndarray:
