@@ -405,22 +405,77 @@ def test_step_size_demo(small_trace_pair):
         update(0.2)
 
 
-def test_check_gradient_predictiveness(capsys):
-    def reference(f, theta, etas):
-        return ls.gradient_predictiveness(f, theta, etas)
+def test_run_training_seeds_equals_separate_runs():
+    """The seed-batched runner gives run_training's numbers, seed for seed (a diverging seed included)."""
+    data = cu.data.load_digits_split(test_fraction=0.25, seed=0)
+    for kwargs in (
+        dict(normalization="batch", lr=3.0, n_train=300),
+        dict(normalization="none", lr=3.0, n_train=300),
+        dict(normalization="batch", placement="after", activation="sigmoid", lr=0.1, init_scale=0.3),
+    ):
+        batched = ls.run_training_seeds(data, (0, 3), layer_sizes=[64, 16, 10], steps=30, **kwargs)
+        for seed, got in zip((0, 3), batched):
+            want = ls.run_training(data, layer_sizes=[64, 16, 10], steps=30, seed=seed, **kwargs)
+            assert got.diverged == want.diverged and got.steps_taken == want.steps_taken
+            np.testing.assert_allclose(got.loss, want.loss, rtol=1e-12, atol=0)
+            for attr in ("train_accuracy", "test_accuracy", "train_loss", "test_loss"):
+                assert getattr(got, attr) == pytest.approx(getattr(want, attr), rel=1e-12), attr
+            np.testing.assert_allclose(got.weight_norms, want.weight_norms, rtol=1e-12)
+            assert got.config == want.config
+    with pytest.raises(TypeError, match="data"):
+        ls.run_training_seeds((1, 2), (0,), layer_sizes=[64, 10], lr=0.1, steps=1)
 
-    def wrong_sign(f, theta, etas):
-        _, g = f(theta)
-        return np.array([np.linalg.norm(f(theta + e * g)[1] - g) for e in etas])
 
-    def todo(f, theta, etas):
-        raise NotImplementedError
+def test_learning_rate_sweep_and_best_learning_rate():
+    data = cu.data.load_digits_split(test_fraction=0.25, seed=0)
+    sweep = ls.learning_rate_sweep(data, [0.01, 0.3], (0, 1), layer_sizes=[64, 16, 10], steps=40)
+    assert len(sweep) == 2 and all(len(runs) == 2 for runs in sweep)
+    assert ls.best_learning_rate(sweep, [0.01, 0.3]) == 0.3
 
-    assert cu.exercises.check_gradient_predictiveness(reference)
-    assert not cu.exercises.check_gradient_predictiveness(wrong_sign)
-    assert "θ − η·g" in capsys.readouterr().out
-    assert not cu.exercises.check_gradient_predictiveness(todo)
-    assert "not implemented" in capsys.readouterr().out
+
+def test_beta_readings_on_a_quadratic_agree_and_differ_on_a_falling_profile():
+    A = np.diag([1.0, 4.0])
+    f = lambda th: (0.5 * th @ A @ th, A @ th)  # noqa: E731
+    probe = ls.probe_along_gradient(f, np.array([1.0, 1.0]), [0.1, 0.2, 0.4])
+    trace = ls.ProbeTrace(
+        step_sizes=probe.step_sizes,
+        probe_steps=np.array([0]),
+        losses=probe.losses[None],
+        grad_changes=probe.grad_changes[None],
+        beta_ratios=probe.beta_ratios[None],
+        grad_norms=np.array([probe.grad_norm]),
+        loss=np.array([probe.loss0]),
+        diverged=False,
+    )
+    readings = ls.beta_readings(trace)
+    np.testing.assert_allclose(readings["max ratio"], readings["max change / max distance"], rtol=1e-12)
+    # A gradient that jumps by 1 at any step and then stays: the ratio falls with eta.
+    trace.grad_changes = np.array([[1.0, 1.0, 1.0]])
+    trace.beta_ratios = trace.grad_changes / (trace.step_sizes * trace.grad_norms)
+    readings = ls.beta_readings(trace)
+    assert readings["max ratio"][0] == pytest.approx(4 * readings["max change / max distance"][0])
+    summary = ls.probe_summary(trace)
+    assert summary["β, reading A"] > summary["β, reading B"]
+    with pytest.raises(TypeError, match="ProbeTrace"):
+        ls.beta_readings(probe)
+
+
+def test_paired_difference_is_stats_compare():
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=7), rng.normal(size=7)
+    d, h = ls.paired_difference(a, b)
+    c = cu.stats.compare(a, b, scale=1.0)
+    assert (d, h) == pytest.approx((c.mean_diff, c.half_width), rel=1e-12)
+    assert h == pytest.approx(2.4469 * np.std(a - b, ddof=1) / np.sqrt(7), rel=1e-4)
+    with pytest.raises(ValueError, match="paired"):
+        ls.paired_difference(a, b[:3])
+
+
+def test_claim_verdicts():
+    low = np.array([0.5, -1.0, -3.0, 0.0, -2.0, 1.0])
+    high = np.array([2.0, 1.0, -1.0, 1.0, -1.0, 2.0])
+    sign = np.array([1, 1, 1, 1, -1, -1])
+    np.testing.assert_array_equal(ls.claim_verdicts(low, high, sign), [1, 0, -1, 0, 1, -1])
 
 
 def test_loss_curves_in_a_constrained_layout_draw_without_warnings(runs):
