@@ -370,6 +370,25 @@ def test_init_scale_sweep_output_scale(digits):
         S.init_scale_sweep([0.3], output_scale=0.0, **kwargs)
 
 
+def test_budget_curves_plot_one_line_per_configuration(digits):
+    import matplotlib.pyplot as plt
+
+    runs = S.budget_runs(
+        {"a": ("none", None), "b": ("batch", None)},
+        seeds=(0, 1),
+        hidden=(8,),
+        steps=20,
+        eval_every=10,
+        data=(digits[0], digits[2]),
+        test_data=(digits[1], digits[3]),
+    )
+    fig = cu.plotting.plot_budget_curves(runs, mark_step=10, title="t")
+    ax = fig.axes[0]
+    assert ax.get_title() == "t" and ax.get_xlabel() == "SGD steps"
+    assert len(ax.get_lines()) >= 2
+    plt.close(fig)
+
+
 def test_init_sweep_plot_with_propagation_panels():
     import matplotlib.pyplot as plt
 
@@ -380,7 +399,8 @@ def test_init_sweep_plot_with_propagation_panels():
         "saturated": np.full((3, 2), 0.2),
     }
     fig = cu.plotting.plot_init_sweep(
-        scales, np.full((2, 3, 2), 0.5), default_scale=0.2, propagation=prop, fan_in=32
+        scales, np.full((2, 3, 2), 0.5), default_scale=0.2, propagation=prop, fan_in=32, steps=100
     )
+    assert "after 100 steps" in fig.axes[0].get_ylabel()
     assert len([ax for ax in fig.axes if ax.get_ylabel()]) == 3
     plt.close(fig)

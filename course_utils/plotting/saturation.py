@@ -244,10 +244,10 @@ def plot_init_sweep(
         top = ax.secondary_xaxis(
             "top", functions=(lambda s: s * np.sqrt(fan_in), lambda c: c / np.sqrt(fan_in))
         )
-        top.set_xlabel(f"c = std · √{fan_in}  (multiple of the hidden layers' default std)")
+        top.set_xlabel(f"c = s_W · √{fan_in}  (multiple of the hidden layers' default std)")
     if propagation is not None:
         _plot_propagation(axes[1], axes[2], scales, propagation, fan_in)
-    axes[-1].set_xlabel("initial weight std (every layer)")
+    axes[-1].set_xlabel("initial weight std s_W (every layer)")
     return fig
 
 
