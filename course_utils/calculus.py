@@ -30,6 +30,9 @@ __all__ = [
     "difference_quotient",
     "directional_derivative",
     "increment_and_differential",
+    "central_gradient",
+    "steepest_descent",
+    "difference_errors",
     "gradient_descent",
     "contour_lines",
     "gradient_contour_cosines",
@@ -43,11 +46,18 @@ __all__ = [
     "gd_least_squares",
     "gd_quadratic",
     "optimal_lr",
+    "offset_after_steps",
+    "condition_number_from_data",
+    "predict_steps",
     "steps_to_tolerance",
+    "scaling_steps_experiment",
     "best_steps_to_tolerance",
     "empirical_max_stable_lr",
     "quadratic_ellipse",
     "hyperplane_split_fraction",
+    "orthant_filling_cloud",
+    "narrow_cloud",
+    "split_fraction_table",
     "time_whitening",
 ]
 
@@ -166,6 +176,67 @@ def directional_derivative(f, p, u, h: float = 1e-5):
     u = _unit(u, p.shape[-1], "directional_derivative")
     h = check_positive(h, "h", "directional_derivative")
     return float((f(p + h * u) - f(p - h * u)) / (2 * h))
+
+
+def central_gradient(f, p, h: float = 1e-5):
+    """The gradient of ``f`` at ``p`` by central differences, one coordinate axis at a time.
+
+    Component ``i`` is ``[f(p + h e_i) - f(p - h e_i)] / (2 h)``: the directional derivative along the
+    ``i``-th basis vector (error O(h^2)). Costs ``2 d`` calls of ``f``; ``p`` is not modified.
+
+    Returns
+    -------
+    ndarray, shape (d,)
+    """
+    p = _point(p, "central_gradient")
+    h = check_positive(h, "h", "central_gradient")
+    grad = np.empty(p.shape[-1])
+    for i in range(p.shape[-1]):
+        step = np.zeros_like(p)
+        step[i] = h
+        grad[i] = (f(p + step) - f(p - step)) / (2 * h)
+    return grad
+
+
+def steepest_descent(g):
+    """The unit direction of steepest descent for a gradient ``g`` and the rate of change along it.
+
+    ``u = -g / |g|`` and ``D_u f = g·u = -|g|`` (negative: f decreases). Raises for ``g = 0``, where
+    no direction is steepest.
+
+    Returns
+    -------
+    u : ndarray, shape (d,)
+    rate : float
+    """
+    g = as_real_array(g, "g", "steepest_descent").astype(np.float64, copy=False)
+    if g.ndim != 1:
+        raise ValueError(f"steepest_descent: g must be a vector, got shape {g.shape}")
+    norm = float(np.linalg.norm(g))
+    if norm == 0:
+        raise ValueError("steepest_descent: g = 0 (a stationary point): every direction has rate 0")
+    return -g / norm, -norm
+
+
+def difference_errors(seed: int, n_points: int = 200, h: float = 1e-5):
+    """Errors of the one-sided and the central difference quotient at ``n_points`` random points.
+
+    Points uniform in ``[-2, 2]^2`` and random unit directions (from ``seed``) on :func:`example_f`;
+    each error is ``|quotient - ∇f·u|`` at step ``h``.
+
+    Returns
+    -------
+    one_sided, central : ndarrays, shape (n_points,)
+    """
+    rng = np.random.default_rng(seed)
+    one_sided, central = np.empty(n_points), np.empty(n_points)
+    for i in range(n_points):
+        q = rng.uniform(-2, 2, 2)
+        v = unit_vector(rng.uniform(0, 2 * np.pi))
+        exact = float(example_grad(q) @ v)
+        one_sided[i] = abs(float(difference_quotient(example_f, q, v, h)) - exact)
+        central[i] = abs(directional_derivative(example_f, q, v, h) - exact)
+    return one_sided, central
 
 
 def increment_and_differential(f, grad, p, u, t):
@@ -439,6 +510,52 @@ def optimal_lr(H):
     return float(2.0 / (eig[0] + eig[-1]))
 
 
+def offset_after_steps(H, offset, lr: float, k: int):
+    """The offset ``w_k - w*`` after ``k`` gradient-descent steps on a quadratic, without iterating.
+
+    One step maps the offset ``e`` to ``(I - lr H) e``. In the eigenbasis of ``H = U diag(lambda) U^T``
+    that matrix is diagonal, so ``e_k = U diag((1 - lr lambda)^k) U^T e_0``.
+
+    Parameters
+    ----------
+    H : ndarray, shape (d, d), symmetric
+    offset : array_like, shape (d,)
+        The starting offset ``w_0 - w*``.
+    lr : float
+    k : int >= 0
+
+    Returns
+    -------
+    ndarray, shape (d,)
+    """
+    H = as_real_array(H, "H", "offset_after_steps").astype(np.float64, copy=False)
+    offset = as_real_array(offset, "offset", "offset_after_steps").astype(np.float64, copy=False)
+    eig, U = np.linalg.eigh(H)
+    return U @ ((1.0 - lr * eig) ** int(k) * (U.T @ offset))
+
+
+def condition_number_from_data(X):
+    """``kappa`` of the least-squares Hessian ``X^T X / n`` (the raw, uncentred second moments)."""
+    return condition_number(least_squares_hessian(X))
+
+
+def predict_steps(H, lr: float, rel_tol: float = 1e-6):
+    """Steps until the *slowest* direction's share of the excess loss falls by ``rel_tol``.
+
+    The excess loss along eigen-direction ``i`` is multiplied by ``(1 - lr lambda_i)^2`` per step. The
+    slowest direction has the largest ``r = |1 - lr lambda_i|``; it needs the smallest ``k`` with
+    ``r^(2k) <= rel_tol``, i.e. ``ceil(ln(rel_tol) / (2 ln r))``. Every other direction is done by
+    then, so this bounds the exact count of :func:`steps_to_tolerance` from above (``inf`` if r >= 1).
+    """
+    eig = np.linalg.eigvalsh(as_real_array(H, "H", "predict_steps").astype(np.float64, copy=False))
+    r = float(np.max(np.abs(1.0 - lr * eig)))
+    if r >= 1.0:
+        return math.inf
+    if r == 0.0:
+        return 1
+    return math.ceil(math.log(rel_tol) / (2.0 * math.log(r)))
+
+
 def _excess_terms(H, w0, w_star):
     eig, U = np.linalg.eigh(H)
     coef = U.T @ (np.asarray(w0, float) - w_star)
@@ -509,6 +626,31 @@ def best_steps_to_tolerance(H, w0, w_star, rel_tol: float = 1e-6, n_grid: int = 
         if k < best[0]:
             best = (k, lr)
     return best
+
+
+def scaling_steps_experiment(seeds, scale: float = 100.0, rel_tol: float = 1e-6, n_grid: int = 200):
+    """Best steps to tolerance, raw against z-scored features, for several data seeds.
+
+    For each seed: :func:`make_scaled_regression` (``scale``), the fewest steps over a grid of
+    learning rates (:func:`best_steps_to_tolerance`) for the raw features and for the z-scored ones
+    (with ``y`` centred), from ``w = 0``.
+
+    Returns
+    -------
+    raw, zscored : ndarrays of int, shape (len(seeds),)
+    """
+    from .data import standardize
+
+    raw, zscored = [], []
+    for seed in seeds:
+        X, y = make_scaled_regression(n=200, scale=scale, seed=int(seed))
+        w0 = np.zeros(X.shape[1])
+        w_star, _ = least_squares_solution(X, y)
+        raw.append(best_steps_to_tolerance(least_squares_hessian(X), w0, w_star, rel_tol, n_grid)[0])
+        Z = standardize(X)
+        v_star, _ = least_squares_solution(Z, y - y.mean())
+        zscored.append(best_steps_to_tolerance(least_squares_hessian(Z), w0, v_star, rel_tol, n_grid)[0])
+    return np.array(raw, dtype=float), np.array(zscored, dtype=float)
 
 
 def empirical_max_stable_lr(X, y, lrs, steps: int = 2000):
@@ -599,6 +741,38 @@ def hyperplane_split_fraction(
     smaller = np.minimum(positive, X.shape[0] - positive)
     needed = max(1, math.ceil(min_side * X.shape[0] - 1e-9))  # whole points; 1e-9 absorbs 0.05 * 200
     return float(np.mean(smaller >= needed))
+
+
+def orthant_filling_cloud(gen, n: int, m: int = 200):
+    """``m`` points uniform in the cube ``[0, 1]^n``: non-negative data that fill the orthant's corner."""
+    return gen.uniform(0.0, 1.0, size=(m, n))
+
+
+def narrow_cloud(gen, n: int, m: int = 200):
+    """``m`` pixel-like points ``0.5 + 0.15 c + 0.05 eps_j`` (one shared ``c`` per point): a thin
+    cigar along the diagonal of the positive orthant, away from the origin."""
+    return 0.5 + 0.15 * gen.normal(size=(m, 1)) + 0.05 * gen.normal(size=(m, n))
+
+
+def split_fraction_table(make, transform, ns, seeds, min_side: float = 0.05, n_planes: int = 1000):
+    """Useful-split fraction of random near-origin hyperplanes for each seed (rows) and dimension (columns).
+
+    ``make(gen, n)`` draws the data from ``np.random.default_rng(seed)`` (the same data for every
+    ``transform``), ``transform`` maps it (identity, centring, whitening); planes come from seed
+    ``100 + seed`` with ``bias_scale = 0.1`` (:func:`hyperplane_split_fraction`).
+    """
+    out = np.zeros((len(seeds), len(ns)))
+    for row, seed in enumerate(seeds):
+        gen = np.random.default_rng(seed)
+        for col, n in enumerate(ns):
+            out[row, col] = hyperplane_split_fraction(
+                transform(make(gen, int(n))),
+                n_planes=n_planes,
+                bias_scale=0.1,
+                seed=100 + seed,
+                min_side=min_side,
+            )
+    return out
 
 
 def time_whitening(dims, n_samples: int = 2048, repeats: int = 3, seed: int = 0):

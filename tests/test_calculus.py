@@ -321,43 +321,63 @@ def test_feature_scaling_demo_draws_w2_zoomed_by_the_scale():
     assert np.linalg.norm(end - w1_star) < 0.1
 
 
-# --------------------------------------------------------------------------- exercise checks
+# --------------------------------------------------------------------------- the exercises' course answers
+# (the checkers themselves are tested by tests/mistakes/corpus_calculus.py)
 
 
-def test_check_directional_derivative(capsys):
-    assert cu.exercises.check_directional_derivative(C.directional_derivative)
-
-    def forward(f, p, u, h=1e-5):
-        return (f(p + h * u) - f(p)) / h
-
-    def half(f, p, u, h=1e-5):
-        return (f(p + h * u) - f(p - h * u)) / h
-
-    def todo(f, p, u, h=1e-5):
-        raise NotImplementedError
-
-    assert not cu.exercises.check_directional_derivative(forward)
-    assert "one-sided" in capsys.readouterr().out
-    assert not cu.exercises.check_directional_derivative(half)
-    assert "2h" in capsys.readouterr().out
-    assert not cu.exercises.check_directional_derivative(todo)
-    assert "not implemented" in capsys.readouterr().out
+def test_central_gradient_matches_the_exact_gradient_and_leaves_p_alone():
+    p = np.array([1.2, 0.3])
+    before = p.copy()
+    assert np.allclose(C.central_gradient(C.example_f, p), C.example_grad(p), atol=1e-9)
+    assert np.array_equal(p, before)
 
 
-def test_check_standardize_features(capsys):
-    assert cu.exercises.check_standardize_features(lambda X: cu.data.standardize(X))
-    assert not cu.exercises.check_standardize_features(lambda X: (X - X.mean(0)) / X.std(0, ddof=1))
-    assert "ddof" in capsys.readouterr().out
-    assert not cu.exercises.check_standardize_features(lambda X: X / X.std(0))
-    assert "subtract the mean" in capsys.readouterr().out
+def test_steepest_descent_is_the_minimum_of_the_directional_derivative():
+    g = C.example_grad([1.2, 0.3])
+    u, rate = C.steepest_descent(g)
+    assert math.isclose(np.linalg.norm(u), 1.0) and math.isclose(rate, -np.linalg.norm(g))
+    thetas = np.radians(np.arange(0, 360, 0.5))
+    values = C.unit_vector(thetas) @ g
+    assert rate <= values.min() + 1e-12
+    with pytest.raises(ValueError, match="stationary"):
+        C.steepest_descent(np.zeros(2))
 
 
-def test_check_max_stable_lr(capsys):
-    assert cu.exercises.check_max_stable_lr(C.max_stable_lr)
-    assert not cu.exercises.check_max_stable_lr(lambda X: 1 / np.linalg.eigvalsh(X.T @ X / len(X))[-1])
-    assert "not 1 / lambda_max" in capsys.readouterr().out
-    assert not cu.exercises.check_max_stable_lr(lambda X: 2 / np.linalg.eigvalsh(X.T @ X)[-1])
-    assert "divide by the number of samples" in capsys.readouterr().out
+def test_difference_errors_central_beats_one_sided():
+    one_sided, central = C.difference_errors(seed=3, n_points=50)
+    assert np.median(one_sided) > 100 * np.median(central)
+
+
+def test_offset_after_steps_matches_iteration():
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(3, 3))
+    H = A @ A.T + np.eye(3)
+    e = rng.normal(size=3)
+    lr = 1.0 / np.linalg.eigvalsh(H)[-1]
+    it = e.copy()
+    for _ in range(25):
+        it = it - lr * H @ it
+    assert np.allclose(C.offset_after_steps(H, e, lr, 25), it, rtol=1e-10, atol=1e-14)
+    assert np.allclose(C.offset_after_steps(H, e, lr, 0), e)
+
+
+def test_predict_steps_bounds_the_exact_count_from_above():
+    X, y = C.make_scaled_regression(scale=1.0)
+    H = C.least_squares_hessian(X)
+    w_star, _ = C.least_squares_solution(X, y)
+    for frac in (0.3, 0.5, 0.9, 0.99):
+        lr = frac * C.max_stable_lr(X)
+        exact = C.steps_to_tolerance(H, np.zeros(2), w_star, lr)
+        assert exact <= C.predict_steps(H, lr)
+    assert C.predict_steps(H, 1.01 * C.max_stable_lr(X)) == math.inf
+    assert math.isclose(C.condition_number_from_data(X), C.condition_number(H))
+
+
+def test_scaling_steps_experiment_and_split_table_shapes():
+    raw, z = C.scaling_steps_experiment([0, 1], scale=10.0, n_grid=50)
+    assert raw.shape == z.shape == (2,) and np.all(raw > 10 * z)
+    table = C.split_fraction_table(C.narrow_cloud, lambda D: D - D.mean(axis=0), [1, 3], [0], n_planes=200)
+    assert table.shape == (1, 2) and np.all((table >= 0) & (table <= 1))
 
 
 # --------------------------------------------------------------------------- static plots
@@ -383,6 +403,7 @@ def test_static_plots_return_figures():
             "t",
         ),
         cu.plotting.plot_whitening_cost([4, 8], C.time_whitening([4, 8], 16, 1), 16),
+        cu.plotting.plot_eigen_step(),
     ]
     assert all(isinstance(f, matplotlib.figure.Figure) for f in figs)
     plt.close("all")

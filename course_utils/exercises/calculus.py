@@ -1,5 +1,10 @@
-"""Checks for the exercises of notebooks 01 and 02: directional derivative, standardization, and
-the largest stable learning rate of least squares."""
+"""Checks for notebooks 01 and 02, all built on :func:`~.core.grade`.
+
+Notebook 01: a numerical directional derivative, the gradient by central differences, the direction of
+steepest descent and its rate. Notebook 02: z-scoring, one gradient-descent step seen in the eigenbasis
+(``k`` steps without iterating), the largest stable learning rate, the condition number from data and a
+graded prediction of the number of steps to a tolerance.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,27 @@ import numpy as np
 
 from .. import calculus as C
 from ..data import standardize
-from ..gradcheck import rel_error
-from .core import call_student, report
+from .core import Case, grade, match_mistake
 
-__all__ = ["check_directional_derivative", "check_standardize_features", "check_max_stable_lr"]
+__all__ = [
+    "check_directional_derivative",
+    "check_central_gradient",
+    "check_steepest_descent",
+    "check_standardize_features",
+    "check_offset_after_steps",
+    "check_max_stable_lr",
+    "check_condition_number_from_data",
+    "check_predict_steps",
+]
+
+H_STEP = 1e-5  # the finite-difference step of notebook 01's exercises
+
+
+# --- test functions of several variables (a 2-D-only answer is caught) ------------------------------
 
 
 def _cubic_3d(p):
-    """A 3-variable test function (so a 2-D-only answer is caught)."""
+    """A 3-variable test function."""
     p = np.asarray(p, float)
     x, y, z = p[..., 0], p[..., 1], p[..., 2]
     return x * y**2 + np.exp(0.3 * z) - np.cos(x * z)
@@ -28,113 +46,477 @@ def _cubic_3d_grad(p):
     return np.stack([y**2 + z * np.sin(x * z), 2 * x * y, 0.3 * np.exp(0.3 * z) + x * np.sin(x * z)], -1)
 
 
-def check_directional_derivative(fn, n_trials: int = 50) -> bool:
+def _steep_2d(p):
+    """A steep, strongly curved 2-D function: the one-sided quotient is far off here (curvature ~ 50)."""
+    p = np.asarray(p, float)
+    x, y = p[..., 0], p[..., 1]
+    return 25.0 * x**2 + np.sin(3 * y) + x * y
+
+
+def _steep_2d_grad(p):
+    p = np.asarray(p, float)
+    x, y = p[..., 0], p[..., 1]
+    return np.stack([50.0 * x + y, 3 * np.cos(3 * y) + x], -1)
+
+
+_FUNCTIONS = {
+    "example_f": (C.example_f, C.example_grad, 2),
+    "cubic_3d": (_cubic_3d, _cubic_3d_grad, 3),
+    "steep_2d": (_steep_2d, _steep_2d_grad, 2),
+}
+_GRADIENTS = {id(f): grad for f, grad, _ in _FUNCTIONS.values()}
+
+
+def _exact_grad(f, p):
+    return np.asarray(_GRADIENTS[id(f)](np.asarray(p, float)), dtype=float)
+
+
+def _scaled_abs_error(answer, expected):
+    """Absolute error in units of max(1, |expected|): a derivative can be 0, a relative error cannot."""
+    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+    return float(np.max(np.abs(answer - expected), initial=0.0)) / scale
+
+
+# --- notebook 01: directional derivative --------------------------------------------------------------
+
+
+def _derivative_cases(seed, n_per_function=3, with_u=True):
+    rng = np.random.default_rng(seed)
+    cases = []
+    for name, (f, _, d) in _FUNCTIONS.items():
+        for _ in range(n_per_function):
+            p = rng.uniform(-2.0, 2.0, d)
+            args = {"f": f, "p": p}
+            if with_u:
+                u = rng.normal(size=d)
+                args["u"] = u / np.linalg.norm(u)
+            cases.append(Case(args, {"h": H_STEP}, note=f"{name} at p = {np.round(p, 2)}"))
+    return cases
+
+
+def check_directional_derivative(fn) -> bool:
     """Grade ``fn(f, p, u, h=1e-5)`` (a numerical D_u f(p)) against the exact ``∇f(p)·u``.
 
-    Tried at ``n_trials`` random points and directions on the course's 2-D example function and on
-    a 3-D function. The error is measured relative to ``‖∇f(p)‖`` (D_u f itself can be 0).
-    A central difference reaches about 1e-10; a one-sided difference only about 1e-5.
+    Cases: random points and unit directions on the course's example, on a function of three variables
+    and on a steep one (where a one-sided quotient is visibly off). The error is absolute, in units of
+    max(1, |D_u f|); a central difference reaches ~1e-9, a one-sided one ~1e-4.
     """
-    rng = np.random.default_rng(1847)  # Cauchy's year of gradient descent
-    worst, worst_case = 0.0, None
-    cases = [(C.example_f, C.example_grad, 2), (_cubic_3d, _cubic_3d_grad, 3)]
-    for trial in range(n_trials):
-        f, grad, d = cases[trial % 2]
-        p = rng.uniform(-2.0, 2.0, d)
-        u = rng.normal(size=d)
-        u /= np.linalg.norm(u)
-        outcome = call_student(fn, f, p.copy(), u.copy(), h=1e-5)
-        if outcome.kind != "value":
-            return outcome.verdict("directional_derivative")
-        result = outcome.value
-        g = grad(p)
-        exact = float(g @ u)
-        err = abs(float(result) - exact) / (np.linalg.norm(g) + 1e-12)
-        if not math.isfinite(err) or err > worst:
-            worst, worst_case = (math.inf if not math.isfinite(err) else err), (f, grad, p, u, float(result))
-    hint = ""
-    if worst > 1e-6 and worst_case is not None:
-        f, grad, p, u, got = worst_case
-        h = 1e-5
-        exact = float(grad(p) @ u)
-        forward = float((f(p + h * u) - f(p)) / h)
-        if np.isclose(got, 2 * exact, rtol=1e-4):
-            hint = "a central difference divides by 2h (the two points are 2h apart), not by h"
-        elif np.isclose(got, forward, rtol=1e-9, atol=1e-12):
-            hint = (
-                "that is the one-sided quotient [f(p+hu) - f(p)]/h (error O(h)); "
-                "use [f(p+hu) - f(p-hu)]/(2h), whose error is O(h^2)"
-            )
-        elif np.isclose(got, -exact, rtol=1e-4):
-            hint = "sign: the quotient is f(p + h u) minus f(p - h u)"
-        else:
-            hint = "step from p along u: f(p + h*u) and f(p - h*u) — both points, the whole vector u"
-    return report("directional_derivative", worst, tol=1e-6, hint=hint)
+
+    def reference(f, p, u, h):
+        return float(_exact_grad(f, p) @ u)
+
+    def diagnose(answers, args, kwargs):
+        f, p, u, h = args["f"], args["p"], args["u"], kwargs["h"]
+        exact = float(_exact_grad(f, p) @ u)
+        ones = np.ones_like(p)
+        return match_mistake(
+            answers[0],
+            {
+                "operator precedence: `... / 2*h` divides by 2 and then MULTIPLIES by h; "
+                "write `/ (2*h)` (or `/ 2 / h`)": lambda: (f(p + h * u) - f(p - h * u)) / 2 * h,
+                "the two points p ± h·u are 2h apart: divide by 2h, not by h": 2 * exact,
+                "that is the one-sided quotient [f(p+hu) − f(p)]/h (error O(h)); "
+                "use [f(p+hu) − f(p−hu)]/(2h), whose error is O(h²)": lambda: (f(p + h * u) - f(p)) / h,
+                "sign: the quotient is f(p + h·u) MINUS f(p − h·u), in that order": -exact,
+                "step along u: p + h*u (the whole vector u), not p + h": lambda: (
+                    (f(p + h * ones) - f(p - h * ones)) / (2 * h)
+                ),
+            },
+            rtol=1e-4,
+            atol=1e-9,
+        )
+
+    return grade(
+        "directional_derivative",
+        fn,
+        _derivative_cases(1847),  # Cauchy's year of gradient descent
+        reference,
+        tol=1e-7,
+        error=_scaled_abs_error,
+        diagnose=diagnose,
+    )
+
+
+# --- notebook 01: the gradient by central differences -------------------------------------------------
+
+
+def check_central_gradient(fn) -> bool:
+    """Grade ``fn(f, p, h=1e-5)`` (the gradient by central differences) against the exact ``∇f(p)``.
+
+    Cases in 2 and 3 dimensions, including a steep function where a one-sided difference is far off.
+    ``p`` must come back unchanged (perturb a copy).
+    """
+
+    def reference(f, p, h):
+        return _exact_grad(f, p)
+
+    def diagnose(answers, args, kwargs):
+        f, p, h = args["f"], args["p"], kwargs["h"]
+        exact = _exact_grad(f, p)
+        d = p.size
+        eye = np.eye(d)
+        one_sided = np.array([(f(p + h * eye[i]) - f(p)) / h for i in range(d)])
+        precedence = np.array([(f(p + h * eye[i]) - f(p - h * eye[i])) / 2 * h for i in range(d)])
+        all_at_once = (f(p + h) - f(p - h)) / (2 * h)
+        answer = answers[0]
+        if np.shape(answer) != np.shape(exact):
+            if np.size(answer) == 1:
+                return (
+                    "return one number per coordinate (shape (d,)): move ONE coordinate at a time, "
+                    "p + h·e_i with e_i the i-th basis vector"
+                )
+            return None
+        return match_mistake(
+            answer,
+            {
+                "operator precedence: `... / 2*h` divides by 2 and then MULTIPLIES by h; write `/ (2*h)`": precedence,
+                "the two points p ± h·e_i are 2h apart: divide by 2h, not by h": 2 * exact,
+                "that is the one-sided difference [f(p + h e_i) − f(p)]/h; use the central one "
+                "[f(p + h e_i) − f(p − h e_i)]/(2h)": one_sided,
+                "sign: f(p + h e_i) MINUS f(p − h e_i)": -exact,
+                "move one coordinate at a time: p + h·e_i changes only coordinate i "
+                "(p + h moves all of them)": np.full(d, all_at_once),
+                "the components are in the wrong order (component i belongs to coordinate i)": exact[::-1],
+            },
+            rtol=1e-4,
+            atol=1e-9,
+        )
+
+    return grade(
+        "central_gradient",
+        fn,
+        _derivative_cases(1858, with_u=False),
+        reference,
+        tol=1e-7,
+        error=_scaled_abs_error,
+        diagnose=diagnose,
+    )
+
+
+# --- notebook 01: steepest descent --------------------------------------------------------------------
+
+
+def check_steepest_descent(fn) -> bool:
+    """Grade ``fn(g) -> (u, rate)``: the unit direction of steepest *descent* for the gradient ``g`` and
+    the directional derivative ``D_u f = g·u`` along it (negative). Gradients in 2, 3 and 5 dimensions,
+    long and short (a missing normalization shows)."""
+    rng = np.random.default_rng(1901)
+    cases = [
+        Case({"g": np.array([0.6353686, 0.3353686])}, note="the gradient of f at p = (1.2, 0.3)"),
+        Case({"g": np.array([3.0, -4.0])}, note="g = (3, -4)"),
+        Case({"g": rng.normal(size=3) * 5.0}, note="a long 3-D gradient"),
+        Case({"g": rng.normal(size=5) * 0.05}, note="a short 5-D gradient"),
+    ]
+
+    def reference(g):
+        return C.steepest_descent(g)
+
+    def diagnose(answers, args, kwargs):
+        g = np.asarray(args["g"], float)
+        norm = np.linalg.norm(g)
+        u_right = -g / norm
+        return match_mistake(
+            tuple(answers),
+            {
+                "descent means DOWNHILL: u points against the gradient, u = −g/‖g‖, and D_u f = −‖g‖ < 0": (
+                    g / norm,
+                    norm,
+                ),
+                "the direction is right; the rate along it is D_u f = g·u = −‖g‖ (f decreases, so negative)": (
+                    u_right,
+                    norm,
+                ),
+                "u must be a UNIT vector: divide −g by its length ‖g‖": (-g, -(norm**2)),
+                "u must be a unit vector (‖u‖ = 1): divide by ‖g‖, not by ‖g‖²": (-g / norm**2, -1.0),
+                "the rate is g·u = −‖g‖ (the length, not the squared length)": (u_right, -(norm**2)),
+            },
+            rtol=1e-6,
+            atol=1e-12,
+        )
+
+    return grade("steepest_descent", fn, cases, reference, outputs=("u", "rate"), tol=1e-9, diagnose=diagnose)
+
+
+# --- notebook 02: z-scoring ---------------------------------------------------------------------------
 
 
 def check_standardize_features(fn) -> bool:
-    """Grade ``fn(X)`` (z-score each column of X, shape (n, D)) against
-    :func:`course_utils.data.standardize` on data with very different column scales and means."""
+    """Grade ``fn(X)`` (z-score each column of X, shape (n, D)) against :func:`course_utils.data.standardize`
+    on data with very different column scales and means, including a wide and a short matrix."""
     rng = np.random.default_rng(1998)
-    X = rng.normal(size=(40, 4)) * np.array([1.0, 100.0, 0.01, 7.0]) + np.array([2.0, 300.0, -1.0, 0.0])
-    outcome = call_student(fn, X.copy())
-    if outcome.kind != "value":
-        return outcome.verdict("standardize_features")
-    result = outcome.value
-    out = np.asarray(result, dtype=float)
-    expected = standardize(X)
-    if out.shape != expected.shape:
-        print(f"FAIL ✗ standardize_features: output shape {out.shape}, expected {expected.shape} (same as X)")
-        return False
-    err = rel_error(out, expected)
-    hint = ""
-    if not err < 1e-7:
+    cases = [
+        Case(
+            {
+                "X": rng.normal(size=(40, 4)) * np.array([1.0, 100.0, 0.01, 7.0])
+                + np.array([2.0, 300.0, -1.0, 0.0])
+            },
+            note="X of shape (40, 4), scales 0.01 to 100",
+        ),
+        Case(
+            {"X": rng.uniform(1.0, 3.0, size=(6, 9)) * 50.0}, note="X of shape (6, 9): more columns than rows"
+        ),
+        Case({"X": rng.normal(5.0, 2.0, size=(200, 2))}, note="X of shape (200, 2)"),
+    ]
+
+    def diagnose(answers, args, kwargs):
+        X = np.asarray(args["X"], float)
         mu, sd = X.mean(axis=0), X.std(axis=0)
-        candidates = {
-            "use the biased std (ddof=0, NumPy's default), as BN does": (X - mu) / X.std(axis=0, ddof=1),
-            "divide by the standard deviation, not the variance": (X - mu) / X.var(axis=0),
-            "subtract the mean first: z = (x - mean) / std": X / sd,
-            "statistics are per column (feature): use axis=0": (X - X.mean(axis=1, keepdims=True))
-            / X.std(axis=1, keepdims=True),
-        }
-        hint = "each column should end with mean 0 and std 1: check out.mean(axis=0), out.std(axis=0)"
-        for message, wrong in candidates.items():
-            if wrong.shape == out.shape and np.allclose(out, wrong, rtol=1e-6, atol=1e-9):
-                hint = message
-                break
-    return report("standardize_features", err, hint=hint)
+        return match_mistake(
+            answers[0],
+            {
+                "use the biased std (ddof=0, NumPy's default), as BN does": (X - mu) / X.std(axis=0, ddof=1),
+                "divide by the standard deviation, not the variance": (X - mu) / X.var(axis=0),
+                "subtract the mean first: z = (x − mean) / std": X / sd,
+                "divide by the standard deviation too (centring alone leaves the scales unequal)": X - mu,
+                "statistics are per column (feature): use axis=0": lambda: (
+                    (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
+                ),
+                "one mean and std per column (axis=0), not one for the whole matrix": (X - X.mean())
+                / X.std(),
+            },
+        )
+
+    return grade("standardize_features", fn, cases, standardize, diagnose=diagnose)
+
+
+# --- notebook 02: one step in the eigenbasis ----------------------------------------------------------
+
+
+def _rotated(lams, angle_deg):
+    a = math.radians(angle_deg)
+    U = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    return U @ np.diag(lams) @ U.T
+
+
+def check_offset_after_steps(fn) -> bool:
+    """Grade ``fn(H, offset, lr, k)``: the offset ``w_k − w*`` after ``k`` gradient-descent steps on a
+    quadratic with Hessian ``H``, starting from ``offset = w_0 − w*``.
+
+    Cases: a diagonal and a rotated 2×2 bowl, a 3×3 one, a step size where a factor is negative
+    (``η λ > 1``), ``k = 0`` and a long run (``k = 5000``).
+    """
+    rng = np.random.default_rng(1964)
+    A = rng.normal(size=(3, 3))
+    cases = [
+        Case(
+            {"H": np.diag([4.0, 1.0]), "offset": np.array([1.0, 1.0]), "lr": 0.2, "k": 2}, note="diagonal H"
+        ),
+        Case(
+            {"H": _rotated([1.0, 4.0], 30.0), "offset": np.array([1.5, -0.5]), "lr": 0.3, "k": 3},
+            note="H with eigenvectors at 30°",
+        ),
+        Case(
+            {"H": A @ A.T + 0.5 * np.eye(3), "offset": rng.normal(size=3), "lr": 0.05, "k": 7}, note="3×3 H"
+        ),
+        Case(
+            {"H": _rotated([0.5, 9.0], -50.0), "offset": np.array([-1.0, 2.0]), "lr": 0.2, "k": 4},
+            note="η λ_max = 1.8: one factor is negative",
+        ),
+        Case(
+            {"H": _rotated([2.0, 3.0], 10.0), "offset": np.array([0.3, 0.7]), "lr": 0.1, "k": 0}, note="k = 0"
+        ),
+        Case(
+            {"H": _rotated([0.001, 1.0], 70.0), "offset": np.array([2.0, 1.0]), "lr": 1.0, "k": 5000},
+            note="k = 5000 steps",
+        ),
+    ]
+
+    def diagnose(answers, args, kwargs):
+        H, e, lr, k = args["H"], np.asarray(args["offset"], float), args["lr"], args["k"]
+        lam, U = np.linalg.eigh(H)
+        c = U.T @ e
+
+        def back(factors):
+            return U @ (factors * c)
+
+        return match_mistake(
+            answers[0],
+            {
+                "a step SUBTRACTS η∇L = ηH·e: the factor is (1 − ηλ), not (1 + ηλ)": back(
+                    (1 + lr * lam) ** k
+                ),
+                "after k steps the factor is applied k times: (1 − ηλ)^k, not 1 − kηλ": back(
+                    1 - k * lr * lam
+                ),
+                "(1 − ηλ)^(2k) is the factor of the LOSS (a square); the offset gets (1 − ηλ)^k": back(
+                    (1 - lr * lam) ** (2 * k)
+                ),
+                "rotate back: you returned the eigen-coordinates c_k = Uᵀe_k; the offset is U·c_k": (
+                    1 - lr * lam
+                )
+                ** k
+                * c,
+                "project with Uᵀ (the eigenvectors are the COLUMNS of U): c = Uᵀe, then e_k = U·c_k": U.T
+                @ ((1 - lr * lam) ** k * (U @ e)),
+                "count the steps: k steps apply the factor k times (check k = 0 returns the offset itself)": back(
+                    (1 - lr * lam) ** (k + 1)
+                ),
+                "count the steps: k steps apply the factor exactly k times": back(
+                    (1 - lr * lam) ** max(k - 1, 0)
+                ),
+            },
+        )
+
+    return grade("offset_after_steps", fn, cases, C.offset_after_steps, tol=1e-8, diagnose=diagnose)
+
+
+# --- notebook 02: stability and conditioning from data ------------------------------------------------
+
+
+def _design_cases(seed):
+    rng = np.random.default_rng(seed)
+    return [
+        Case(
+            {"X": rng.uniform(1.0, 3.0, size=(50, 2)) * np.array([1.0, 100.0])},
+            note="X (50, 2), scales 1 and 100",
+        ),
+        Case({"X": rng.uniform(1.0, 3.0, size=(80, 3)) * np.array([1.0, 1.0, 10.0])}, note="X (80, 3)"),
+        Case({"X": rng.normal(0.0, 1.0, size=(30, 2)) * np.array([0.1, 3.0])}, note="X (30, 2), centred-ish"),
+        Case({"X": rng.uniform(0.0, 1.0, size=(12, 4)) + 2.0}, note="X (12, 4), shared mean 2.5"),
+    ]
+
+
+def _relative_error(answer, expected):
+    return float(np.max(np.abs(answer - expected) / np.abs(expected)))
 
 
 def check_max_stable_lr(fn) -> bool:
     """Grade ``fn(X)`` — the largest stable learning rate of gradient descent on
-    ``L(w) = ||X w - y||^2 / (2 n)`` — against ``2 / lambda_max(X^T X / n)`` on several datasets."""
-    rng = np.random.default_rng(1951)
-    worst, hint = 0.0, ""
-    for n, scales in ((50, (1.0, 100.0)), (80, (1.0, 1.0, 10.0)), (30, (0.1, 3.0))):
-        X = rng.uniform(1.0, 3.0, size=(n, len(scales))) * np.array(scales)
-        outcome = call_student(fn, X.copy())
-        if outcome.kind != "value":
-            return outcome.verdict("max_stable_lr")
-        result = outcome.value
-        got = float(result)
-        expected = C.max_stable_lr(X)
-        err = abs(got - expected) / expected
-        if not math.isfinite(err) or err > worst:
-            worst = math.inf if not math.isfinite(err) else err
-            eig = np.linalg.eigvalsh(X.T @ X / n)
-            cov_eig = np.linalg.eigvalsh(np.cov(X.T, bias=True))
-            sv = np.linalg.svd(X, compute_uv=False)
-            candidates = {
-                "the Hessian is X^T X / n: divide by the number of samples n": 2 / (n * eig[-1]),
-                "the limit is 2 / lambda_max, not 1 / lambda_max": 1 / eig[-1],
-                "use the largest eigenvalue (lambda_max), not the smallest": 2 / eig[0],
-                "use X^T X / n itself, not the covariance of X (the model has no intercept, "
-                "so the mean is part of the curvature)": 2 / cov_eig[-1],
-                "eigenvalues of X^T X / n are the squared singular values of X over n": 2 / (sv[0] / n),
-            }
-            hint = "stability needs |1 - lr * lambda| < 1 for every eigenvalue of H = X^T X / n"
-            for message, wrong in candidates.items():
-                if np.isclose(got, wrong, rtol=1e-6):
-                    hint = message
-                    break
-    return report("max_stable_lr", worst, tol=1e-6, hint=hint)
+    ``L(w) = ||X w − y||² / (2 n)`` — against ``2 / λ_max(Xᵀ X / n)`` on several datasets."""
+
+    def diagnose(answers, args, kwargs):
+        X = np.asarray(args["X"], float)
+        n = X.shape[0]
+        eig = np.linalg.eigvalsh(X.T @ X / n)
+        sv = np.linalg.svd(X, compute_uv=False)
+        return match_mistake(
+            answers[0],
+            {
+                "the Hessian is XᵀX / n: divide by the number of samples n": 2 / (n * eig[-1]),
+                "the limit is 2 / λ_max, not 1 / λ_max (|1 − ηλ| < 1 allows ηλ up to 2)": 1 / eig[-1],
+                "use the largest eigenvalue (λ_max), not the smallest": 2 / eig[0],
+                "use XᵀX / n itself, not the covariance of X (the model has no intercept, "
+                "so the mean is part of the curvature)": lambda: (
+                    2 / np.linalg.eigvalsh(np.cov(X.T, bias=True))[-1]
+                ),
+                "eigenvalues of XᵀX / n are the SQUARED singular values of X over n": 2 / (sv[0] / n),
+            },
+            rtol=1e-6,
+        )
+
+    return grade(
+        "max_stable_lr",
+        fn,
+        _design_cases(1951),
+        C.max_stable_lr,
+        tol=1e-6,
+        error=_relative_error,
+        diagnose=diagnose,
+    )
+
+
+def check_condition_number_from_data(fn) -> bool:
+    """Grade ``fn(X)`` — the condition number κ = λ_max / λ_min of the least-squares Hessian ``Xᵀ X / n``
+    — on several datasets (one with a shared mean, where centring would change κ a lot)."""
+
+    def diagnose(answers, args, kwargs):
+        X = np.asarray(args["X"], float)
+        n = X.shape[0]
+        eig = np.linalg.eigvalsh(X.T @ X / n)
+        kappa = eig[-1] / eig[0]
+        H = X.T @ X / n
+        return match_mistake(
+            answers[0],
+            {
+                "κ of XᵀX/n is the SQUARE of σ_max/σ_min of X (np.linalg.cond(X) is √κ)": math.sqrt(kappa),
+                "κ is λ_max / λ_min (≥ 1), not λ_min / λ_max": 1 / kappa,
+                "use XᵀX / n itself, not the covariance (np.cov centres the data; this model has no "
+                "intercept, so the means are part of the curvature)": lambda: np.linalg.cond(np.cov(X.T)),
+                "κ is a ratio of eigenvalues, not their difference": eig[-1] - eig[0],
+                "κ uses the eigenvalues of H, not its diagonal entries": np.max(np.diag(H))
+                / np.min(np.diag(H)),
+            },
+            rtol=1e-6,
+        )
+
+    return grade(
+        "condition_number_from_data",
+        fn,
+        _design_cases(1983),
+        C.condition_number_from_data,
+        tol=1e-6,
+        error=_relative_error,
+        diagnose=diagnose,
+    )
+
+
+# --- notebook 02: predict the number of steps ---------------------------------------------------------
+
+
+def check_predict_steps(fn) -> bool:
+    """Grade ``fn(H, lr, rel_tol)`` — the predicted number of steps until the slowest direction's share
+    of the excess loss falls by ``rel_tol`` — exactly (it is an integer).
+
+    Cases: a well- and a badly-conditioned bowl, one where the *steep* direction is the slowest (η close
+    to 2/λ_max, factor near −1) and a 3×3 one.
+    """
+    cases = [
+        Case({"H": np.diag([1.0, 2.0]), "lr": 0.5, "rel_tol": 1e-6}, note="λ = 1, 2 at η = 0.5"),
+        Case({"H": _rotated([0.01, 1.0], 20.0), "lr": 1.0, "rel_tol": 1e-6}, note="κ = 100 at η = 1/λ_max"),
+        Case(
+            {"H": np.diag([1.0, 1.5]), "lr": 1.3, "rel_tol": 1e-4},
+            note="η λ_max = 1.95: the steep direction flips sign and is the slowest",
+        ),
+        Case({"H": np.diag([0.2, 0.5, 3.0]), "lr": 0.3, "rel_tol": 1e-8}, note="3×3, rel_tol = 1e-8"),
+    ]
+
+    def reference(H, lr, rel_tol):
+        return float(C.predict_steps(H, lr, rel_tol))
+
+    def diagnose(answers, args, kwargs):
+        H, lr, tol = args["H"], args["lr"], args["rel_tol"]
+        if not np.all(np.isfinite(np.asarray(answers[0], dtype=float))):
+            return "the log of a negative factor is NaN: take the absolute value r = |1 − ηλ| first"
+        lam = np.linalg.eigvalsh(H)
+        r = np.abs(1 - lr * lam)
+        slow = float(r.max())
+        x = math.log(tol) / (2 * math.log(slow))
+        return match_mistake(
+            answers[0],
+            {
+                "the LOSS shrinks by r² per step (r = |1 − ηλ|), so r^(2k) ≤ rel_tol: a factor 2 in the log": float(
+                    math.ceil(2 * x)
+                ),
+                "round UP: k must be a whole number of steps with r^(2k) ≤ rel_tol": float(math.floor(x)),
+                "the slowest direction has the LARGEST |1 − ηλ| — that can be the steep one when ηλ_max is near 2": float(
+                    math.ceil(math.log(tol) / (2 * math.log(abs(1 - lr * lam[0]))))
+                ),
+                "the slowest direction has the largest |1 − ηλ| over ALL directions, here not λ_max's": lambda: (
+                    float(math.ceil(math.log(tol) / (2 * math.log(abs(1 - lr * lam[-1])))))
+                ),
+                "use the same logarithm on both sides (np.log with np.log, or log10 with log10)": float(
+                    math.ceil(math.log10(tol) / (2 * math.log(slow)))
+                ),
+                "that is the large-κ shortcut k ≈ κ·ln(1/rel_tol)/2; use the exact factor r = |1 − ηλ|": float(
+                    math.ceil(lam[-1] / lam[0] * math.log(1 / tol) / 2)
+                ),
+            },
+            rtol=1e-9,
+            atol=1e-9,
+        )
+
+    def on_raise(exc, args, kwargs):
+        if isinstance(exc, ValueError) and "math domain" in str(exc):
+            return "math.log of a negative number: take the absolute value |1 − ηλ| (a negative factor flips sign)"
+        return None
+
+    return grade(
+        "predict_steps",
+        fn,
+        cases,
+        reference,
+        tol=1e-9,
+        error=_relative_error,
+        diagnose=diagnose,
+        on_raise=on_raise,
+    )

@@ -16,6 +16,7 @@ __all__ = [
     "plot_directional_derivative_overview",
     "plot_increment_vs_differential",
     "plot_gradient_and_contours",
+    "plot_eigen_step",
     "plot_quadratic_paths",
     "plot_loss_curves",
     "plot_split_fractions",
@@ -200,6 +201,80 @@ def _ellipses(ax, H, w_star, levels, color):
     for level in levels:
         e = C.quadratic_ellipse(H, w_star, level, 200)
         ax.plot(e[:, 0], e[:, 1], color=color, lw=1.0)
+
+
+def plot_eigen_step(
+    lams=(1.0, 4.0), angle_deg: float = 30.0, offset=(1.6, -0.4), lr: float = 0.3, steps: int = 6
+):
+    """One gradient-descent step on a 2×2 bowl, seen in the eigenbasis of its Hessian.
+
+    Left: contours of ``L − L* = eᵀHe/2`` around the minimum, the eigen-directions ``u₁, u₂``, the offset
+    ``e₀ = w₀ − w*`` split into its eigen-components ``c₁u₁ + c₂u₂`` and the step ``e₁ = e₀ − ηHe₀``.
+    Right: ``|c_i|`` over ``steps`` steps on a log scale — straight lines of slope ``ln|1 − ηλ_i|``.
+    The factors are printed in neither panel's title: the notebook asks the student to derive them.
+    """
+    plt = _pyplot()
+    a = math.radians(angle_deg)
+    U = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    lam = np.asarray(lams, float)
+    H = U @ np.diag(lam) @ U.T
+    e0 = np.asarray(offset, float)
+    path = np.array([C.offset_after_steps(H, e0, lr, k) for k in range(steps + 1)])
+    coef = path @ U  # eigen-coordinates c_i of every iterate
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9.5, 4.2), layout="constrained")
+    _ellipses(ax, H, np.zeros(2), (0.05, 0.3, 0.8, 1.6, 3.0), COLORS["sky"])
+    colors = (COLORS["blue"], COLORS["orange"])
+    for i in range(2):
+        direction = U[:, i]
+        ax.plot(*np.outer([-2.2, 2.2], direction).T, ls=":", color=colors[i], lw=1.2)
+        ax.annotate(
+            f"u{'₁₂'[i]} (λ{'₁₂'[i]} = {lam[i]:g})",
+            xy=2.15 * direction * (1 if i == 0 else -1),
+            color=colors[i],
+            fontsize=9,
+            ha="center",
+        )
+    for k, e in enumerate(path[:2]):
+        c = U.T @ e
+        corner = c[0] * U[:, 0]
+        ax.plot(
+            *np.array([[0, 0], corner]).T,
+            color=colors[0],
+            lw=2.4 if k == 0 else 1.6,
+            alpha=1 if k == 0 else 0.6,
+        )
+        ax.plot(
+            *np.array([corner, e]).T, color=colors[1], lw=2.4 if k == 0 else 1.6, alpha=1 if k == 0 else 0.6
+        )
+        ax.plot(*e, "o", color=COLORS["black"] if k == 0 else COLORS["vermillion"], ms=6)
+        ax.annotate(f"e{'₀₁'[k]}", xy=e, xytext=(6, 4), textcoords="offset points", fontsize=10)
+    ax.annotate(
+        "", xy=path[1], xytext=path[0], arrowprops=dict(arrowstyle="->", color=COLORS["vermillion"], lw=1.5)
+    )
+    ax.annotate(
+        "−η∇L = −ηHe₀",
+        xy=path[0],
+        xytext=(0, -30),
+        textcoords="offset points",
+        color=COLORS["vermillion"],
+        fontsize=9,
+        ha="center",
+    )
+    ax.plot(0, 0, "*", color=COLORS["black"], ms=11)
+    ax.set(
+        xlim=(-2.3, 2.3),
+        ylim=(-2.3, 2.3),
+        aspect="equal",
+        xlabel="offset w₁ − w₁*",
+        ylabel="offset w₂ − w₂*",
+        title=f"one step at η = {lr:g}: each eigen-component\n(blue along u₁, orange along u₂) is rescaled",
+    )
+    ks = np.arange(steps + 1)
+    for i in range(2):
+        ax2.semilogy(ks, np.abs(coef[:, i]), "-o", color=colors[i], label=f"|c{'₁₂'[i]}| (along u{'₁₂'[i]})")
+    ax2.set(xlabel="step k", ylabel="|eigen-component of w_k − w*|", title="each component: a straight line")
+    ax2.legend()
+    return fig
 
 
 def plot_quadratic_paths(panels, levels=(0.02, 0.1, 0.4, 1.5, 5.0, 15.0)):
