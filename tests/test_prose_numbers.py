@@ -43,6 +43,16 @@ def printed_text(nb) -> str:
     return "\n".join(texts)
 
 
+def is_printed(number: str, printed: str) -> bool:
+    """Whether ``number`` appears in ``printed`` as a whole number ("0.5" is not in "0.57" or "10.5")."""
+    return re.search(rf"(?<![\d.]){re.escape(number)}(?!\d)", printed) is not None
+
+
+def test_is_printed_matches_whole_numbers_only():
+    assert is_printed("0.5", "ratio 0.5, next") and is_printed("0.5", "(0.5)") and is_printed("2.4", "2.4×")
+    assert not is_printed("0.5", "0.57") and not is_printed("0.5", "10.5") and not is_printed("1.2", "1.25")
+
+
 def test_prose_numbers_finds_decimals_outside_math_and_citations():
     text = "BN reaches 0.97 vs $0.25$ in `0.5`, see §3.2 and Table 1.7 of [x](a0.3); 1,000 steps; 12.5%."
     assert prose_numbers(text) == ["0.97", "12.5"]
@@ -58,7 +68,7 @@ def test_every_prose_number_is_printed_by_the_notebook(path):
         if cell.cell_type != "markdown":
             continue
         for number in prose_numbers(cell.source):
-            if number not in printed and number not in allowed:
+            if not is_printed(number, printed) and number not in allowed:
                 missing.setdefault(number, index)
     assert not missing, (
         f"{path.name}: numbers in the prose that no output prints (cell index) — print them, reword, or "
