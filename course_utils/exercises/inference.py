@@ -89,6 +89,12 @@ def _update_raised(exc, args, kwargs):
     return None
 
 
+_KERAS_ORDER_HINT = (
+    "PyTorch's momentum weights the NEW batch statistic: running = (1 − momentum)·running + "
+    "momentum·batch (momentum·running + (1 − momentum)·batch is Keras'/CS231n's convention)"
+)
+
+
 def _diagnose_update(answers, args, kwargs):
     mean0, var0, x = args["running_mean"], args["running_var"], args["x"]
     a = kwargs["momentum"]
@@ -98,8 +104,7 @@ def _diagnose_update(answers, args, kwargs):
     right_mean = (1 - a) * mean0 + a * mu
     mean_ok = np.allclose(answers[0], right_mean, rtol=1e-6, atol=1e-12)
     candidates = {
-        "PyTorch's momentum weights the NEW batch statistic: running = (1 − momentum)·running + "
-        "momentum·batch (momentum·running + (1 − momentum)·batch is Keras'/CS231n's convention)": (
+        _KERAS_ORDER_HINT: (
             a * mean0 + (1 - a) * mu,
             a * var0 + (1 - a) * var_u,
         ),
@@ -124,8 +129,16 @@ def _diagnose_update(answers, args, kwargs):
             right_mean,
             (1 - a) * var0 + a * ((x - right_mean) ** 2).sum(axis=0) / (m - 1),
         ),
+        "one statistic per feature: pass axis=0 (x.mean() with no axis averages every number of the batch)": (
+            lambda: ((1 - a) * mean0 + a * x.mean(), (1 - a) * var0 + a * x.var(ddof=1))
+        ),
+        "m is the number of values per feature, the batch size N = x.shape[0] (not x.size, which is N·D)": (
+            lambda: (right_mean, (1 - a) * var0 + a * var_b * x.size / (x.size - 1))
+        ),
     }
     hint = match_mistake(tuple(answers), candidates)
+    if hint is None and np.allclose(answers[0], a * mean0 + (1 - a) * mu, rtol=1e-6, atol=1e-12):
+        hint = _KERAS_ORDER_HINT  # the mean alone follows Keras' convention (whatever the variance does)
     if hint is None and not mean_ok:
         hint = "new_mean = (1 − momentum)·running_mean + momentum·(mean of x over axis 0)"
     return hint
@@ -181,10 +194,12 @@ def check_batchnorm_eval_forward(fn) -> bool:
 
 def _eval_raised(exc, args, kwargs):
     if isinstance(exc, ValueError) and "broadcast" in str(exc):
+        x = args["x"]
+        target = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         return (
-            f"a broadcasting error: x has shape {args['x'].shape} and the statistics one entry per channel "
-            f"{args['running_mean'].shape}: for an (N, C, H, W) input reshape them to (1, C, 1, 1) so that "
-            "channel c meets axis 1"
+            f"a broadcasting error: x has shape {x.shape} and the statistics one entry per channel "
+            f"{args['running_mean'].shape}: reshape each of them to {target} so that channel c meets axis 1 "
+            "(for an (N, C, H, W) input: (1, C, 1, 1))"
         )
     return None
 
@@ -376,6 +391,10 @@ def _diagnose_fold(answers, args, kwargs):
             "the Linear layer's own bias b is still in z = xW + b: it ends up in b_folded too": beta - mu * s,
             "the shift (b − running_mean) is multiplied by the same scale as W": b - mu + beta,
             "beta is added after the scale": (b - mu) * s,
+            "subtract the running mean: z_j − mean_j contains b_j − mean_j, not b_j + mean_j": (b + mu) * s
+            + beta,
+            "beta is added after the scale, so it is not multiplied by gamma/sqrt(var + eps)": (b - mu + beta)
+            * s,
             "the scale of the bias includes gamma as well": (b - mu) / np.sqrt(var + eps) + beta,
         },
     ) or ("collect the terms of y_j that do not multiply x: they come from b_j, the running mean and beta_j")
@@ -546,6 +565,8 @@ def check_student_batchnorm_layer(layer_cls) -> bool:
     got = outcome.value
     worst, worst_label, arrays = 0.0, "", []
     for label, value, ref in zip(_LAYER_OUTPUTS, got, expected):
+        if value is None and label.startswith("grads"):
+            return fail(name, f"{label} was never set", _layer_structure_hint(label, value))
         arr, why = as_answer(value, label, np.shape(ref))
         if arr is None:
             hint = _layer_structure_hint(label, value)
@@ -584,6 +605,11 @@ def _raised_by_stub(exc, cls) -> bool:
 
 
 def _layer_structure_hint(label, value):
+    if isinstance(value, tuple) and "output" in label:
+        return (
+            "forward(x, training) returns only the output array; keep the cache on the layer "
+            "(self.cache = cache) for backward"
+        )
     if value is None and label.startswith("grads"):
         return "backward must store the parameter gradients: self.grads['gamma'], self.grads['beta'] = ..."
     if value is None and label.startswith("dx"):
@@ -601,12 +627,25 @@ def _diagnose_layer(arrays, expected, data, worst_label) -> str:
         return np.allclose(got[label], ref[label] if value is None else value, rtol=1e-6, atol=1e-10)
 
     if not same("training output (1st batch)"):
+        batch = data["batches"][0]
+        default_eps = F.batchnorm_forward(batch, data["gamma"], data["beta"], 1e-5)[0]
+        if np.allclose(got["training output (1st batch)"], default_eps, rtol=1e-6, atol=1e-10):
+            return (
+                f"pass the layer's own eps to the forward piece: forward(x, gamma, beta, self.eps) "
+                f"(this layer has eps={_LAYER_EPS:g}, not the default 1e-5)"
+            )
         return "in training mode normalize with the batch's own statistics (your forward piece), not the running ones"
     if not same("running_mean after 3 batches") or not same("running_var after 3 batches"):
         if np.allclose(got["running_mean after 3 batches"], 0) and np.allclose(
             got["running_var after 3 batches"], 1
         ):
             return "the running statistics never moved: in training mode update them with your update piece"
+        default = _exercise_layer(lambda C, momentum, eps: L.BatchNorm(C, momentum=0.1, eps=eps), data)
+        if np.allclose(got["running_mean after 3 batches"], default[2], rtol=1e-6, atol=1e-10):
+            return (
+                f"pass the layer's own momentum to the update piece: update(..., x, self.momentum) "
+                f"(this layer has momentum={_LAYER_MOMENTUM:g}, not the default 0.1)"
+            )
         return (
             "update the running statistics once per training forward, from the batch x itself, and store "
             "the result back: self.running_mean, self.running_var = update(...)"

@@ -77,6 +77,28 @@ def upd_in_place(running_mean, running_var, x, momentum=0.1):
     return running_mean, running_var
 
 
+def upd_no_axis(running_mean, running_var, x, momentum=0.1):
+    return (
+        (1 - momentum) * running_mean + momentum * x.mean(),
+        (1 - momentum) * running_var + momentum * x.var(ddof=1),
+    )
+
+
+def upd_m_is_size(running_mean, running_var, x, momentum=0.1):
+    m = x.size
+    return (
+        (1 - momentum) * running_mean + momentum * x.mean(axis=0),
+        (1 - momentum) * running_var + momentum * x.var(axis=0) * m / (m - 1),
+    )
+
+
+def upd_keras_and_biased(running_mean, running_var, x, momentum=0.1):
+    return (
+        momentum * running_mean + (1 - momentum) * x.mean(axis=0),
+        momentum * running_var + (1 - momentum) * x.var(axis=0),
+    )
+
+
 def upd_only_mean(running_mean, running_var, x, momentum=0.1):
     return (1 - momentum) * running_mean + momentum * x.mean(axis=0)
 
@@ -123,6 +145,13 @@ def ev_no_affine(x, gamma, beta, running_mean, running_var, eps=1e-5):
 
 def ev_no_reshape(x, gamma, beta, running_mean, running_var, eps=1e-5):
     return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta
+
+
+def ev_channel_axis0(x, gamma, beta, running_mean, running_var, eps=1e-5):
+    def col(v):
+        return np.reshape(v, (-1,) + (1,) * (x.ndim - 1))
+
+    return col(gamma) * (x - col(running_mean)) / np.sqrt(col(running_var) + eps) + col(beta)
 
 
 def ev_in_place(x, gamma, beta, running_mean, running_var, eps=1e-5):
@@ -244,6 +273,16 @@ def fold_unscaled_shift(W, b, bn):
 def fold_no_beta(W, b, bn):
     s = _s(bn)
     return W * s, (b - bn.running_mean) * s
+
+
+def fold_plus_mean(W, b, bn):
+    s = _s(bn)
+    return W * s, (b + bn.running_mean) * s + bn.beta
+
+
+def fold_scaled_beta(W, b, bn):
+    s = _s(bn)
+    return W * s, (b - bn.running_mean + bn.beta) * s
 
 
 def fold_in_place(W, b, bn):
@@ -368,6 +407,32 @@ class LayerDefaultEps(LayerRight):
         return _F.batchnorm_inference(x, self.gamma, self.beta, self.running_mean, self.running_var)
 
 
+class LayerReturnsCache(LayerRight):
+    def forward(self, x, training=True):
+        out = super().forward(x, training)
+        return (out, self._cache) if training else out
+
+
+class LayerDefaultMomentum(LayerRight):
+    def forward(self, x, training=True):
+        if not training:
+            return super().forward(x, training=False)
+        out, self._cache = _F.batchnorm_forward(x, self.gamma, self.beta, self.eps)
+        self.running_mean, self.running_var = cu.exercises.course_update_running_stats(
+            self.running_mean, self.running_var, x
+        )
+        return out
+
+
+class LayerTrainingDefaultEps(LayerRight):
+    def forward(self, x, training=True):
+        if not training:
+            return super().forward(x, training=False)
+        out, self._cache = _F.batchnorm_forward(x, self.gamma, self.beta)
+        self.running_mean, self.running_var = _update(self.running_mean, self.running_var, x, self.momentum)
+        return out
+
+
 class LayerNaN(LayerRight):
     def forward(self, x, training=True):
         out = super().forward(x, training)
@@ -391,6 +456,9 @@ CORPUS = {
             Wrong(upd_axis1, hint="batch axis 0"),
             Wrong(upd_std, hint="not standard deviations"),
             Wrong(upd_around_running_mean, hint="batch's own mean"),
+            Wrong(upd_no_axis, hint="pass axis=0"),
+            Wrong(upd_m_is_size, hint="not x.size"),
+            Wrong(upd_keras_and_biased, hint="weights the NEW batch statistic"),
             Wrong(upd_in_place, says="in place"),
             Wrong(upd_only_mean, says="return a tuple"),
             *generic_wrongs(upd_right),
@@ -406,6 +474,7 @@ CORPUS = {
             Wrong(ev_swapped, hint="swapped"),
             Wrong(ev_no_affine, hint="apply gamma and beta"),
             Wrong(ev_no_reshape, hint="(1, C, 1, 1)", says="raised ValueError"),
+            Wrong(ev_channel_axis0, hint="reshape each of them to (1, 4)", says="raised ValueError"),
             Wrong(ev_in_place, says="in place"),
             *generic_wrongs(ev_right_by_hand),
         ],
@@ -437,6 +506,8 @@ CORPUS = {
             Wrong(fold_no_running_mean, hint="running mean must be subtracted"),
             Wrong(fold_unscaled_shift, hint="same scale as W"),
             Wrong(fold_no_beta, hint="beta is added"),
+            Wrong(fold_plus_mean, hint="not b_j + mean_j"),
+            Wrong(fold_scaled_beta, hint="not multiplied by gamma"),
             Wrong(fold_in_place, says="`W`"),
             Wrong(fold_changes_layer, says="`bn.running_mean`"),
             *generic_wrongs(fold_right_by_hand),
@@ -450,8 +521,11 @@ CORPUS = {
             Wrong(LayerBatchStatsInEval, hint="must normalize with the running statistics"),
             Wrong(LayerRunningStatsInTraining, hint="batch's own statistics"),
             Wrong(LayerSwappedGrads, hint="swapped"),
-            Wrong(LayerNoGrads, hint="self.grads['gamma']"),
+            Wrong(LayerNoGrads, hint="self.grads['gamma']", says="was never set"),
             Wrong(LayerDefaultEps, hint="layer's own eps"),
+            Wrong(LayerTrainingDefaultEps, hint="forward(x, gamma, beta, self.eps)"),
+            Wrong(LayerDefaultMomentum, hint="layer's own momentum"),
+            Wrong(LayerReturnsCache, hint="returns only the output array", says="got a tuple"),
             Wrong(LayerForgetsReturn, hint="must return dx", says="dx (backward) is None"),
             Wrong(LayerStub, says="not implemented yet"),
             Wrong(LayerOnlyForward, says="does not define its own backward"),

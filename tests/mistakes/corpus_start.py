@@ -28,6 +28,18 @@ def no_eps(x, eps=1e-5):
     return (x - x.mean()) / x.std()
 
 
+def eps_split_sqrt(x, eps=1e-5):
+    return (x - x.mean()) / (np.sqrt(x.var()) + np.sqrt(eps))
+
+
+def eps_hard_coded(x, eps=1e-5):
+    return (x - x.mean()) / np.sqrt(x.var() + 1e-8)
+
+
+def eps_default_hard_coded(x, eps=1e-5):
+    return (x - x.mean()) / np.sqrt(x.var() + 1e-5)
+
+
 def no_centering(x, eps=1e-5):
     return x / np.sqrt(x.var() + eps)
 
@@ -43,6 +55,9 @@ CORPUS = {
             Wrong(unbiased, hint="biased variance"),
             Wrong(eps_outside, hint="inside the square root"),
             Wrong(no_eps, hint="eps is missing"),
+            Wrong(eps_split_sqrt, hint="not sqrt(var) + sqrt(eps)"),
+            Wrong(eps_hard_coded, hint="not a fixed 1e-08"),
+            Wrong(eps_default_hard_coded, hint="not a fixed 1e-05"),
             Wrong(no_centering, hint="subtract the mean"),
             Wrong(divides_by_variance, hint="not by the variance"),
             *generic_wrongs(right_numpy),
