@@ -435,8 +435,8 @@ def _renorm_reference(x, running_mean, running_var, r_max, d_max, eps=EPS):
 def check_renorm_r_d(fn) -> bool:
     """Grade ``fn(x, running_mean, running_var, r_max, d_max, eps=1e-5) -> (r, d)`` for an (N, C) batch.
 
-    ``r = clip(σ_B/σ, 1/r_max, r_max)``, ``d = clip((μ_B − μ)/σ, −d_max, d_max)`` with
-    ``σ_B = sqrt(var_B + eps)`` (biased batch variance) and ``σ = sqrt(running_var + eps)``; both of shape
+    ``r = clip(σ_B/σ_run, 1/r_max, r_max)``, ``d = clip((μ_B − μ_run)/σ_run, −d_max, d_max)`` with
+    ``σ_B = sqrt(var_B + eps)`` (biased batch variance) and ``σ_run = sqrt(running_var + eps)``; both of shape
     (C,). Cases with no clip active, with both clips active, and r_max = 1, d_max = 0 (plain BN).
     """
     rng = np.random.default_rng(2017)
@@ -469,12 +469,15 @@ def _diagnose_renorm(answers, args, kwargs):
         answers,
         {
             "clip r into [1/r_max, r_max] and d into [−d_max, d_max]": lambda: (s_b / s, (mu_b - mu) / s),
-            "r = σ_B / σ (batch over running), not σ / σ_B": lambda: (np.clip(s / s_b, 1 / r_max, r_max), d),
-            "d = (μ_B − μ) / σ: batch mean minus running mean": lambda: (
+            "r = σ_B / σ_run (batch over running), not σ_run / σ_B": lambda: (
+                np.clip(s / s_b, 1 / r_max, r_max),
+                d,
+            ),
+            "d = (μ_B − μ_run) / σ_run: batch mean minus running mean": lambda: (
                 r,
                 np.clip((mu - mu_b) / s, -d_max, d_max),
             ),
-            "d is measured in units of the running σ, not of the batch σ_B": lambda: (
+            "d is measured in units of the running σ_run, not of the batch σ_B": lambda: (
                 r,
                 np.clip((mu_b - mu) / s_b, -d_max, d_max),
             ),

@@ -296,10 +296,10 @@ def plot_renorm_trace(trace, units=(0,)):
     ax0.yaxis.set_major_locator(FixedLocator(ticks))
     ax0.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     ax0.yaxis.set_minor_locator(NullLocator())
-    ax0.set_ylabel(r"$r = \sigma_B/\sigma$  (log scale)")
+    ax0.set_ylabel(r"$r = \sigma_B/\sigma_{run}$  (log scale)")
     which = f"unit {units[0]}" if len(units) == 1 else "units " + ", ".join(map(str, units))
     ax0.set_title(f"r of {which}: raw (grey) vs clipped (colour)")
-    ax1.set_ylabel(r"$d = (\mu_B - \mu)/\sigma$")
+    ax1.set_ylabel(r"$d = (\mu_B - \mu_{run})/\sigma_{run}$")
     ax1.set_title(f"d of {which}: raw (grey) vs clipped (colour)")
     ax0.legend(fontsize=7, loc="lower right", framealpha=0.9)
     return fig

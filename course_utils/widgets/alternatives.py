@@ -29,7 +29,7 @@ def _plain_log_ticks(ax):
 def renorm_clip_view(trace, unit: int = 0, r_range=(1.0, 5.0), d_range=(0.0, 3.0)):
     """Figure + update function for the r_max / d_max sliders.
 
-    The raw corrections ``r = σ_B/σ`` and ``d = (μ_B − μ)/σ`` recorded by a
+    The raw corrections ``r = σ_B/σ_run`` and ``d = (μ_B − μ_run)/σ_run`` recorded by a
     :class:`course_utils.alternatives.RenormTraceHook` are drawn in grey; the coloured curves are the same
     values clipped with the slider's limits, which is what Batch Renorm would feed forward. The readout
     gives, over all units of the layer, the share of (step, unit) pairs where each clip is active —
@@ -63,7 +63,7 @@ def renorm_clip_view(trace, unit: int = 0, r_range=(1.0, 5.0), d_range=(0.0, 3.0
         raise ValueError(f"renorm_clip_view: unit must be in [0, {r_raw.shape[1]}), got {unit}")
     steps = np.array(trace.steps)
     fig, (ax_r, ax_d) = new_figure(1, 2, figsize=(8.4, 3.3), dpi=90)
-    ax_r.plot(steps, r_raw[:, unit], color=COLORS["grey"], lw=0.6, label=r"raw $\sigma_B/\sigma$")
+    ax_r.plot(steps, r_raw[:, unit], color=COLORS["grey"], lw=0.6, label=r"raw $\sigma_B/\sigma_{run}$")
     (line_r,) = ax_r.plot(steps, r_raw[:, unit], color=COLORS["renorm"], lw=1.1, label="clipped r")
     upper_r = ax_r.axhline(1.0, color="k", ls="--", lw=1)
     lower_r = ax_r.axhline(1.0, color="k", ls="--", lw=1)
@@ -75,7 +75,9 @@ def renorm_clip_view(trace, unit: int = 0, r_range=(1.0, 5.0), d_range=(0.0, 3.0
     ax_r.set_xlabel("training step")
     ax_r.set_ylabel("r (log scale)")
     ax_r.legend(fontsize=8, loc="lower right", framealpha=0.9)
-    ax_d.plot(steps, d_raw[:, unit], color=COLORS["grey"], lw=0.6, label=r"raw $(\mu_B - \mu)/\sigma$")
+    ax_d.plot(
+        steps, d_raw[:, unit], color=COLORS["grey"], lw=0.6, label=r"raw $(\mu_B - \mu_{run})/\sigma_{run}$"
+    )
     (line_d,) = ax_d.plot(steps, d_raw[:, unit], color=COLORS["blue"], lw=1.1, label="clipped d")
     upper_d = ax_d.axhline(0.0, color="k", ls="--", lw=1)
     lower_d = ax_d.axhline(0.0, color="k", ls="--", lw=1)
@@ -88,13 +90,13 @@ def renorm_clip_view(trace, unit: int = 0, r_range=(1.0, 5.0), d_range=(0.0, 3.0
     # move would triple the callback time), the readout gives the share clipped at the current limits.
     r_lo, r_hi = np.percentile(r_raw[:, unit], [5, 95])
     ax_r.set_title(
-        rf"raw $r = \sigma_B/\sigma$ (grey) spans {r_lo:.1f} to {r_hi:.1f} (5–95 %);"
+        rf"raw $r = \sigma_B/\sigma_{{run}}$ (grey) spans {r_lo:.1f} to {r_hi:.1f} (5–95 %);"
         "\n"
         r"the clip (colour) holds it in [1/$r_{max}$, $r_{max}$]",
         fontsize=10,
     )
     ax_d.set_title(
-        rf"raw $d = (\mu_B - \mu)/\sigma$ (grey) stays within ±{np.abs(d_raw[:, unit]).max():.1f};"
+        rf"raw $d = (\mu_B - \mu_{{run}})/\sigma_{{run}}$ (grey) stays within ±{np.abs(d_raw[:, unit]).max():.1f};"
         "\n"
         r"only a $d_{max}$ below that clips it (colour)",
         fontsize=10,
