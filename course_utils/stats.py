@@ -205,12 +205,13 @@ def compare(
             df, half = float(n_a + n_b - 2), 0.0
     low, high = d - half, d + half
     seeds = f"{n} seeds" if n_a == n_b else f"{n_a} and {n_b} seeds"
+    unit_text = f" {unit}" if unit else ""  # unit="" (a ratio, a count) leaves no double space
     if low > 0 or high < 0:
         a_leads = (d > 0) == higher_is_better
         leader, other = (name_a, name_b) if a_leads else (name_b, name_a)
         d_text, h_text = format_estimate(abs(d), half)
         relation = "is ahead of" if higher_is_better else "is lower than"
-        verdict = f"{leader} {relation} {other} by {d_text} ± {h_text} {unit} ({seeds})"
+        verdict = f"{leader} {relation} {other} by {d_text} ± {h_text}{unit_text} ({seeds})"
     else:
         leader = None
         d_text, h_text = format_estimate(d, half)
@@ -218,7 +219,7 @@ def compare(
             d_text = d_text.lstrip("-")  # no "-0.0"
         if not d_text.startswith("-"):
             d_text = "+" + d_text
-        verdict = f"no clear difference between {name_a} and {name_b} ({d_text} ± {h_text} {unit}, {seeds})"
+        verdict = f"no clear difference between {name_a} and {name_b} ({d_text} ± {h_text}{unit_text}, {seeds})"
     return Comparison(
         mean_diff=d,
         half_width=half,

@@ -169,3 +169,8 @@ def test_paired_comparison_uses_compare_and_keeps_its_numbers():
     half = ss.t.ppf(0.975, 4) * d.std(ddof=1) / np.sqrt(5)  # the formula paired_comparison used before
     assert (pc.ci_low, pc.ci_high) == (float(d.mean() - half), float(d.mean() + half))
     assert pc.significant == c.clear
+
+
+def test_empty_unit_leaves_no_double_space():
+    c = compare([1.0, 2.0, 3.0], [0.0, 1.0, 2.5], unit="", scale=1.0)
+    assert "  " not in c.verdict and "±" in c.verdict
