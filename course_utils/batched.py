@@ -25,6 +25,7 @@ Example
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -269,7 +270,10 @@ class _Stack:
         self.program = []  # (kind, detail) per layer of the MLP, input to output
         self.params = []  # per layer: {name: (S, ...) array}
         self.state = {}  # per norm layer with running statistics: {name: (S, C) array}
+        self.hooks = {}  # per norm layer index: the layer's own batched_backward (see train_seeds)
         for index, layer in enumerate(template.layers):
+            if hasattr(layer, "batched_backward"):
+                self.hooks[index] = layer.batched_backward
             if isinstance(layer, L.Linear):
                 self.program.append(("linear", None))
             elif isinstance(layer, L.Sigmoid | L.Tanh | L.ReLU):
@@ -314,6 +318,9 @@ class _Stack:
                 dout, grads[index] = _linear_backward(dout, cache, p, need_dx=index > 0)
             elif kind == "act":
                 dout, grads[index] = _act_backward(detail, dout, cache), {}
+            elif index in self.hooks:
+                default = functools.partial(_norm_backward, detail, cache=cache, p=p)
+                dout, grads[index] = self.hooks[index](dout, cache, p, default)
             else:
                 dout, grads[index] = _norm_backward(detail, dout, cache, p)
         return grads
@@ -402,6 +409,7 @@ def train_seeds(
     y_test=None,
     eval_every: int = 0,
     divergence_threshold: float = 1e3,
+    customize=None,
 ) -> SeedRuns:
     """Train one MLP per seed, all at once, with exactly the numbers of separate ``train()`` runs.
 
@@ -438,6 +446,13 @@ def train_seeds(
         weights keep the values they had before the step (its running statistics include that
         step's batch, as in ``train()``), its loss row holds the offending value then NaN, and its
         later test accuracies are chance level. The other seeds carry on unaffected.
+    customize : callable, optional
+        ``customize(model)`` is applied to every freshly built MLP before training, e.g. to swap in a
+        subclass of ``layers.BatchNorm`` with another starting γ (notebooks 05–06). A swapped-in norm
+        layer keeps its base class's forward pass; if it changes the backward, it also defines
+        ``batched_backward(dout, cache, params, backward) -> (dx, grads)`` on the stacked arrays
+        (``params["gamma"]`` of shape (S, C); ``backward(dout)`` is the unchanged batched backward).
+        ``SeedRuns.model(i)`` rebuilds the plain MLP (forward-equivalent) with the trained values.
 
     Returns
     -------
@@ -482,6 +497,9 @@ def train_seeds(
     # architecture: layer sizes, init_scale, num_groups, r_max, d_max).
     mlp_kwargs = {k: v for k, v in cfg.items() if k != "layer_sizes"}
     models = [MLP(cfg["layer_sizes"], seed=s, **mlp_kwargs) for s in seeds]
+    if customize is not None:
+        for model in models:
+            customize(model)
     n_classes, d_in = models[0].layer_sizes[-1], models[0].layer_sizes[0]
     X, y = _check_data(X, y, n_classes, "X", "y", d_in)
     if batch_size > X.shape[0]:

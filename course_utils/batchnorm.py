@@ -11,16 +11,15 @@ sliders in ``widgets/batchnorm.py``, exercise checks in ``exercises/batchnorm.py
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 from scipy.special import expit
 
 from . import layers as L
 from ._validate import as_real_array
+from .batched import train_seeds
 from .data import load_digits_split
 from .saturation import SATURATED_Z
-from .training import MLP, train
+from .training import MLP
 
 __all__ = [
     "NEAR_LINEAR_Z",
@@ -106,6 +105,13 @@ class FixedAffineBatchNorm(L.BatchNorm):
             self.grads["beta"] = np.zeros_like(self.grads["beta"])
         return dx
 
+    def batched_backward(self, dout, cache, params, backward):
+        """The same rule on the seed-stacked arrays of :func:`course_utils.batched.train_seeds`."""
+        dx, grads = backward(dout)
+        if not self.learn:
+            grads = {name: np.zeros_like(g) for name, g in grads.items()}
+        return dx, grads
+
 
 #: The four versions compared in notebook 05: name -> (γ at the start, learned?)
 GAMMA_VARIANTS = {
@@ -116,9 +122,25 @@ GAMMA_VARIANTS = {
 }
 
 
-def gamma_init_experiment(seeds, steps: int = 200, batch_size: int = 64, lr: float = 1.0) -> dict:
-    """Train a 64-64-64-10 sigmoid MLP (BN before each sigmoid) on the digits in the four
+def _swap_norm_layers(factory):
+    """A ``customize`` hook for :func:`~course_utils.batched.train_seeds`: every BN layer of the MLP
+    is replaced by ``factory(num_features)``."""
+
+    def customize(model):
+        for i in model.norm_indices:
+            model.layers[i] = factory(model.layers[i].num_features)
+
+    return customize
+
+
+def gamma_init_experiment(
+    seeds, steps: int = 200, batch_size: int = 64, lr: float = 1.0, hidden: int = 64
+) -> dict:
+    """Train a 64-H-H-10 sigmoid MLP (H = ``hidden``, BN before each sigmoid) on the digits in the four
     :data:`GAMMA_VARIANTS`, once per seed (same initial weights and batches for every variant of a seed).
+
+    All seeds of a variant train at once (:func:`~course_utils.batched.train_seeds`, equal to separate
+    ``train()`` runs of the model with :class:`FixedAffineBatchNorm` layers).
 
     Returns
     -------
@@ -127,28 +149,30 @@ def gamma_init_experiment(seeds, steps: int = 200, batch_size: int = 64, lr: flo
         (eval mode), "gamma": mean γ over the BN units at the end}, each an array with one entry per seed.
     """
     X, X_test, y, y_test = load_digits_split(seed=0)
+    sizes = [64, hidden, hidden, 10]
+    norm_indices = MLP(sizes, activation="sigmoid", normalization="batch", seed=0).norm_indices
     results = {}
     for name, (gamma0, learn) in GAMMA_VARIANTS.items():
-        rows = []
-        for seed in seeds:
-            model = MLP([64, 64, 64, 10], activation="sigmoid", normalization="batch", seed=seed)
-            for i in model.norm_indices:
-                model.layers[i] = FixedAffineBatchNorm(model.layers[i].num_features, gamma0, learn)
-            hist = train(
-                model,
-                X,
-                y,
-                steps=steps,
-                batch_size=batch_size,
-                lr=lr,
-                seed=seed,
-                X_test=X_test,
-                y_test=y_test,
-            )
-            gammas = np.concatenate([model.layers[i].params["gamma"] for i in model.norm_indices])
-            rows.append((hist.loss[-30:].mean(), hist.final_test_accuracy, gammas.mean()))
-        loss, acc, gamma = (np.array(col) for col in zip(*rows))
-        results[name] = {"loss": loss, "acc": acc, "gamma": gamma}
+        runs = train_seeds(
+            sizes,
+            list(seeds),
+            X,
+            y,
+            steps=steps,
+            batch_size=batch_size,
+            lr=lr,
+            activation="sigmoid",
+            normalization="batch",
+            X_test=X_test,
+            y_test=y_test,
+            customize=_swap_norm_layers(lambda c, g=gamma0, learn=learn: FixedAffineBatchNorm(c, g, learn)),
+        )
+        gammas = np.concatenate([runs.params[i]["gamma"] for i in norm_indices], axis=1)
+        results[name] = {
+            "loss": runs.loss[:, -30:].mean(axis=1),
+            "acc": runs.final_test_accuracy,
+            "gamma": gammas.mean(axis=1),
+        }
     return results
 
 
@@ -171,6 +195,13 @@ class BatchNormIgnoringStats(L.BatchNorm):
         self.grads["beta"] = dout.sum(axis=0)
         return dout * cache.gamma * cache.inv_std
 
+    def batched_backward(self, dout, cache, params, backward):
+        """The same rule on the seed-stacked arrays of :func:`course_utils.batched.train_seeds`:
+        ``dout`` (S, N, C), ``cache = (x_hat, inv_std)``, ``params["gamma"]`` (S, C)."""
+        x_hat, inv_std = cache
+        grads = {"gamma": (dout * x_hat).sum(axis=1), "beta": dout.sum(axis=1)}
+        return dout * params["gamma"][:, None, :] * inv_std, grads
+
 
 def running_mean_error(model, X) -> float:
     """Largest |running mean − mean over X| of any unit of any BN layer, in units of that unit's std.
@@ -185,23 +216,16 @@ def running_mean_error(model, X) -> float:
     return float(max(errors))
 
 
-def _ignore_stats_run(ignore_stats: bool, seed: int, lr: float, steps: int, data) -> dict:
-    X, X_test, y, y_test = data
-    model = MLP([64, 64, 64, 10], activation="sigmoid", normalization="batch", seed=seed)
-    if ignore_stats:
-        for i in model.norm_indices:
-            model.layers[i] = BatchNormIgnoringStats(model.layers[i].num_features)
-    hist = train(model, X, y, steps=steps, batch_size=64, lr=lr, seed=seed, X_test=X_test, y_test=y_test)
-    # measure the running statistics BEFORE anything else runs the model in training mode (a training-
-    # mode forward would update them); the batch-statistics accuracy then runs on a copy of the model
-    rm_error = running_mean_error(model, X)
-    probe = copy.deepcopy(model)
+def _probe(model, probe, X, X_test, y_test) -> dict:
+    """What a trained model of :func:`ignore_stats_experiment` is measured on, in this order.
+
+    ``probe`` is a second, identical copy of ``model``: the batch-statistics accuracy runs a training-mode
+    forward on it, which would update the running statistics of the model it runs on.
+    """
+    rm_error = running_mean_error(model, X)  # first, before any training-mode forward
     batch_stats_acc = float(np.mean(probe.forward(X_test, training=True).argmax(axis=1) == y_test))
     first = model.linears[0]
     return {
-        "loss curve": hist.loss,
-        "final loss": float(hist.loss[-30:].mean()),
-        "test acc (running stats)": hist.final_test_accuracy,
         "test acc (batch stats)": batch_stats_acc,
         "max |b| before BN": float(np.abs(first.b).max()),
         "mean ||W_j|| before BN": float(np.linalg.norm(first.W, axis=0).mean()),
@@ -213,6 +237,9 @@ def ignore_stats_experiment(seeds, lr: float = 3.0, steps: int = 300) -> dict:
     """Train the 64-64-64-10 sigmoid BN MLP with the true BN backward and with
     :class:`BatchNormIgnoringStats`, once per seed (same initial weights and batches for both).
 
+    All seeds of a version train at once (:func:`~course_utils.batched.train_seeds`, equal to separate
+    ``train()`` runs); each trained network is then probed on its own (:func:`running_mean_error` first).
+
     Returns
     -------
     dict
@@ -222,9 +249,30 @@ def ignore_stats_experiment(seeds, lr: float = 3.0, steps: int = 300) -> dict:
         "running mean off by (std)" (:func:`running_mean_error` on the training set, measured first) and
         "loss curve" (seeds × steps).
     """
-    data = load_digits_split(seed=0)
+    X, X_test, y, y_test = load_digits_split(seed=0)
+    seeds = list(seeds)
     out = {}
     for label, flag in (("true", False), ("ignore", True)):
-        runs = [_ignore_stats_run(flag, s, lr, steps, data) for s in seeds]
-        out[label] = {key: np.array([r[key] for r in runs]) for key in runs[0]}
+        runs = train_seeds(
+            [64, 64, 64, 10],
+            seeds,
+            X,
+            y,
+            steps=steps,
+            batch_size=64,
+            lr=lr,
+            activation="sigmoid",
+            normalization="batch",
+            X_test=X_test,
+            y_test=y_test,
+            customize=_swap_norm_layers(BatchNormIgnoringStats) if flag else None,
+        )
+        probes = [_probe(runs.model(i), runs.model(i), X, X_test, y_test) for i in range(len(seeds))]
+        result = {
+            "loss curve": runs.loss,
+            "final loss": runs.loss[:, -30:].mean(axis=1),
+            "test acc (running stats)": runs.final_test_accuracy,
+        }
+        result.update({key: np.array([p[key] for p in probes]) for key in probes[0]})
+        out[label] = result
     return out

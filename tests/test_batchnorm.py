@@ -189,17 +189,52 @@ def test_identity_button_recovers_input_exactly(channel):
 
 
 # ---------------------------------------------------------------------------- exercise check
-def _compact(dout, cache):
-    m = dout.shape[0]
-    dbeta = dout.sum(axis=0)
-    dgamma = (dout * cache.x_hat).sum(axis=0)
-    dx = (cache.gamma * cache.inv_std / m) * (
-        m * dout - dout.sum(axis=0) - cache.x_hat * (dout * cache.x_hat).sum(axis=0)
-    )
-    return dx, dgamma, dbeta
-
-
 # The checkers of notebooks 05–06 are tested against tests/mistakes/corpus_batchnorm.py.
+
+
+# ---------------------------------------------------------------------------- experiments (05, 06)
+def _loop_runs(factory, seeds, steps, lr, hidden=64):
+    """The experiments' runs the slow way: one train() per seed with the custom layer swapped in."""
+    X, X_test, y, y_test = cu.data.load_digits_split(seed=0)
+    out = []
+    for seed in seeds:
+        model = cu.training.MLP(
+            [64, hidden, hidden, 10], activation="sigmoid", normalization="batch", seed=seed
+        )
+        for i in model.norm_indices:
+            model.layers[i] = factory(model.layers[i].num_features)
+        hist = cu.training.train(
+            model, X, y, steps=steps, batch_size=64, lr=lr, seed=seed, X_test=X_test, y_test=y_test
+        )
+        out.append((model, hist))
+    return out
+
+
+@pytest.mark.parametrize("gamma0, learn", [(2.0, False), (2.0, True)])
+def test_gamma_init_experiment_equals_separate_train_runs(gamma0, learn):
+    name = next(k for k, v in cu.batchnorm.GAMMA_VARIANTS.items() if v == (gamma0, learn))
+    got = cu.batchnorm.gamma_init_experiment(seeds=[0, 1], steps=40, hidden=16)[name]
+    runs = _loop_runs(
+        lambda c: cu.batchnorm.FixedAffineBatchNorm(c, gamma0, learn), [0, 1], 40, 1.0, hidden=16
+    )
+    for k, (model, hist) in enumerate(runs):
+        gammas = np.concatenate([model.layers[i].params["gamma"] for i in model.norm_indices])
+        assert abs(got["loss"][k] - hist.loss[-30:].mean()) < 1e-12
+        assert got["acc"][k] == hist.final_test_accuracy
+        assert abs(got["gamma"][k] - gammas.mean()) < 1e-12
+        if not learn:
+            assert np.all(gammas == gamma0)
+
+
+def test_ignore_stats_experiment_equals_separate_train_runs():
+    got = cu.batchnorm.ignore_stats_experiment(seeds=[3, 4], lr=3.0, steps=40)["ignore"]
+    runs = _loop_runs(cu.batchnorm.BatchNormIgnoringStats, [3, 4], 40, 3.0)
+    X, X_test, _, y_test = cu.data.load_digits_split(seed=0)
+    for k, (model, hist) in enumerate(runs):
+        np.testing.assert_allclose(got["loss curve"][k], hist.loss, rtol=0, atol=1e-12)
+        assert got["test acc (running stats)"][k] == hist.final_test_accuracy
+        assert abs(got["running mean off by (std)"][k] - cu.batchnorm.running_mean_error(model, X)) < 1e-9
+        assert abs(got["max |b| before BN"][k] - np.abs(model.linears[0].b).max()) < 1e-12
 
 
 # ---------------------------------------------------------------------------- graph figure + image script
@@ -207,10 +242,11 @@ def test_graph_figure_has_every_node_and_rule():
     fig = cu.plotting.draw_batchnorm_graph()
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)
     for needed in (
-        r"\mu = \frac{1}{m}\Sigma_i x_i",
-        r"x_\mu = x - \mu",
+        r"\mu_B = \frac{1}{m}\Sigma_i x_i",
+        r"x_\mu = x - \mu_B",
+        r"\sigma_B^2 = \frac{1}{m}",
         r"\hat{x} = x_\mu\, s",
-        r"d\mu = -\Sigma_i dx_{\mu,i}",
+        r"d\mu_B = -\Sigma_i dx_{\mu,i}",
         r"d\beta = \Sigma_i dy_i",
         "inv_std",
         r"\partial L",

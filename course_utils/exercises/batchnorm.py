@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from .. import normalization as F
@@ -58,6 +60,11 @@ def check_batchnorm_forward(fn) -> bool:
 
 
 def _batchnorm_raised(exc, x, gamma, beta):
+    if type(exc).__name__ == "AxisError" and x.ndim == 2:
+        return (
+            f"the same function must also work for an (N, C) input (here x has shape {x.shape}): build "
+            "the axes from x.ndim instead of writing (0, 2, 3)"
+        )
     if isinstance(exc, ValueError) and "broadcast" in str(exc):
         return (
             f"a broadcasting error: x has shape {x.shape} and gamma {gamma.shape}. Keep the reduced axes "
@@ -100,6 +107,11 @@ def _diagnose_batchnorm(out, x, gamma, beta):
             "not over the batch axis 0 alone (that gives one mean per position)": lambda: normalized_over(
                 (0,)
             ),
+            "one mean for the whole tensor mixes the channels: every channel needs its own μ_B and σ_B²": lambda: (
+                normalized_over(tuple(range(x.ndim)))
+            ),
+            "statistics per image and channel (over H·W only) are InstanceNorm: BN also pools over the "
+            "batch axis 0": lambda: normalized_over(tuple(range(2, x.ndim))) if x.ndim > 2 else None,
             "gamma scales and beta shifts: y = gamma * x_hat + beta (you swapped them)": lambda: (
                 b * (x - mu) / np.sqrt(var + eps) + g
             ),
@@ -292,6 +304,8 @@ def _diagnose_identity(answers, args, kwargs):
             ),
             "β adds the mean back: β = +μ_B": (std, -mu),
             "γ is a standard deviation (a square root), not the variance": (var + eps, mu),
+            "γ = 1, β = 0 only leave x̂ as it is; to get x back, γ must undo the division and β the "
+            "subtraction of the mean": (np.ones(C), np.zeros(C)),
         },
         rtol=1e-6,
     )
@@ -312,7 +326,8 @@ def check_gamma_beta_prediction(fn, x) -> bool:
     ``relu_on`` is the predicted fraction of ReLUs that are on at γ = 1, β = 0 and ``saturated`` the
     predicted fraction of saturated sigmoids (σ < 0.03 or > 0.97) at γ = 4, β = 0, both for the channel
     ``x`` after BN. Both must be fractions within 0.1 of the measured values (a Gaussian guess passes);
-    the verdict prints the measured values.
+    only a PASS prints the measured values (a FAIL says which prediction is off and why, not the answer).
+    A tuple, a list or an array of two numbers is accepted.
     """
     from ..batchnorm import activation_stats
 
@@ -324,11 +339,14 @@ def check_gamma_beta_prediction(fn, x) -> bool:
     verdict = outcome.verdict(name)
     if verdict is not None:
         return verdict
-    if not isinstance(outcome.value, tuple) or len(outcome.value) != 2:
-        return fail(name, f"return two numbers (relu_on, saturated), got {_kind(outcome.value)}")
+    value = outcome.value
+    if isinstance(value, list | np.ndarray) and np.shape(value) == (2,):
+        value = tuple(value)  # a list or an array of two numbers is as good as a tuple
+    if not isinstance(value, tuple) or len(value) != 2:
+        return fail(name, f"return two numbers (relu_on, saturated), got {_kind(value)}")
     got = []
-    for label, value in zip(("relu_on", "saturated"), outcome.value):
-        arr, why = as_answer(value, label, ())
+    for label, item in zip(("relu_on", "saturated"), value):
+        arr, why = as_answer(item, label, ())
         if arr is None:
             return fail(name, why)
         got.append(float(arr))
@@ -337,7 +355,12 @@ def check_gamma_beta_prediction(fn, x) -> bool:
     if np.all(off <= 0.1):
         print(f"PASS ✓ {name}: your {got[0]:.2f} and {got[1]:.2f} are within 0.1 ({measured})")
         return True
-    return fail(name, f"your ({got[0]:.2g}, {got[1]:.2g}); {measured}", _diagnose_prediction(got, truth))
+    # The measured values are printed only with a PASS: they are what the student is predicting.
+    verdicts = ", ".join(
+        f"{label} {'within 0.1' if d <= 0.1 else 'off by more than 0.1'}"
+        for label, d in zip(("relu_on", "saturated"), off)
+    )
+    return fail(name, f"your ({got[0]:.2g}, {got[1]:.2g}): {verdicts}", _diagnose_prediction(got, truth))
 
 
 def _diagnose_prediction(got, truth):
@@ -375,14 +398,31 @@ def _backward_cases(seed):
     return cases
 
 
-def _staged(dout, cache, *, path2_xmu=True, path2_x=True, half=-0.5, power=-1.5, sum_dinv=True, two=2.0):
+def _staged(
+    dout,
+    cache,
+    *,
+    path2_xmu=True,
+    path2_x=True,
+    half=-0.5,
+    power=-1.5,
+    sum_dinv=True,
+    two=2.0,
+    gamma=True,
+    mean_not_sum=False,
+):
     """The staged backward with switches for its usual slips (all defaults: right)."""
     m = dout.shape[0]
-    dx_hat = dout * cache.gamma
-    dinv_std = (dx_hat * cache.xmu).sum(axis=0, keepdims=True) if sum_dinv else dx_hat * cache.xmu
+    total = (
+        (lambda a: a.mean(axis=0, keepdims=True))
+        if mean_not_sum
+        else (lambda a: a.sum(axis=0, keepdims=True))
+    )
+    dx_hat = dout * cache.gamma if gamma else dout
+    dinv_std = total(dx_hat * cache.xmu) if sum_dinv else dx_hat * cache.xmu
     dvar = half * (cache.var + cache.eps) ** power * dinv_std
     dxmu = dx_hat * cache.inv_std + ((two / m) * cache.xmu * dvar if path2_xmu else 0.0)
-    dmu = -dxmu.sum(axis=0, keepdims=True)
+    dmu = -total(dxmu)
     dx = dxmu + (dmu / m if path2_x else 0.0)
     return dx
 
@@ -424,6 +464,14 @@ def _diagnose_staged(answers, args, kwargs):
                 dout, cache, power=-0.5
             ),
             "the factor -1/2 of d/dv v^(-1/2) is missing in dvar": lambda: _staged(dout, cache, half=1.0),
+            "sign of dvar: d/dv (v + eps)^(-1/2) = -1/2·(v + eps)^(-3/2), with a minus": lambda: _staged(
+                dout, cache, half=0.5
+            ),
+            "γ is missing: the gradient reaching x_hat is dx_hat = γ·dout (y = γ·x_hat + β)": lambda: _staged(
+                dout, cache, gamma=False
+            ),
+            "a gradient into a per-feature node is a SUM over the batch (every row used it), not a mean: "
+            "dinv_std and dmu use .sum(axis=0)": lambda: _staged(dout, cache, mean_not_sum=True),
             "inv_std is one number per feature, so dinv_std sums dx_hat·xmu over the batch": lambda: _staged(
                 dout, cache, sum_dinv=False
             ),
@@ -435,7 +483,8 @@ def _diagnose_staged(answers, args, kwargs):
             ),
         },
     ) or (
-        "print each intermediate (dx_hat, dinv_std, dvar, dxmu, dmu) next to cu.batchnorm_backward_staged's"
+        "check your lines one by one against the backward rule on each edge of the graph figure below "
+        "the check cell, and the shapes: (1, D) for dinv_std, dvar, dmu; (N, D) for dx_hat, dxmu, dx"
     )
 
 
@@ -453,6 +502,19 @@ def _backward_without_gamma(dout, cache):
 def _backward_wrong_dgamma(dout, cache):
     dx, _, dbeta = F.batchnorm_backward(dout, cache)
     return dx, (dout * cache.x).sum(axis=0), dbeta
+
+
+def _backward_unbiased_std(dout, cache):
+    """A backward that recomputes the std with the unbiased variance (m − 1): dx off by about 1/(2m)."""
+    m = cache.x.size // cache.mu.size
+    s = 1.0 / np.sqrt(cache.var * (m / (m - 1)) + cache.eps)
+    x_hat = cache.xmu * s
+    dgamma = (dout * cache.x_hat).sum(axis=cache.axes)
+    dbeta = dout.sum(axis=cache.axes)
+    sum_dy = dout.sum(axis=cache.axes, keepdims=True)
+    sum_dy_xhat = (dout * x_hat).sum(axis=cache.axes, keepdims=True)
+    dx = (cache.gamma * s / m) * (m * dout - sum_dy - x_hat * sum_dy_xhat)
+    return dx, dgamma, dbeta
 
 
 def _backward_staged_right(dout, cache):
@@ -484,6 +546,13 @@ _GRADIENT_TEST_CASES = [
         "your test accepts a wrong dgamma: compare dgamma and dbeta with their numerical gradients too",
     ),
     (
+        _backward_unbiased_std,
+        False,
+        "your test accepts a backward whose dx is only slightly off (it uses the unbiased variance, m − 1): "
+        "your tolerance is too loose — a right backward agrees with the numerical gradient to about 1e-9 "
+        "in float64, so use relative error < 1e-6",
+    ),
+    (
         _backward_staged_right,
         True,
         "a correct backward (the staged one) must pass your test: loosen the tolerance to ~1e-6",
@@ -496,9 +565,12 @@ def check_gradient_test(fn) -> bool:
 
     ``backward(dout, cache) -> (dx, dgamma, dbeta)`` has the signature of
     :func:`course_utils.batchnorm_backward`. The test must accept two right backward passes (compact
-    and staged) and reject three wrong ones: one missing the variance path (invisible with an
-    all-ones ``dout``), one without γ in ``dx`` (invisible with γ = 1) and one with a wrong ``dgamma``
-    (invisible if only ``dx`` is compared).
+    and staged) and reject four wrong ones: one missing the variance path (invisible with an
+    all-ones ``dout``), one without γ in ``dx`` (invisible with γ = 1), one with a wrong ``dgamma``
+    (invisible if only ``dx`` is compared) and one whose ``dx`` is off by about 1/(2m) (the unbiased
+    variance; invisible with a loose tolerance). When a wrong backward passes although the test's own
+    inputs show it (random ``dout``, γ ≠ 1), the hint says how far off it was there: the comparison or
+    its tolerance is the slip.
     """
     name = "gradient_test"
     for backward, expected, hint in _GRADIENT_TEST_CASES:
@@ -506,7 +578,11 @@ def check_gradient_test(fn) -> bool:
 
         def recorded(dout, cache, _backward=backward, _seen=seen):
             _seen.append(
-                (np.array(dout, dtype=float, copy=True), np.array(cache.gamma, dtype=float, copy=True))
+                (
+                    np.array(dout, dtype=float, copy=True),
+                    np.array(cache.gamma, dtype=float, copy=True),
+                    copy.deepcopy(cache),
+                )
             )
             return _backward(dout, cache)
 
@@ -527,17 +603,42 @@ def check_gradient_test(fn) -> bool:
             return fail(
                 name,
                 f"your test {said} a backward that is {'right' if expected else 'wrong'}",
-                _vacuous_test_hint(seen) or hint,
+                _vacuous_test_hint(seen) or (not expected and _visible_slip_hint(backward, seen)) or hint,
             )
-    print(f"PASS ✓ {name}: accepts both right backward passes and rejects all three wrong ones")
+    print(f"PASS ✓ {name}: accepts both right backward passes and rejects all four wrong ones")
     return True
+
+
+def _visible_slip_hint(backward, seen):
+    """For a wrong backward the test passed: how far off it was on the test's own inputs, if clearly."""
+    worst = (0.0, "")
+    for dout, _, cache in seen:
+        try:
+            got = backward(dout, cache)
+            right = F.batchnorm_backward(dout, cache)
+        except Exception:  # the test passed something the reference refuses: leave it to the case hint
+            return None
+        for label, a, b in zip(("dx", "dgamma", "dbeta"), got, right):
+            a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+            err = float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), 1e-300))
+            if err > worst[0]:
+                worst = (err, label)
+    err, label = worst
+    if err < 1e-4:
+        return None
+    return (
+        f"on your test's own inputs this backward's {label} is off by {100 * err:.2g}% of its largest entry, yet "
+        f"your test accepted it: either {label} is not compared or the tolerance is too loose — compare "
+        f"{label} with its numerical gradient at relative error < 1e-6 (a right backward agrees to about "
+        "1e-9 in float64)"
+    )
 
 
 def _vacuous_test_hint(seen):
     """The targeted hint when the upstream gradient or γ the test used makes it blind."""
     if not seen:
         return "your test never called the backward it was given: call backward(dout, cache) inside it"
-    for dout, gamma in seen:
+    for dout, gamma, _ in seen:
         if dout.shape[0] < 2:
             return "a batch of one cannot test BN (x̂ ≡ 0): use N ≥ 4 rows"
         if np.ptp(dout, axis=0).max() == 0:
@@ -612,6 +713,16 @@ def _diagnose_layernorm_backward(answers, args, kwargs):
                 "the variance term is missing: subtract x̂·Σ_features(dx̂·x̂)": lambda: formula(1, D, var=False),
                 "γ is per feature and multiplies dy before the sums: dx̂ = γ·dy": lambda: formula(
                     1, D, gamma_in=False
+                ),
+                "m is the number of features D here, not the batch size N (the sums run over the "
+                "features, so the 1/m and the m·dx̂ count features)": lambda: (
+                    s
+                    / dout.shape[0]
+                    * (
+                        dout.shape[0] * dxh
+                        - dxh.sum(1, keepdims=True)
+                        - xh * (dxh * xh).sum(1, keepdims=True)
+                    )
                 ),
                 "m is the number of features D here, not the batch size N": lambda: (
                     s

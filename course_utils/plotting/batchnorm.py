@@ -109,7 +109,7 @@ class GammaBetaPlot:
       bar. Left: blue inside the sigmoid's near-linear band |y| ≤ ln 4 (yellow), orange outside it.
       Right: blue where the ReLU is on (y > 0), grey where it is off. The bin edges include 0 and ±ln 4,
       so the blue bars hold exactly the fraction the readout reports. *(moved by update)*
-    * a black step outline: the channel *before* BN (x itself), for comparison; γ = σ_B, β = μ_B puts
+    * a black step outline: the channel *before* BN (x itself), for comparison; γ = √(σ_B²+ε), β = μ_B puts
       the bars exactly on it.
     * curves (right axis): σ(y) and σ′(y) on the left, ReLU(y) on the right; grey zones mark where the
       sigmoid is saturated (σ < 0.03 or > 0.97) and where the ReLU is off.
@@ -139,7 +139,7 @@ class GammaBetaPlot:
     Attributes
     ----------
     mu_B, sigma_B : float
-        Batch mean and sqrt(var + eps) of ``x``: with γ = sigma_B, β = mu_B BN returns ``x``.
+        Batch mean and sqrt(var + eps) of ``x``: with γ = sigma_B (that is √(σ_B²+ε), ε included), β = mu_B BN returns ``x``.
     stairs : list of the four bar artists (sigmoid in/out, ReLU on/off) — the dynamic artists
     readouts : ((Text, Text, Text), (Text,)) — the numbers in the two readout boxes, also dynamic
     curves : list of the artists drawn above the bars (curves and the outline of x)
@@ -380,7 +380,7 @@ class GammaBetaPlot:
         tag = "  ← identity: BN gave back its input" if err < 1e-9 else ""
         return (
             f"γ = {gamma:.3f}, β = {beta:.3f}   (this channel: μ_B = {self.mu_B:.3f}, "
-            f"σ_B = √(var+ε) = {self.sigma_B:.3f})\n"
+            f"√(σ_B²+ε) = {self.sigma_B:.3f})\n"
             f"sigmoid: {stats['near_linear']:.1%} in the near-linear band |y| ≤ ln 4, "
             f"mean σ′ = {stats['mean_sigmoid_grad']:.4f}, "
             f"saturated (σ < 0.03 or > 0.97): {stats['saturated']:.1%}"
@@ -433,10 +433,10 @@ def plot_gamma_beta_settings(x, settings, eps: float = 1e-5, titles=None):
 _NODES = {
     # name: (x, y, label) — mathtext, in the notation of notebook 06 (s is inv_std in the code)
     "x": (0.8, 2.0, "$x$\n($m$ values)"),
-    "mu": (3.0, 3.6, r"$\mu = \frac{1}{m}\Sigma_i x_i$"),
-    "xmu": (5.0, 2.0, r"$x_\mu = x - \mu$"),
-    "var": (7.2, 3.6, r"$\sigma^2 = \frac{1}{m}\Sigma_i x_{\mu,i}^2$"),
-    "inv_std": (9.7, 3.6, "$s = (\\sigma^2 + \\epsilon)^{-1/2}$\n(inv_std)"),
+    "mu": (3.0, 3.6, r"$\mu_B = \frac{1}{m}\Sigma_i x_i$"),
+    "xmu": (5.0, 2.0, r"$x_\mu = x - \mu_B$"),
+    "var": (7.2, 3.6, r"$\sigma_B^2 = \frac{1}{m}\Sigma_i x_{\mu,i}^2$"),
+    "inv_std": (9.7, 3.6, "$s = (\\sigma_B^2 + \\epsilon)^{-1/2}$\n(inv_std)"),
     "x_hat": (11.5, 2.0, r"$\hat{x} = x_\mu\, s$"),
     "gamma": (12.9, 0.35, r"$\gamma$"),
     "beta": (14.7, 0.35, r"$\beta$"),
@@ -444,11 +444,11 @@ _NODES = {
 }
 _EDGES = [
     # (from, to, backward rule written beside the edge, offset of the rule from the edge's midpoint)
-    ("x", "mu", r"$dx$ += $d\mu\,/\,m$", (-0.8, 0.1)),
+    ("x", "mu", r"$dx$ += $d\mu_B\,/\,m$", (-0.8, 0.1)),
     ("x", "xmu", r"$dx$ += $dx_\mu$", (0.0, -0.32)),
-    ("mu", "xmu", r"$d\mu = -\Sigma_i dx_{\mu,i}$", (0.95, 0.1)),
-    ("xmu", "var", r"$dx_\mu$ += $\frac{2}{m}\,x_\mu\, d\sigma^2$", (1.1, -0.15)),
-    ("var", "inv_std", r"$d\sigma^2 = -\frac{1}{2}(\sigma^2+\epsilon)^{-3/2}\, ds$", (0.0, 0.8)),
+    ("mu", "xmu", r"$d\mu_B = -\Sigma_i dx_{\mu,i}$", (0.95, 0.1)),
+    ("xmu", "var", r"$dx_\mu$ += $\frac{2}{m}\,x_\mu\, d\sigma_B^2$", (1.1, -0.15)),
+    ("var", "inv_std", r"$d\sigma_B^2 = -\frac{1}{2}(\sigma_B^2+\epsilon)^{-3/2}\, ds$", (0.0, 0.8)),
     ("xmu", "x_hat", r"$dx_\mu = s\, d\hat{x}$", (0.0, -0.32)),
     ("inv_std", "x_hat", r"$ds = \Sigma_i d\hat{x}_i\, x_{\mu,i}$", (1.25, 0.3)),
     ("x_hat", "y", r"$d\hat{x} = \gamma\, dy$", (0.0, 0.6)),
@@ -462,9 +462,9 @@ def draw_batchnorm_graph():
 
     Forward edges are black arrows; the text on each edge (vermillion) is the gradient that flows back
     along it, starting from the upstream gradient dy = ∂L/∂y that enters at the output. The labels use
-    the notation of notebook 06: x_μ = x − μ and s = (σ² + ε)^(−1/2) (``xmu`` and ``inv_std`` in
+    the notation of notebook 06: x_μ = x − μ_B and s = (σ_B² + ε)^(−1/2) (``xmu`` and ``inv_std`` in
     :func:`course_utils.batchnorm_backward_staged`). The two fan-out points (``x`` feeds μ and x_μ;
-    x_μ feeds σ² and x̂) are where the backward pass adds two contributions (``+=``). Sums Σ run over
+    x_μ feeds σ_B² and x̂) are where the backward pass adds two contributions (``+=``). Sums Σ run over
     the m = N·H·W values of the channel.
 
     Returns

@@ -51,7 +51,7 @@ class GammaBetaDemo:
 
     @property
     def identity_values(self) -> tuple[float, float]:
-        """(γ, β) = (σ_B, μ_B) with σ_B = sqrt(var + eps): BN with these returns its input exactly."""
+        """(γ, β) = (√(σ_B²+ε), μ_B), ε included: BN with these returns its input exactly."""
         return self.plot.sigma_B, self.plot.mu_B
 
     def update(self, gamma: float, beta: float) -> str:

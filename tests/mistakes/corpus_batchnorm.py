@@ -57,6 +57,21 @@ def fwd_axis0_only(x, gamma, beta, eps=1e-5):
     return _bn(x, gamma, beta, x.mean(axis=0, keepdims=True), x.var(axis=0, keepdims=True), eps)
 
 
+def fwd_whole_tensor(x, gamma, beta, eps=1e-5):
+    return _bn(x, gamma, beta, x.mean(), x.var(), eps)
+
+
+def fwd_instance_norm(x, gamma, beta, eps=1e-5):
+    a = tuple(range(2, x.ndim)) or (0,)  # per image and channel on 4-D input (ordinary BN on 2-D)
+    return _bn(x, gamma, beta, x.mean(axis=a, keepdims=True), x.var(axis=a, keepdims=True), eps)
+
+
+def fwd_axes_hard_coded(x, gamma, beta, eps=1e-5):
+    mu = x.mean(axis=(0, 2, 3), keepdims=True)
+    var = x.var(axis=(0, 2, 3), keepdims=True)
+    return gamma[None, :, None, None] * (x - mu) / np.sqrt(var + eps) + beta[None, :, None, None]
+
+
 def fwd_swapped_gamma_beta(x, gamma, beta, eps=1e-5):
     return fwd_right_by_hand(x, beta, gamma, eps)
 
@@ -144,6 +159,9 @@ CORPUS = {
             Wrong(fwd_no_eps, hint="eps is missing"),
             Wrong(fwd_per_example, hint="per channel"),
             Wrong(fwd_axis0_only, hint="N·H·W"),
+            Wrong(fwd_whole_tensor, hint="one mean for the whole tensor"),
+            Wrong(fwd_instance_norm, hint="InstanceNorm"),
+            Wrong(fwd_axes_hard_coded, hint="build the axes from x.ndim", says="raised AxisError"),
             Wrong(fwd_swapped_gamma_beta, hint="swapped"),
             Wrong(fwd_no_affine, hint="apply gamma and beta"),
             Wrong(fwd_no_keepdims, hint="keepdims=True", says="raised ValueError"),
@@ -209,6 +227,10 @@ def ident_variance(x, eps=1e-5):
     return x.var(axis=_axes(x)) + eps, x.mean(axis=_axes(x))
 
 
+def ident_defaults(x, eps=1e-5):
+    return np.ones(x.shape[1]), np.zeros(x.shape[1])
+
+
 def ident_per_position(x, eps=1e-5):
     return np.sqrt(x.var(axis=0) + eps), x.mean(axis=0)
 
@@ -222,6 +244,16 @@ def pred_gaussian():
 
 def pred_rounded():
     return 0.45, 0.45
+
+
+def pred_as_list():
+    from scipy.stats import norm
+
+    return [0.5, float(2 * norm.sf(3.48 / 4))]
+
+
+def pred_lists_tuple():
+    return (0.5, 0.38, 0.0)
 
 
 def pred_raw_channel():
@@ -269,7 +301,9 @@ def _staged_with(**slip):
     return wrong
 
 
-def _test_with(dout_kind="random", gamma_one=False, compare=("dx", "dgamma", "dbeta"), tol=1e-6, n=6):
+def _test_with(
+    dout_kind="random", gamma_one=False, compare=("dx", "dgamma", "dbeta"), tol=1e-6, n=6, atol=None
+):
     """A student's gradient test, with switches for the usual slips (defaults: a right test)."""
 
     def test(backward):
@@ -291,6 +325,8 @@ def _test_with(dout_kind="random", gamma_one=False, compare=("dx", "dgamma", "db
                 lambda v: cu.batchnorm_forward(x, gamma, v)[0], beta.copy(), dout
             ),
         }
+        if atol is not None:  # np.allclose with only an absolute tolerance
+            return all(np.allclose(got[k], num[k], rtol=0.0, atol=atol) for k in compare)
         return all(cu.rel_error(got[k], num[k]) < tol for k in compare)
 
     return test
@@ -405,6 +441,17 @@ def ln_no_gamma(dout, cache):
     )
 
 
+@_ln_dx
+def ln_m_is_batch(dout, cache):
+    N = dout.shape[0]
+    dxh, xh = dout * cache.gamma, cache.x_hat
+    return (
+        cache.inv_std
+        / N
+        * (N * dxh - dxh.sum(axis=1, keepdims=True) - xh * (dxh * xh).sum(axis=1, keepdims=True))
+    )
+
+
 def ln_dgamma_axis1(dout, cache):
     dx, _, _ = cu.layernorm_backward(dout, cache)
     return dx, (dout * cache.x_hat).sum(axis=1), dout.sum(axis=1)
@@ -421,6 +468,7 @@ CORPUS.update(
                 Wrong(fwd_eps_outside, hint="inside the square root"),
                 Wrong(fwd_no_eps, hint="eps is missing"),
                 Wrong(fwd_per_example, hint="per channel"),
+                Wrong(fwd_whole_tensor, hint="one mean for the whole tensor"),
                 Wrong(fwd_swapped_gamma_beta, hint="swapped"),
                 Wrong(fwd_no_affine, hint="apply gamma and beta"),
                 *generic_wrongs(fwd_right_by_hand),
@@ -435,17 +483,19 @@ CORPUS.update(
                 Wrong(ident_minus_mu, hint="+μ_B"),
                 Wrong(ident_variance, hint="not the variance"),
                 Wrong(ident_per_position, hint="one γ and one β per channel"),
+                Wrong(ident_defaults, hint="only leave x̂ as it is"),
                 *generic_wrongs(ident_right),
             ],
         ),
         "check_gamma_beta_prediction": Corpus(
-            right=[pred_gaussian, pred_rounded],
+            right=[pred_gaussian, pred_rounded, pred_as_list],
             wrong=[
                 Wrong(pred_raw_channel, hint="mean 0 whatever it was before"),
                 Wrong(pred_percent, hint="fractions"),
                 Wrong(pred_threshold_not_scaled, hint="3.48 / 4"),
                 Wrong(pred_one_tail, hint="both tails"),
-                *[w for w in generic_wrongs(pred_gaussian) if w.name != "in_place"],
+                Wrong(pred_lists_tuple, says="two numbers"),
+                *[w for w in generic_wrongs(pred_gaussian) if w.name not in ("in_place", "as_list")],
             ],
             grade=_grade_prediction,
         ),
@@ -458,6 +508,9 @@ CORPUS.update(
                 Wrong(_staged_with(half=1.0), hint="factor -1/2"),
                 Wrong(_staged_with(sum_dinv=False), hint="dinv_std sums"),
                 Wrong(_staged_with(two=1.0), hint="(2/m)·xmu"),
+                Wrong(_staged_with(half=0.5), hint="sign of dvar"),
+                Wrong(_staged_with(gamma=False), hint="dx_hat = γ·dout"),
+                Wrong(_staged_with(mean_not_sum=True), hint="SUM over the batch"),
                 Wrong(bwd_constants, hint="as constants"),
                 Wrong(bwd_keepdims, hint="shape (D,)"),
                 Wrong(bwd_zeroes_cache, says="`cache.x_hat`"),
@@ -469,11 +522,15 @@ CORPUS.update(
             wrong=[
                 Wrong(_test_with(dout_kind="ones"), hint="same for every row", name="test_all_ones_dout"),
                 Wrong(_test_with(gamma_one=True), hint="gamma ≠ 1", name="test_gamma_one"),
-                Wrong(_test_with(compare=("dx",)), hint="dgamma and dbeta", name="test_dx_only"),
+                Wrong(_test_with(compare=("dx",)), hint="compare dgamma", name="test_dx_only"),
+                Wrong(_test_with(tol=0.5), hint="yet your test accepted it", name="test_tolerance_half"),
+                Wrong(
+                    _test_with(atol=0.05, n=64), hint="tolerance is too loose", name="test_allclose_atol_005"
+                ),
                 Wrong(_test_with(tol=1e-12), hint="must pass your test", name="test_too_strict"),
                 Wrong(test_always_true, hint="never called the backward"),
                 Wrong(test_always_false, hint="never called the backward"),
-                Wrong(test_shapes_only, hint="random upstream gradient"),
+                Wrong(test_shapes_only, hint="compare dx with its numerical gradient"),
                 Wrong(test_batch_of_one, hint="batch of one"),
                 Wrong(test_returns_string, says="True or False"),
                 Wrong(test_returns_error, says="True or False"),
@@ -489,6 +546,7 @@ CORPUS.update(
                 Wrong(ln_no_var, hint="variance term is missing"),
                 Wrong(ln_no_gamma, hint="dx̂ = γ·dy"),
                 Wrong(ln_dgamma_axis1, hint="sum over the batch"),
+                Wrong(ln_m_is_batch, hint="count features"),
                 *generic_wrongs(ln_right),
             ],
         ),
