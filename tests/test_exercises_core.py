@@ -156,3 +156,35 @@ def test_grade_accepts_out_and_cache_only_when_asked(capsys):
     case = core.Case({"x": np.arange(3.0)})
     assert core.grade("f", lambda x: (2 * x, "cache"), [case], _double, accept_extra=True) is True
     assert core.grade("f", lambda x: (2 * x, "cache"), [case], _double) is False
+
+
+def test_an_earlier_wrong_answer_is_reported_before_a_later_crash(capsys):
+    cases = [core.Case({"x": np.arange(3.0)}, note="a 1-D x"), core.Case({"x": np.zeros((2, 2))})]
+
+    def wrong_then_crash(x):
+        if x.ndim == 2:
+            raise ValueError("operands could not be broadcast")
+        return 3 * x
+
+    assert core.grade("double", wrong_then_crash, cases, _double) is False
+    out = capsys.readouterr().out
+    assert "max relative error" in out and "on input a 1-D x" in out and "raised" not in out
+    assert out.count("FAIL") == 1
+
+
+def test_grade_names_its_error_measure_and_mutation_hint(capsys):
+    case = core.Case({"x": np.arange(3.0)})
+    assert (
+        core.grade(
+            "f", lambda x: 2 * x + 1, [case], _double, error=lambda a, b: 1.0, error_name="absolute error"
+        )
+        is False
+    )
+    assert "max absolute error" in capsys.readouterr().out
+
+    def edits(x):
+        x += 1
+        return 2 * x
+
+    assert core.grade("f", edits, [case], _double, mutation_hint="leave the layer alone") is False
+    assert "hint: leave the layer alone" in capsys.readouterr().out

@@ -62,16 +62,26 @@ TOLERANCE = 1e-7
 # --- verdicts ----------------------------------------------------------------------------------------
 
 
-def report(name: str, error: float, tol: float = TOLERANCE, hint: str = "") -> bool:
+def report(
+    name: str,
+    error: float,
+    tol: float = TOLERANCE,
+    hint: str = "",
+    what: str = "relative error",
+    where: str = "",
+) -> bool:
     """Print the verdict for a measured error and return whether it passed.
 
-    A non-finite ``error`` never passes (``nan < tol`` is False, and the verdict says so).
+    A non-finite ``error`` never passes (``nan < tol`` is False, and the verdict says so). ``what`` names
+    the error measure ("relative error", "absolute error", …); ``where`` describes the input of the
+    worst case on a FAIL.
     """
     error = float(error)
     if math.isfinite(error) and error < tol:
-        print(f"PASS ✓ {name}: max relative error {error:.1e} (< {tol:.0e})")
+        print(f"PASS ✓ {name}: max {what} {error:.1e} (< {tol:.0e})")
         return True
-    return fail(name, f"max relative error {error:.1e} (needs < {tol:.0e})", hint)
+    at = f" on {where}" if where else ""
+    return fail(name, f"max {what} {error:.1e} (needs < {tol:.0e}){at}", hint)
 
 
 def fail(name: str, why: str, hint: str = "") -> bool:
@@ -347,6 +357,8 @@ def grade(
     diagnose: Callable | None = None,
     allow_mutation: Sequence[str] = (),
     on_raise: Callable | None = None,
+    error_name: str = "relative error",
+    mutation_hint: str | None = None,
 ) -> bool:
     """Grade ``fn`` against ``reference`` on every case; print one verdict and return it.
 
@@ -378,6 +390,13 @@ def grade(
     on_raise : callable, optional
         ``on_raise(exc, args, kwargs) -> str | None``: a targeted hint when the student's function raised
         (e.g. a broadcasting error from a forgotten ``keepdims=True``).
+    error_name : str
+        What ``error`` measures, for the verdict line ("relative error", "absolute error", …).
+    mutation_hint : str, optional
+        The hint when an argument was changed in place (default: build new arrays instead).
+
+    A wrong answer on an earlier input is reported before a crash or a malformed answer on a later one:
+    the first mistake is the one to fix.
 
     Returns
     -------
@@ -385,7 +404,14 @@ def grade(
         True only if every case returned finite real arrays of the right shapes within ``tol``, and no
         argument was changed in place.
     """
-    worst, hint = 0.0, ""
+    worst, hint, worst_note = 0.0, "", ""
+
+    def earlier_mistake() -> bool | None:
+        """The verdict for an earlier wrong answer, if there was one (reported before a later crash)."""
+        if worst >= tol:
+            return report(name, worst, tol=tol, hint=hint, what=error_name, where=worst_note)
+        return None
+
     for case in cases:
         ref_args, ref_kwargs = case.copies()
         expected = reference(*ref_args.values(), **ref_kwargs)
@@ -400,6 +426,8 @@ def grade(
         if outcome.kind == "raised" and on_raise is not None:
             pristine_args, pristine_kwargs = case.copies()
             outcome.hint = _safely(on_raise, outcome.error, pristine_args, pristine_kwargs)
+        if outcome.kind != "value" and (earlier := earlier_mistake()) is not None:
+            return earlier
         verdict = outcome.verdict(name)
         if verdict is not None:
             return verdict
@@ -412,12 +440,14 @@ def grade(
             return fail(
                 name,
                 f"your function changed its argument {', '.join(f'`{c}`' for c in changed)} in place",
-                "build new arrays instead (x_c = x - mu, not x -= mu): in a network the caller still needs "
+                mutation_hint
+                or "build new arrays instead (x_c = x - mu, not x -= mu): in a network the caller still needs "
                 "its input, and a backward pass needs its cache unchanged",
             )
         answers, why = _split_outputs(outcome.value, outputs, accept_extra)
         if answers is None:
-            return fail(name, why)
+            earlier = earlier_mistake()
+            return fail(name, why) if earlier is None else earlier
         arrays = []
         for label, value, ref in zip(outputs, answers, expected):
             arr, why = as_answer(value, label if len(outputs) > 1 else "your answer", ref.shape)
@@ -427,18 +457,19 @@ def grade(
                 if diagnose is not None and ("shape" in why or "NaN" in why or "inf" in why):
                     pristine_args, pristine_kwargs = case.copies()
                     targeted = _safely(diagnose, tuple(answers), pristine_args, pristine_kwargs)
-                return fail(name, why + extra, targeted)
+                earlier = earlier_mistake()
+                return fail(name, why + extra, targeted) if earlier is None else earlier
             arrays.append(arr)
         err = max(float(error(a, e)) for a, e in zip(arrays, expected))
         if not math.isfinite(err):
             err = math.inf
         if err > worst:
-            worst = err
+            worst, worst_note = err, f"input {case.note}" if case.note else ""
             hint = ""
             if err >= tol and diagnose is not None:
                 pristine_args, pristine_kwargs = case.copies()
                 hint = _safely(diagnose, tuple(arrays), pristine_args, pristine_kwargs)
-    return report(name, worst, tol=tol, hint=hint)
+    return report(name, worst, tol=tol, hint=hint, what=error_name, where=worst_note)
 
 
 def _safely(hint_fn: Callable, *args) -> str:
