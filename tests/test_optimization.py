@@ -178,26 +178,6 @@ def test_run_training_summary():
         ls.run_training(data[:2], layer_sizes=[64, 10], lr=0.1, steps=1)
 
 
-def test_paired_comparison():
-    a = np.array([0.90, 0.91, 0.92, 0.93, 0.94])
-    b = a + np.array([0.02, 0.03, 0.02, 0.03, 0.025])
-    c = ls.paired_comparison(a, b)
-    assert c.n == 5 and c.mean_diff == pytest.approx(0.025)
-    assert c.std_diff == pytest.approx(np.std(b - a, ddof=1))
-    assert c.ci_low < c.mean_diff < c.ci_high and c.significant and c.p_value < 0.001
-    # the std of a and b is large but the paired difference is tight: pairing matters
-    assert c.std_a > c.std_diff
-    same = ls.paired_comparison(a, a)
-    assert same.p_value == 1.0 and not same.significant
-    noisy = ls.paired_comparison(a, a + np.array([0.01, -0.01, 0.02, -0.02, 0.0]))
-    assert not noisy.significant and noisy.ci_low < 0 < noisy.ci_high
-    assert "not significant" in str(noisy)
-    with pytest.raises(ValueError, match="same length"):
-        ls.paired_comparison(a, b[:3])
-    with pytest.raises(ValueError, match="finite"):
-        ls.paired_comparison(a, b * np.inf)
-
-
 def test_scale_invariance_exact_without_eps(small_batch):
     X, y = small_batch
     model = MLP([6, 10, 10, 4], activation="relu", normalization="batch", eps=1e-30, seed=4)

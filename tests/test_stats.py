@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from scipy import stats as ss
 
-from course_utils.optimization import paired_comparison
 from course_utils.stats import Comparison, compare, format_estimate, wins
 
 T_975_4 = 2.7764451051977934  # Student t, 97.5 % quantile, 4 degrees of freedom (tables: 2.776)
@@ -155,20 +154,6 @@ def test_wins():
     assert (lower.a_wins, lower.b_wins) == (1, 2)
     with pytest.raises(ValueError, match="same length"):
         wins(a, b[:3])
-
-
-def test_paired_comparison_uses_compare_and_keeps_its_numbers():
-    """Notebook 09's paired_comparison(a, b) reports b − a; its interval is compare(b, a)'s."""
-    rng = np.random.default_rng(3)
-    a = rng.uniform(0.85, 0.95, 5)
-    b = a + rng.normal(0.01, 0.01, 5)
-    pc = paired_comparison(a, b)
-    c = compare(b, a, scale=1.0)
-    assert (pc.mean_diff, pc.ci_low, pc.ci_high) == (c.mean_diff, c.low, c.high)
-    d = b - a
-    half = ss.t.ppf(0.975, 4) * d.std(ddof=1) / np.sqrt(5)  # the formula paired_comparison used before
-    assert (pc.ci_low, pc.ci_high) == (float(d.mean() - half), float(d.mean() + half))
-    assert pc.significant == c.clear
 
 
 def test_empty_unit_leaves_no_double_space():

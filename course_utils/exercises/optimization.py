@@ -69,6 +69,12 @@ def _predictiveness_cases():
     return cases
 
 
+NO_G_NORM = (
+    "no ‖g‖ anywhere: step by η·g (not η·g/‖g‖) and report the absolute change "
+    "‖∇L(θ − ηg) − ∇L(θ)‖ (not divided by ‖g‖): the probe follows the raw step SGD would take"
+)
+
+
 def _diagnose_predictiveness(answers, args, kwargs):
     loss_and_grad, theta, etas = args["loss_and_grad"], args["theta"], args["step_sizes"]
     _, g = loss_and_grad(theta)
@@ -90,12 +96,16 @@ def _diagnose_predictiveness(answers, args, kwargs):
                 ),
                 "do not divide by the distance moved — that ratio is the β-smoothness probe": right
                 / (etas * g_norm),
-                "move by η·g, not by η·g/‖g‖ (the probe uses the raw gradient step SGD would take)": lambda: (
-                    norms([theta - eta * g / g_norm for eta in etas])
-                ),
+                # on a quadratic bowl these two give the same numbers, so they share one hint
+                NO_G_NORM: right / g_norm,
+                NO_G_NORM + " ": lambda: norms([theta - eta * g / g_norm for eta in etas]),
                 "return the Euclidean norm, not its square": right**2,
                 "take g = ∇L(θ) once, at the start: every η is measured against the same gradient": lambda: (
                     _chained(loss_and_grad, theta, etas)
+                ),
+                "the probe measures how much the *gradient* changes, not the loss: "
+                "‖∇L(θ − ηg) − ∇L(θ)‖ uses the second item that loss_and_grad returns": lambda: np.array(
+                    [abs(loss_and_grad(theta - eta * g)[0] - loss_and_grad(theta)[0]) for eta in etas]
                 ),
             },
         )
@@ -162,12 +172,22 @@ def _diagnose_paired(answers, args, kwargs):
         return d.mean(), scipy_stats.t.ppf(0.975, 2 * n - 2) * sp * np.sqrt(2 / n)
 
     unpaired = "pair the runs: take the difference per seed, d = a − b, and use the spread of d — not two separate groups"
+    se_unpaired = np.sqrt(a.var(ddof=1) / n + b.var(ddof=1) / n)
     return match_mistake(
         tuple(answers),
         {
             "subtract in the order a − b (positive when a is ahead)": (-d.mean(), t * sd / np.sqrt(n)),
             unpaired: welch,
             unpaired + " (a pooled two-sample t-interval is unpaired too)": pooled,
+            unpaired + " (√(s_a²/n + s_b²/n) is the unpaired standard error)": (d.mean(), t * se_unpaired),
+            unpaired + " (√(s_a²/n + s_b²/n) is the unpaired standard error; and use t, not 1.96)": (
+                d.mean(),
+                1.96 * se_unpaired,
+            ),
+            "return (mean_diff, half_width), not the interval's ends (mean − h, mean + h)": (
+                d.mean() - t * sd / np.sqrt(n),
+                d.mean() + t * sd / np.sqrt(n),
+            ),
             "with a handful of seeds use Student's t quantile (t_{0.975, n−1}), not the normal's z = 1.96": (
                 d.mean(),
                 1.96 * sd / np.sqrt(n),
@@ -249,6 +269,11 @@ def _diagnose_verdicts(answers, args, kwargs):
         {
             "mind the direction: an interval entirely on the *other* side of 0 contradicts the claim (−1)": (
                 np.where((low > 0) | (high < 0), 1.0, 0.0)
+            ),
+            "use predicted_sign: a claim that predicts −1 is supported by an interval *below* 0, so flip "
+            "its interval first": np.where(low > 0, 1.0, np.where(high < 0, -1.0, 0.0)),
+            "flipping an interval swaps its ends: the interval of −d is [−high, −low], not [−low, −high]": (
+                np.where(sign * low > 0, 1.0, np.where(sign * high < 0, -1.0, 0.0))
             ),
             "decide with the whole interval, not with the mean: the mean can be positive while the interval contains 0": (
                 np.sign((low + high) / 2) * sign

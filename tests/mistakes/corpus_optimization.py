@@ -43,6 +43,16 @@ def gp_unit_step(loss_and_grad, theta, step_sizes):
     return np.array([np.linalg.norm(loss_and_grad(theta - eta * u)[1] - g) for eta in step_sizes])
 
 
+def gp_relative_change(loss_and_grad, theta, step_sizes):
+    _, g = loss_and_grad(theta)
+    return gp_loop(loss_and_grad, theta, step_sizes) / np.linalg.norm(g)
+
+
+def gp_loss_change(loss_and_grad, theta, step_sizes):
+    loss, g = loss_and_grad(theta)
+    return np.array([abs(loss_and_grad(theta - eta * g)[0] - loss) for eta in step_sizes])
+
+
 def gp_squared(loss_and_grad, theta, step_sizes):
     return gp_loop(loss_and_grad, theta, step_sizes) ** 2
 
@@ -96,6 +106,23 @@ def pd_pooled(a, b):
     a, b = np.asarray(a), np.asarray(b)
     ci = stats.ttest_ind(a, b).confidence_interval(0.95)
     return a.mean() - b.mean(), (ci.high - ci.low) / 2
+
+
+def pd_unpaired_se(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    n = a.size
+    se = np.sqrt(a.var(ddof=1) / n + b.var(ddof=1) / n)
+    return (a - b).mean(), stats.t.ppf(0.975, n - 1) * se
+
+
+def pd_unpaired_z(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.mean() - b.mean(), 1.96 * np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+
+
+def pd_interval_ends(a, b):
+    m, h = pd_numpy(a, b)
+    return m - h, m + h
 
 
 def pd_z(a, b):
@@ -170,6 +197,15 @@ def cv_non_strict(low, high, predicted_sign):
     return np.where(lo >= 0, 1.0, np.where(hi <= 0, -1.0, 0.0))
 
 
+def cv_sign_ignored(low, high, predicted_sign):
+    return np.where(low > 0, 1, np.where(high < 0, -1, 0))
+
+
+def cv_flip_without_swap(low, high, predicted_sign):
+    lo, hi = predicted_sign * low, predicted_sign * high
+    return np.where(lo > 0, 1, np.where(hi < 0, -1, 0))
+
+
 def cv_flipped(low, high, predicted_sign):
     return -cv_where(low, high, predicted_sign)
 
@@ -190,7 +226,9 @@ CORPUS = {
             Wrong(gp_no_subtract, hint="subtract the gradient at θ"),
             Wrong(gp_uphill, hint="step *down* the gradient"),
             Wrong(gp_ratio, hint="β-smoothness probe"),
-            Wrong(gp_unit_step, hint="not by η·g/‖g‖"),
+            Wrong(gp_unit_step, hint="no ‖g‖ anywhere"),
+            Wrong(gp_relative_change, hint="no ‖g‖ anywhere"),
+            Wrong(gp_loss_change, hint="not the loss"),
             Wrong(gp_squared, hint="not its square"),
             Wrong(gp_chained, hint="once, at the start"),
             Wrong(gp_theta_in_place, says="in place"),
@@ -203,6 +241,9 @@ CORPUS = {
         wrong=[
             Wrong(pd_welch, hint="pair the runs"),
             Wrong(pd_pooled, hint="pair the runs"),
+            Wrong(pd_unpaired_se, hint="unpaired standard error"),
+            Wrong(pd_unpaired_z, hint="unpaired standard error; and use t"),
+            Wrong(pd_interval_ends, hint="not the interval's ends"),
             Wrong(pd_z, hint="z = 1.96"),
             Wrong(pd_ddof0, hint="ddof=1"),
             Wrong(pd_no_sqrt_n, hint="divide the standard deviation by √n"),
@@ -219,6 +260,8 @@ CORPUS = {
         wrong=[
             Wrong(cv_no_direction, hint="mind the direction"),
             Wrong(cv_mean, hint="not with the mean"),
+            Wrong(cv_sign_ignored, hint="use predicted_sign"),
+            Wrong(cv_flip_without_swap, hint="swaps its ends"),
             Wrong(cv_non_strict, hint="touches 0"),
             Wrong(cv_flipped, hint="sign is flipped"),
             Wrong(cv_never_contradicted, hint="use both ends"),
