@@ -386,6 +386,16 @@ def _check_data(X, y, n_classes: int, xname: str, yname: str, d_in: int):
 # ----------------------------------------------------------------------------------------------
 # The training loop
 # ----------------------------------------------------------------------------------------------
+def _renorm_limits_at(schedule, step: int) -> tuple[float, float]:
+    """``schedule(step)`` as floats, checked: r_max >= 1 and d_max >= 0 (Batch Renorm's clip limits)."""
+    r_max, d_max = (float(v) for v in schedule(step))
+    if not (r_max >= 1.0 and d_max >= 0.0):
+        raise ValueError(
+            f"{_WHERE}: renorm_schedule({step}) gave r_max={r_max}, d_max={d_max}; needs r_max >= 1, d_max >= 0"
+        )
+    return r_max, d_max
+
+
 def train_seeds(
     layer_sizes,
     seeds,
@@ -410,6 +420,7 @@ def train_seeds(
     eval_every: int = 0,
     divergence_threshold: float = 1e3,
     customize=None,
+    renorm_schedule=None,
 ) -> SeedRuns:
     """Train one MLP per seed, all at once, with exactly the numbers of separate ``train()`` runs.
 
@@ -453,6 +464,13 @@ def train_seeds(
         ``batched_backward(dout, cache, params, backward) -> (dx, grads)`` on the stacked arrays
         (``params["gamma"]`` of shape (S, C); ``backward(dout)`` is the unchanged batched backward).
         ``SeedRuns.model(i)`` rebuilds the plain MLP (forward-equivalent) with the trained values.
+    renorm_schedule : callable, optional
+        Only with ``normalization="renorm"``: ``renorm_schedule(step) -> (r_max, d_max)``, the clip limits
+        of training step ``step`` (0-based), e.g. ``lambda t: alternatives.renorm_limits(t, steps)``
+        for Ioffe's (2017) warm-up. It equals ``train()`` with the model built with ``renorm_schedule(0)``
+        and a hook that sets every ``BatchRenorm``'s ``r_max``, ``d_max`` to ``renorm_schedule(t + 1)``
+        after step ``t`` (``alternatives.RenormSchedule``). ``r_max`` and ``d_max`` above are then unused
+        in training (``SeedRuns.config`` keeps them).
 
     Returns
     -------
@@ -512,7 +530,11 @@ def train_seeds(
         X_test, y_test = _check_data(X_test, y_test, n_classes, "X_test", "y_test", d_in)
 
     S = len(seeds)
-    net = _Stack(models[0], models, cfg)
+    if renorm_schedule is not None and (normalization != "renorm" or not callable(renorm_schedule)):
+        raise ValueError(
+            f"{_WHERE}: renorm_schedule must be a callable, and only with normalization='renorm'"
+        )
+    net = _Stack(models[0], models, dict(cfg) if renorm_schedule is not None else cfg)
     del models
     batches = [iterate_minibatches(X.shape[0], batch_size, seed=s) for s in seeds]
     loss = np.full((S, steps), np.nan)
@@ -542,6 +564,8 @@ def train_seeds(
     next_eval = 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"), single_blas_thread():
         for step in range(steps):
+            if renorm_schedule is not None:
+                net.cfg["r_max"], net.cfg["d_max"] = _renorm_limits_at(renorm_schedule, step)
             idx = np.stack([next(batches[row]) for row in active])
             xb, yb = X[idx], y[idx]
             logits, caches = net.forward(xb, training=True)

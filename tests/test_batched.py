@@ -119,6 +119,74 @@ def test_other_normalizations_and_options(digits, mlp):
             np.testing.assert_array_equal(r_model.last_r, model.layers[model.norm_indices[0]].last_r)
 
 
+def test_renorm_schedule_equals_train_with_the_schedule_hook(digits):
+    """Batch Renorm with Ioffe's r_max/d_max warm-up (notebook 08): train_seeds(renorm_schedule=...) equals
+    train() with the model built at the step-0 limits and alternatives.RenormSchedule as a hook."""
+    from course_utils.alternatives import RenormSchedule, renorm_limits
+
+    X, X_test, y, y_test = digits
+    steps = 60
+    runs = train_seeds(
+        SIZES,
+        SEEDS,
+        X,
+        y,
+        steps=steps,
+        batch_size=4,
+        lr=0.05,
+        activation="relu",
+        normalization="renorm",
+        X_test=X_test,
+        y_test=y_test,
+        renorm_schedule=lambda t: renorm_limits(t, steps),
+    )
+    r0, d0 = renorm_limits(0, steps)
+    for i, seed in enumerate(SEEDS):
+        model = MLP(SIZES, seed=seed, activation="relu", normalization="renorm", r_max=r0, d_max=d0)
+        hist = train(
+            model,
+            X,
+            y,
+            steps=steps,
+            batch_size=4,
+            lr=0.05,
+            seed=seed,
+            hooks=[RenormSchedule(steps)],
+            X_test=X_test,
+            y_test=y_test,
+        )
+        assert _max_difference(runs, i, model, hist) <= TOL
+    # the schedule matters: with the final limits from step 0 the numbers differ
+    fixed = train_seeds(
+        SIZES, SEEDS[:1], X, y, steps=steps, batch_size=4, lr=0.05, activation="relu", normalization="renorm"
+    )
+    assert np.abs(fixed.loss[0] - runs.loss[0]).max() > 1e-6
+    with pytest.raises(ValueError, match="renorm_schedule"):
+        train_seeds(
+            SIZES,
+            (0,),
+            X,
+            y,
+            steps=2,
+            batch_size=4,
+            lr=0.1,
+            normalization="batch",
+            renorm_schedule=lambda t: (1.0, 0.0),
+        )
+    with pytest.raises(ValueError, match="r_max"):
+        train_seeds(
+            SIZES,
+            (0,),
+            X,
+            y,
+            steps=2,
+            batch_size=4,
+            lr=0.1,
+            normalization="renorm",
+            renorm_schedule=lambda t: (0.5, 0.0),
+        )
+
+
 def test_a_diverged_seed_stops_and_does_not_disturb_the_others(digits):
     X, X_test, y, y_test = digits
     seeds = (0, 1, 2, 3)
