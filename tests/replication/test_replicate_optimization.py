@@ -14,6 +14,7 @@ import pytest
 from course_utils import optimization as optim
 from course_utils.data import load_digits_split
 from course_utils.stats import compare
+from course_utils.training import MLP, softmax_cross_entropy
 
 from .conftest import HELD_OUT_SEEDS, assert_verdict
 
@@ -51,9 +52,10 @@ def at(sweep, label, lr):
     return accuracies(sweep[label][LEARNING_RATES.index(lr)])
 
 
-def test_tuned_learning_rates_end_level_within_about_a_point(sweep):
-    """09 §2 "Reading the sweep": "Tuned against tuned … the nets end level within about a point: … an edge
-    that small is not established." Each net at its best learning rate of the grid (picked on these seeds)."""
+def test_tuned_learning_rates_bn_edge_under_two_points(sweep):
+    """09 §2 "Reading the sweep": "Tuned against tuned … BN ends ahead on these ten seeds, but by under two
+    points" (the direction is the notebook seeds' printed verdict; the claim that must replicate is the
+    bound). Each net at its best learning rate of the grid (picked on these seeds)."""
     best = {label: optim.best_learning_rate(sweep[label], LEARNING_RATES) for label in NORMS}
     c = compare(at(sweep, "BN", best["BN"]), at(sweep, "plain", best["plain"]), names=("BN", "plain"))
     assert -1.5 < c.low and c.high < 2.0, c.verdict
@@ -138,17 +140,16 @@ def test_sigmoid_after_is_ahead_at_lr_01(placement):
     assert_verdict(c, "ahead:after")
 
 
-def test_relu_placement_effect_is_not_established(placement):
-    """09 §4 verdict: "ReLU: a difference below a point that does not replicate on held-out seeds — not
-    established"."""
+def test_relu_placement_edge_is_under_a_point_and_a_half(placement):
+    """09 §4 verdict: "ReLU: "after" is ahead on these seeds by under a point and a half … no placement rule
+    for ReLU follows from it" (the bound must replicate; "before" must not come out ahead)."""
     c = compare(placement["relu", "after"], placement["relu", "before"], names=("after", "before"))
-    assert_verdict(c, "no clear difference")
-    assert abs(c.mean_diff) < 1.0, c.verdict
+    assert c.high < 1.5 and c.leader != "before", c.verdict
 
 
 def test_before_plus_recovers_the_gain_of_after_for_sigmoid(data, placement):
-    """09 Deep dive 4: ""before+" is ahead of "before", and the seeds show no clear difference between
-    "before+" and "after"."""
+    """09 Deep dive 4: "recovers nearly all of the gain of "after": "before+" is ahead of "before" … and
+    "after" keeps an edge of under a point over "before+" on these seeds"."""
     plus = accuracies(
         [
             optim.run_training(
@@ -168,9 +169,50 @@ def test_before_plus_recovers_the_gain_of_after_for_sigmoid(data, placement):
     assert_verdict(
         compare(plus, placement["sigmoid", "before"], names=("before+", "before")), "ahead:before+"
     )
-    assert_verdict(
-        compare(plus, placement["sigmoid", "after"], names=("before+", "after")), "no clear difference"
-    )
+    c = compare(placement["sigmoid", "after"], plus, names=("after", "before+"))
+    assert c.high < 1.0 and c.leader != "before+", c.verdict
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "relu"])
+def test_before_plus_gradient_at_init_matches_after(data, act):
+    """09 Deep dive 4 (cell "PLACEMENT_NETS, INIT_SEEDS = ..."): at initialization the whole weight gradient
+    of "before+" is longer than in "before" and shows no clear difference from "after" (log10, 5 seeds,
+    one batch of 32 drawn as the notebook draws it: the second draw of default_rng(9))."""
+    X_train, _, y_train, _ = data
+    rng = np.random.default_rng(9)
+    rng.choice(len(X_train), size=32, replace=False)  # §1's batch
+    batch = rng.choice(len(X_train), size=32, replace=False)  # Deep dive 3's batch, reused in Deep dive 4
+    log_norm = {}
+    for where in ("before", "before+", "after"):
+        values = []
+        for s in HELD_OUT_SEEDS[:5]:
+            net = MLP(
+                SWEEP_SIZES,
+                activation=act,
+                normalization="batch",
+                placement="after" if where == "after" else "before",
+                seed=s,
+            )
+            net = optim.with_classifier_input_norm(net) if where == "before+" else net
+            _, dlogits = softmax_cross_entropy(net.forward(X_train[batch]), y_train[batch])
+            net.backward(dlogits)
+            values.append(
+                np.log10(np.linalg.norm([np.linalg.norm(layer.grads["W"]) for layer in net.linears]))
+            )
+        log_norm[where] = np.array(values)
+
+    def lower(other):
+        return compare(
+            log_norm[other],
+            log_norm["before+"],
+            names=(other, "before+"),
+            unit="log10",
+            scale=1.0,
+            higher_is_better=False,
+        )
+
+    assert_verdict(lower("before"), "ahead:before")
+    assert_verdict(lower("after"), "no clear difference")
 
 
 def test_bn_regularizes_little_if_at_all(data):
@@ -212,8 +254,8 @@ def test_landscape_probes(landscape, key, expected):
 
 
 def test_beta_reading_a_is_not_smaller_for_bn(landscape):
-    """09 §1 "What we see": "under reading A it is *not* smaller (larger on these seeds; on other seeds the
-    interval can include 0)"."""
+    """09 §1 "What we see": "under reading A it is *not* smaller (on these five seeds the plain net's is the
+    lower one)": BN must not come out lower, and its mean must stay above plain's."""
     bn, plain = (np.log10([s["β, reading A"] for s in landscape[label]]) for label in ("BN", "plain"))
     c = compare(bn, plain, names=("BN", "plain"), unit="log10", scale=1.0, higher_is_better=False)
     assert c.leader != "BN", c.verdict
