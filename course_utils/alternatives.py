@@ -7,11 +7,11 @@ normalization (``cu.rmsnorm_forward``, ``cu.instancenorm_forward`` …).
   for BN, LN, IN and GN (the "axes cube" of Wu & He 2018, Fig. 2).
 * :func:`invariance_table` — Ba, Kiros & Hinton (2016) Table 1 computed numerically for BN, WN, LN
   (and RMSNorm).
-* :func:`batch_size_sweep` — BN, LN and GN trained on digits at several batch sizes, many seeds at once
-  (:func:`course_utils.batched.train_seeds`); the core experiment of the notebook and of its
+* :func:`batch_size_sweep` — BN, LN, GN and Batch Renorm (with its r_max/d_max warm-up) trained on digits
+  at several batch sizes, many seeds at once (:func:`course_utils.batched.train_seeds`); the core experiment of the notebook and of its
   replication tests (``tests/replication/test_replicate_alternatives.py``).
-* :func:`run_batch_size_experiment` — one run at a time, with hooks: Batch Renorm's schedule, gradient
-  norms at every step, weight changes; :func:`accuracy_with_batch_statistics` measures BN's
+* :func:`run_batch_size_experiment` — one run at a time, with hooks (Batch Renorm's schedule, gradient
+  norms at every step), weight changes; :func:`accuracy_with_batch_statistics` measures BN's
   train/inference gap.
 * :class:`RenormSchedule` and :class:`RenormTraceHook` — the r_max/d_max warm-up of Ioffe (2017) and a
   recorder of r and d over training; :func:`clip_renorm` is the clip the slider of notebook 08 shows.
@@ -22,6 +22,7 @@ variance, ε inside the square root, float32 stays float32).
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -748,6 +749,11 @@ class SweepResult:
         return "\n".join(lines)
 
 
+def _limits_at(step, total_steps, warmup, ramp, r_max, d_max):
+    """:func:`renorm_limits` with the step first (a picklable ``renorm_schedule`` for train_seeds)."""
+    return renorm_limits(step, total_steps, warmup, ramp, r_max, d_max)
+
+
 def batch_size_sweep(
     X,
     y,
@@ -762,6 +768,10 @@ def batch_size_sweep(
     activation: str = "relu",
     num_groups: int = 4,
     bn_momentum: float = 0.1,
+    renorm_warmup: float = 0.1,
+    renorm_ramp: float = 0.4,
+    r_max: float = 3.0,
+    d_max: float = 5.0,
 ) -> SweepResult:
     """The protocol of :func:`run_batch_size_experiment` (Wu & He 2018, Fig. 1 at toy scale), all seeds
     of a (method, batch size) cell trained at once with :func:`course_utils.batched.train_seeds`.
@@ -770,7 +780,9 @@ def batch_size_sweep(
     ``lr = lr_per_example · batch_size``; seed ``s`` sets the initial weights and the batch order, so
     the same seed is the same starting point for every method (paired comparisons). The numbers equal
     those of :func:`run_batch_size_experiment` for the same settings and seeds (``tests/test_alternatives.py``).
-    No hooks: Batch Renorm's schedule and the per-step gradient norms need :func:`run_batch_size_experiment`.
+    Batch Renorm (``"renorm"``) gets the r_max/d_max warm-up of :func:`renorm_limits` through
+    ``train_seeds(renorm_schedule=...)``, exactly as :class:`RenormSchedule` does in
+    :func:`run_batch_size_experiment`. The per-step gradient norms still need :func:`run_batch_size_experiment`.
 
     Returns
     -------
@@ -787,7 +799,7 @@ def batch_size_sweep(
     if not methods or not batch_sizes or not seeds:
         raise ValueError(f"{where}: methods, batch_sizes and seeds must not be empty")
     for method in methods:
-        check_one_of(method, "methods[i]", where, ("batch", "layer", "group", "none"))
+        check_one_of(method, "methods[i]", where, ("batch", "layer", "group", "renorm", "none"))
     for b in batch_sizes:
         if b < 2 or b > X.shape[0] or examples // b < 1:
             raise ValueError(
@@ -797,9 +809,19 @@ def batch_size_sweep(
     layer_sizes = [X.shape[1], *[int(h) for h in hidden], n_classes]
     steps = {b: examples // b for b in batch_sizes}
     lrs = {b: lr_per_example * b for b in batch_sizes}
+    schedule = dict(warmup=renorm_warmup, ramp=renorm_ramp, r_max=r_max, d_max=d_max)
+    for b in batch_sizes:
+        renorm_limits(0, steps[b], **schedule)  # validates the schedule
     runs = {}
     for method in methods:
         for b in batch_sizes:
+            extra = {}
+            if method == "renorm":
+                extra = dict(
+                    r_max=r_max,
+                    d_max=d_max,
+                    renorm_schedule=functools.partial(_limits_at, total_steps=steps[b], **schedule),
+                )
             runs[(method, b)] = train_seeds(
                 layer_sizes,
                 seeds,
@@ -814,6 +836,7 @@ def batch_size_sweep(
                 bn_momentum=bn_momentum,
                 X_test=X_test,
                 y_test=y_test,
+                **extra,
             )
     accuracy = np.array([[runs[(m, b)].final_test_accuracy for b in batch_sizes] for m in methods])
     settings = dict(
@@ -823,5 +846,9 @@ def batch_size_sweep(
         activation=activation,
         num_groups=num_groups,
         bn_momentum=bn_momentum,
+        renorm_warmup=renorm_warmup,
+        renorm_ramp=renorm_ramp,
+        r_max=r_max,
+        d_max=d_max,
     )
     return SweepResult(methods, batch_sizes, seeds, accuracy, steps, lrs, runs, settings)

@@ -431,6 +431,24 @@ def test_batch_size_sweep_equals_separate_runs(digits):
     with pytest.raises(ValueError, match="method"):
         sweep.accuracy("renorm", 4)
     with pytest.raises(ValueError, match="methods"):
-        alt.batch_size_sweep(X, y, Xt, yt, methods=("renorm",), **kw)
+        alt.batch_size_sweep(X, y, Xt, yt, methods=("instance",), **kw)
     fig = cu.plotting.plot_batch_size_sweep(sweep)
     assert len(fig.axes) == 1
+
+
+def test_batch_size_sweep_renorm_follows_the_schedule_like_the_hook(digits):
+    """Batch Renorm in the seed-batched sweep (train_seeds(renorm_schedule=...)) gives the numbers of
+    run_batch_size_experiment, where RenormSchedule is a hook; the warm-up changes the result."""
+    X, Xt, y, yt = digits
+    kw = dict(batch_sizes=(2, 8), seeds=(0, 3), examples=160)
+    sweep = alt.batch_size_sweep(X, y, Xt, yt, methods=("renorm", "batch"), **kw)
+    single = alt.run_batch_size_experiment(X, y, Xt, yt, methods=("renorm", "batch"), **kw)
+    np.testing.assert_allclose(sweep.test_accuracy, single.test_accuracy, atol=1e-12)
+    gap = sweep.batch_stat_accuracy("renorm", 2, Xt, yt)
+    np.testing.assert_allclose(gap, single.batch_stat_accuracy[0, 0], atol=1e-12)
+    no_warmup = alt.batch_size_sweep(
+        X, y, Xt, yt, methods=("renorm",), renorm_warmup=0.0, renorm_ramp=0.0, **kw
+    )
+    assert not np.allclose(no_warmup.runs[("renorm", 2)].loss, sweep.runs[("renorm", 2)].loss)
+    with pytest.raises(ValueError, match="r_max"):
+        alt.batch_size_sweep(X, y, Xt, yt, methods=("renorm",), r_max=0.5, **kw)

@@ -111,6 +111,8 @@ def _diagnose_layernorm(answers, args, kwargs):
             "for an (N, C, L) input LayerNorm uses every axis except 0, not only the last one": lambda: over(
                 (x.ndim - 1,)
             ),
+            "axis=1 is only the first feature axis: for an (N, C, L) input a sample's features are axes 1 "
+            "AND 2 — reduce over axis=tuple(range(1, x.ndim))": lambda: over((1,)) if x.ndim > 2 else None,
             "the statistics are per sample: reduce over every axis except 0, not over the whole batch": lambda: (
                 over(tuple(range(x.ndim)))
             ),
@@ -214,9 +216,38 @@ def _diagnose_groupnorm(answers, args, kwargs):
         xs = x.reshape(N, C // G, G, -1)
         return g * grouped(xs, (1, 3)).reshape(x.shape) + b
 
+    def group_last(axes):  # x.reshape(N, -1, G): every G-th value of the flattened sample in one "group"
+        return g * grouped(x.reshape(N, -1, G), axes).reshape(x.shape) + b
+
+    def per_group_gamma(pick):  # one gamma/beta per group instead of one per channel
+        xg = grouped(x.reshape(N, G, -1), (2,))
+        gg, bb = gamma[pick].reshape(1, G, 1), beta[pick].reshape(1, G, 1)
+        return (gg * xg + bb).reshape(x.shape)
+
+    def channels_only():  # (N, G, C // G, *spatial) normalized over the C // G axis only
+        xg = x.reshape((N, G, C // G) + x.shape[2:])
+        return g * grouped(xg, (2,)).reshape(x.shape) + b
+
+    reshape_hint = (
+        "x.reshape(N, -1, G) puts the group index LAST, so a 'group' collects every G-th value of the "
+        "sample (across channels and positions); reshape to (N, G, -1): the group first, then its C // G "
+        "neighbouring channels with all their positions"
+    )
+    per_channel_hint = (
+        "gamma and beta have one entry per CHANNEL (shape (C,)), not one per group: reshape x_hat back to "
+        "x.shape, then scale with gamma.reshape(1, C, 1, 1)"
+    )
     return match_mistake(
         answers[0],
         {
+            reshape_hint: lambda: group_last((1,)),
+            reshape_hint + " ": lambda: group_last((2,)),
+            per_channel_hint: lambda: per_group_gamma(slice(0, G)),  # the first G entries
+            per_channel_hint + " ": lambda: per_group_gamma(slice(0, C, C // G)),  # each group's first
+            "a group's statistics run over its C // G channels AND every spatial position: reduce over all "
+            "axes after the group axis (or reshape to (N, G, -1))": lambda: (
+                channels_only() if x.ndim > 2 else None
+            ),
             "a group is C // G NEIGHBOURING channels (0..C/G-1, then the next ones): reshape to "
             "(N, G, C // G, …), not (N, C // G, G, …)": strided,
             "GroupNorm's statistics are per sample: do not average over the batch axis 0": lambda: (
@@ -408,6 +439,12 @@ def _diagnose_weightnorm_grad(answers, args, kwargs):
             "the projected gradient is scaled by g / ‖v‖ (chain rule through w = g v / ‖v‖)": lambda: (
                 dw - v * along
             ),
+            "the factor is g / ‖v‖, not 1 / ‖v‖: w = g · v / ‖v‖, so every path through w carries g": lambda: (
+                (dw - v * along) / norm
+            ),
+            "v·dw is one number per unit (a sum over axis 0), not one sum over the whole matrix": lambda: (
+                g / norm * (dw - v * (v * dw).sum() / norm**2)
+            ),
             "sign: the component along v is SUBTRACTED (dv is orthogonal to w)": lambda: (
                 g / norm * (dw + v * along)
             ),
@@ -456,7 +493,20 @@ def check_renorm_r_d(fn) -> bool:
                 note=f"N={N}, C={C}, r_max={r_max:g}, d_max={d_max:g}",
             )
         )
-    return grade("renorm_r_d", fn, cases, _renorm_reference, outputs=("r", "d"), diagnose=_diagnose_renorm)
+    return grade(
+        "renorm_r_d",
+        fn,
+        cases,
+        _renorm_reference,
+        outputs=("r", "d"),
+        diagnose=_diagnose_renorm,
+        on_raise=lambda exc, args, kw: (
+            "the batch statistics are per channel: mean and variance over axis 0 (the batch), shape (C,) "
+            "like running_mean"
+            if isinstance(exc, ValueError) and "broadcast" in str(exc)
+            else None
+        ),
+    )
 
 
 def _diagnose_renorm(answers, args, kwargs):
@@ -489,6 +539,22 @@ def _diagnose_renorm(answers, args, kwargs):
             "use the biased batch variance (ddof=0), as BN does": lambda: (
                 np.clip(np.sqrt(x.var(axis=0, ddof=1) + EPS) / s, 1 / r_max, r_max),
                 d,
+            ),
+            "eps goes inside BOTH square roots: σ_B = sqrt(var_B + eps), σ_run = sqrt(running_var + eps)": lambda: (
+                np.clip(np.sqrt(var_b) / np.sqrt(var), 1 / r_max, r_max),
+                np.clip((mu_b - mu) / np.sqrt(var), -d_max, d_max),
+            ),
+            "eps goes inside the square roots: sqrt(var + eps), not sqrt(var) + eps": lambda: (
+                np.clip((np.sqrt(var_b) + EPS) / (np.sqrt(var) + EPS), 1 / r_max, r_max),
+                np.clip((mu_b - mu) / (np.sqrt(var) + EPS), -d_max, d_max),
+            ),
+            "d has its own limit: clip d into [−d_max, d_max] (r_max is r's limit)": lambda: (
+                r,
+                np.clip((mu_b - mu) / s, -r_max, r_max),
+            ),
+            "clip from BOTH sides: r into [1/r_max, r_max], d into [−d_max, d_max] (np.clip(value, low, high))": lambda: (
+                np.minimum(s_b / s, r_max),
+                np.minimum((mu_b - mu) / s, d_max),
             ),
         },
     )

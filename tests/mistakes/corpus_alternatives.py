@@ -51,6 +51,11 @@ def ln_last_axis(x, gamma, beta, eps=1e-5):
     return _ln(x, gamma, beta, (x.ndim - 1,))
 
 
+def ln_axis1_only(x, gamma, beta, eps=1e-5):
+    mu = x.mean(axis=1, keepdims=True)  # right for (N, D), wrong for (N, C, L)
+    return gamma * (x - mu) / np.sqrt(x.var(axis=1, keepdims=True) + eps) + beta
+
+
 def ln_swapped(x, gamma, beta, eps=1e-5):
     return ln_right_by_hand(x, beta, gamma, eps)
 
@@ -113,6 +118,36 @@ def gn_no_eps(x, gamma, beta, num_groups, eps=1e-5):
 def gn_groups_of_g(x, gamma, beta, num_groups, eps=1e-5):
     N, C = x.shape[:2]
     return _gn(x, gamma, beta, num_groups, split=(N, C // num_groups, -1))
+
+
+def gn_group_axis_last(x, gamma, beta, num_groups, eps=1e-5):
+    N = x.shape[0]
+    return _gn(x, gamma, beta, num_groups, axes=(1,), split=(N, -1, num_groups))
+
+
+def gn_group_axis_last_normalize_rows(x, gamma, beta, num_groups, eps=1e-5):
+    N = x.shape[0]
+    return _gn(x, gamma, beta, num_groups, axes=(2,), split=(N, -1, num_groups))
+
+
+def gn_first_g_gammas(x, gamma, beta, num_groups, eps=1e-5):
+    N, G = x.shape[0], num_groups
+    xg = x.reshape(N, G, -1)
+    x_hat = (xg - xg.mean(axis=2, keepdims=True)) / np.sqrt(xg.var(axis=2, keepdims=True) + eps)
+    return (gamma[:G].reshape(1, G, 1) * x_hat + beta[:G].reshape(1, G, 1)).reshape(x.shape)
+
+
+def gn_one_gamma_per_group(x, gamma, beta, num_groups, eps=1e-5):
+    N, C, G = x.shape[0], x.shape[1], num_groups
+    xg = x.reshape(N, G, -1)
+    x_hat = (xg - xg.mean(axis=2, keepdims=True)) / np.sqrt(xg.var(axis=2, keepdims=True) + eps)
+    g, b = gamma.reshape(G, C // G)[:, :1], beta.reshape(G, C // G)[:, :1]
+    return (g[None] * x_hat + b[None]).reshape(x.shape)
+
+
+def gn_channels_only(x, gamma, beta, num_groups, eps=1e-5):
+    N, C = x.shape[:2]
+    return _gn(x, gamma, beta, num_groups, axes=(2,), split=(N, num_groups, C // num_groups, *x.shape[2:]))
 
 
 def gn_no_affine(x, gamma, beta, num_groups, eps=1e-5):
@@ -237,6 +272,16 @@ def dv_no_scale(dw, v, g):
     return dw - v * along
 
 
+def dv_no_g(dw, v, g):
+    norm, along = _dv_parts(dw, v, g)
+    return (dw - v * along) / norm
+
+
+def dv_whole_sum(dw, v, g):
+    norm, _ = _dv_parts(dw, v, g)
+    return g / norm * (dw - v * (v * dw).sum() / norm**2)
+
+
 def dv_plus(dw, v, g):
     norm, along = _dv_parts(dw, v, g)
     return g / norm * (dw + v * along)
@@ -309,6 +354,32 @@ def rd_unbiased(x, running_mean, running_var, r_max, d_max, eps=1e-5):
     return np.clip(np.sqrt(x.var(axis=0, ddof=1) + eps) / s, 1 / r_max, r_max), d
 
 
+def rd_no_eps(x, running_mean, running_var, r_max, d_max, eps=1e-5):
+    s_b, s = x.std(axis=0), np.sqrt(running_var)
+    return np.clip(s_b / s, 1 / r_max, r_max), np.clip((x.mean(axis=0) - running_mean) / s, -d_max, d_max)
+
+
+def rd_eps_outside(x, running_mean, running_var, r_max, d_max, eps=1e-5):
+    s_b, s = x.std(axis=0) + eps, np.sqrt(running_var) + eps
+    return np.clip(s_b / s, 1 / r_max, r_max), np.clip((x.mean(axis=0) - running_mean) / s, -d_max, d_max)
+
+
+def rd_d_clipped_by_r_max(x, running_mean, running_var, r_max, d_max, eps=1e-5):
+    r, _ = rd_right_by_hand(x, running_mean, running_var, r_max, d_max, eps)
+    mu_b, s_b, s = _rd_parts(x, running_mean, running_var)
+    return r, np.clip((mu_b - running_mean) / s, -r_max, r_max)
+
+
+def rd_upper_clip_only(x, running_mean, running_var, r_max, d_max, eps=1e-5):
+    mu_b, s_b, s = _rd_parts(x, running_mean, running_var)
+    return np.minimum(s_b / s, r_max), np.minimum((mu_b - running_mean) / s, d_max)
+
+
+def rd_per_sample(x, running_mean, running_var, r_max, d_max, eps=1e-5):
+    s_b, s = np.sqrt(x.var(axis=1) + eps), np.sqrt(running_var + eps)  # axis 1: broadcasting error
+    return np.clip(s_b / s, 1 / r_max, r_max), np.clip((x.mean(axis=1) - running_mean) / s, -d_max, d_max)
+
+
 def rd_only_r(x, running_mean, running_var, r_max, d_max, eps=1e-5):
     return rd_right_by_hand(x, running_mean, running_var, r_max, d_max, eps)[0]
 
@@ -338,6 +409,7 @@ CORPUS = {
             Wrong(ln_eps_outside, hint="inside the square root"),
             Wrong(ln_no_eps, hint="eps is missing"),
             Wrong(ln_last_axis, hint="not only the last one"),
+            Wrong(ln_axis1_only, hint="axes 1 AND 2"),
             Wrong(ln_swapped, hint="swapped"),
             Wrong(ln_no_affine, hint="apply gamma and beta"),
             Wrong(ln_no_keepdims, hint="keepdims=True", says="raised ValueError"),
@@ -352,6 +424,11 @@ CORPUS = {
             Wrong(gn_unbiased, hint="biased variance"),
             Wrong(gn_no_eps, hint="eps is missing"),
             Wrong(gn_groups_of_g, hint="NUMBER of groups"),
+            Wrong(gn_group_axis_last, hint="puts the group index LAST"),
+            Wrong(gn_group_axis_last_normalize_rows, hint="puts the group index LAST"),
+            Wrong(gn_first_g_gammas, hint="one entry per CHANNEL"),
+            Wrong(gn_one_gamma_per_group, hint="one entry per CHANNEL"),
+            Wrong(gn_channels_only, hint="AND every spatial position"),
             Wrong(gn_no_affine, hint="apply gamma and beta"),
             Wrong(gn_gamma_last_axis, hint="(1, C, 1, 1)", says="raised ValueError"),
             *generic_wrongs(gn_right_five_d),
@@ -388,6 +465,8 @@ CORPUS = {
             Wrong(dv_no_projection, hint="remove the component of dw along v"),
             Wrong(dv_no_scale, hint="scaled by g / ‖v‖"),
             Wrong(dv_plus, hint="SUBTRACTED"),
+            Wrong(dv_no_g, hint="not 1 / ‖v‖"),
+            Wrong(dv_whole_sum, hint="not one sum over the whole matrix"),
             Wrong(dv_rows, hint="sum over axis 0"),
             Wrong(dv_norm_once, hint="divides by ‖v‖²"),
             *generic_wrongs(dv_right_via_w),
@@ -402,6 +481,11 @@ CORPUS = {
             Wrong(rd_d_batch_sigma, hint="units of the running σ_run"),
             Wrong(rd_variances, hint="not variances"),
             Wrong(rd_unbiased, hint="biased batch variance"),
+            Wrong(rd_no_eps, hint="inside BOTH square roots"),
+            Wrong(rd_eps_outside, hint="not sqrt(var) + eps"),
+            Wrong(rd_d_clipped_by_r_max, hint="d has its own limit"),
+            Wrong(rd_upper_clip_only, hint="clip from BOTH sides"),
+            Wrong(rd_per_sample, hint="per channel: mean and variance over axis 0", says="raised ValueError"),
             Wrong(rd_only_r, says="return a tuple"),
             *generic_wrongs(rd_right_by_hand),
         ],
