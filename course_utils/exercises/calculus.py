@@ -77,6 +77,36 @@ def _scaled_abs_error(answer, expected):
     return float(np.max(np.abs(answer - expected), initial=0.0)) / scale
 
 
+_ANY_LENGTH = (
+    "p (and u) can have any length d — the check uses d = 3: work with whole vectors (p + h * u), "
+    "do not unpack x, y = p"
+)
+_OWN_POINT = (
+    "build a new point for each evaluation (q = p + h * e_i); `p[i] += h` edits the caller's point, "
+    "and `q = p` does not copy it"
+)
+
+
+def _unpacking_hint(exc, args, kwargs):
+    """A 2-D-only answer (``x, y = p``) raises on the 3-variable case."""
+    if isinstance(exc, ValueError) and "values to unpack" in str(exc):
+        return _ANY_LENGTH
+    if isinstance(exc, IndexError) and "out of bounds" in str(exc):
+        return _ANY_LENGTH
+    return None
+
+
+def _truncated(exact):
+    """What an integer gradient array (``np.zeros_like`` of an int array, ``dtype=int``) holds."""
+    return np.trunc(exact)
+
+
+_INTEGER_ARRAY = (
+    "your numbers lost their decimals: the array you fill was created with an integer dtype "
+    "(np.zeros_like of an integer array, or dtype=int); create it with np.zeros(d), which holds floats"
+)
+
+
 # --- notebook 01: directional derivative --------------------------------------------------------------
 
 
@@ -123,7 +153,7 @@ def check_directional_derivative(fn) -> bool:
                 ),
             },
             rtol=1e-4,
-            atol=1e-9,
+            atol=1e-13,  # the precedence slip gives ~h²·D_u f ≈ 1e-10·D_u f, not 0
         )
 
     return grade(
@@ -133,7 +163,9 @@ def check_directional_derivative(fn) -> bool:
         reference,
         tol=1e-7,
         error=_scaled_abs_error,
+        error_name="absolute error",
         diagnose=diagnose,
+        on_raise=_unpacking_hint,
     )
 
 
@@ -166,6 +198,8 @@ def check_central_gradient(fn) -> bool:
                     "p + h·e_i with e_i the i-th basis vector"
                 )
             return None
+        if np.any(exact != np.trunc(exact)) and np.allclose(answer, _truncated(exact), rtol=0, atol=1e-6):
+            return _INTEGER_ARRAY
         return match_mistake(
             answer,
             {
@@ -179,7 +213,7 @@ def check_central_gradient(fn) -> bool:
                 "the components are in the wrong order (component i belongs to coordinate i)": exact[::-1],
             },
             rtol=1e-4,
-            atol=1e-9,
+            atol=1e-13,
         )
 
     return grade(
@@ -189,7 +223,10 @@ def check_central_gradient(fn) -> bool:
         reference,
         tol=1e-7,
         error=_scaled_abs_error,
+        error_name="absolute error",
         diagnose=diagnose,
+        on_raise=_unpacking_hint,
+        mutation_hint=_OWN_POINT,
     )
 
 
@@ -215,6 +252,9 @@ def check_steepest_descent(fn) -> bool:
         g = np.asarray(args["g"], float)
         norm = np.linalg.norm(g)
         u_right = -g / norm
+        if len(answers) == 2 and np.ndim(answers[0]) == 0 and np.shape(answers[1]) == g.shape:
+            return "return the direction first and the rate second: `return u, rate`"
+        l1 = np.sum(np.abs(g))
         return match_mistake(
             tuple(answers),
             {
@@ -229,6 +269,10 @@ def check_steepest_descent(fn) -> bool:
                 "u must be a UNIT vector: divide −g by its length ‖g‖": (-g, -(norm**2)),
                 "u must be a unit vector (‖u‖ = 1): divide by ‖g‖, not by ‖g‖²": (-g / norm**2, -1.0),
                 "the rate is g·u = −‖g‖ (the length, not the squared length)": (u_right, -(norm**2)),
+                "‖g‖ is the Euclidean length √(g₁² + g₂² + …) (np.linalg.norm), not the sum of |g_i|": (
+                    -g / l1,
+                    -(norm**2) / l1,
+                ),
             },
             rtol=1e-6,
             atol=1e-12,
@@ -273,10 +317,30 @@ def check_standardize_features(fn) -> bool:
                 ),
                 "one mean and std per column (axis=0), not one for the whole matrix": (X - X.mean())
                 / X.std(),
+                "that is min-max scaling to [0, 1]; z-scoring subtracts the MEAN and divides by the "
+                "STANDARD DEVIATION": (X - X.min(axis=0)) / (X.max(axis=0) - X.min(axis=0)),
+                **{
+                    f"no ε here: divide by the standard deviation itself (an ε of {eps:g}{form} shows on "
+                    "the column whose std is 0.01)": wrong
+                    for eps in (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3)
+                    for form, wrong in (
+                        ("", (X - mu) / (sd + eps)),
+                        (" under the square root", (X - mu) / np.sqrt(sd**2 + eps)),
+                    )
+                },
             },
+            rtol=1e-9,
+            atol=1e-12,
         )
 
-    return grade("standardize_features", fn, cases, standardize, diagnose=diagnose)
+    return grade(
+        "standardize_features",
+        fn,
+        cases,
+        standardize,
+        diagnose=diagnose,
+        mutation_hint="build a new array (Z = (X - mu) / sd, not X -= mu): the caller still needs its data",
+    )
 
 
 # --- notebook 02: one step in the eigenbasis ----------------------------------------------------------
@@ -354,6 +418,10 @@ def check_offset_after_steps(fn) -> bool:
                 "count the steps: k steps apply the factor exactly k times": back(
                     (1 - lr * lam) ** max(k - 1, 0)
                 ),
+                "`A ** k` raises every ENTRY of A to the power k; the matrix power is "
+                "np.linalg.matrix_power(A, k) — or, as asked, scale the eigen-coordinates": lambda: (
+                    (np.eye(len(e)) - lr * H) ** k @ e
+                ),
             },
         )
 
@@ -374,6 +442,16 @@ def _design_cases(seed):
         Case({"X": rng.normal(0.0, 1.0, size=(30, 2)) * np.array([0.1, 3.0])}, note="X (30, 2), centred-ish"),
         Case({"X": rng.uniform(0.0, 1.0, size=(12, 4)) + 2.0}, note="X (12, 4), shared mean 2.5"),
     ]
+
+
+def _square_hint(exc, args, kwargs):
+    """Eigenvalues of the data matrix X itself (n × D, not square)."""
+    if isinstance(exc, np.linalg.LinAlgError) and "square" in str(exc):
+        return (
+            "X has shape (n, D): it is not square and has no eigenvalues; the eigenvalues you need are "
+            "those of the D × D Hessian H = XᵀX / n"
+        )
+    return None
 
 
 def _relative_error(answer, expected):
@@ -400,6 +478,9 @@ def check_max_stable_lr(fn) -> bool:
                     2 / np.linalg.eigvalsh(np.cov(X.T, bias=True))[-1]
                 ),
                 "eigenvalues of XᵀX / n are the SQUARED singular values of X over n": 2 / (sv[0] / n),
+                "n is the number of samples, the number of ROWS of X (X.shape[0]), not X.shape[1]": (
+                    2 / np.linalg.eigvalsh(X.T @ X / X.shape[1])[-1]
+                ),
             },
             rtol=1e-6,
         )
@@ -412,6 +493,7 @@ def check_max_stable_lr(fn) -> bool:
         tol=1e-6,
         error=_relative_error,
         diagnose=diagnose,
+        on_raise=_square_hint,
     )
 
 
@@ -447,6 +529,7 @@ def check_condition_number_from_data(fn) -> bool:
         tol=1e-6,
         error=_relative_error,
         diagnose=diagnose,
+        on_raise=_square_hint,
     )
 
 
@@ -500,6 +583,9 @@ def check_predict_steps(fn) -> bool:
                 "that is the large-κ shortcut k ≈ κ·ln(1/rel_tol)/2; use the exact factor r = |1 − ηλ|": float(
                     math.ceil(lam[-1] / lam[0] * math.log(1 / tol) / 2)
                 ),
+                "one step too many: the smallest k with r^(2k) ≤ rel_tol is math.ceil(...) itself (no + 1)": float(
+                    math.ceil(x) + 1
+                ),
             },
             rtol=1e-9,
             atol=1e-9,
@@ -508,6 +594,8 @@ def check_predict_steps(fn) -> bool:
     def on_raise(exc, args, kwargs):
         if isinstance(exc, ValueError) and "math domain" in str(exc):
             return "math.log of a negative number: take the absolute value |1 − ηλ| (a negative factor flips sign)"
+        if isinstance(exc, ValueError) and "NaN" in str(exc):
+            return "np.log of a negative factor is NaN: take the absolute value r = |1 − ηλ| first"
         return None
 
     return grade(

@@ -48,6 +48,16 @@ def dd_as_vector(f, p, u, h=1e-5):
     return np.full(p.shape, dd_central(f, p, u, h))
 
 
+def dd_two_d_only(f, p, u, h=1e-5):
+    x, y = p  # a 2-D-only answer: the check also uses a function of 3 variables
+    ux, uy = u
+    return (f(np.array([x + h * ux, y + h * uy])) - f(np.array([x - h * ux, y - h * uy]))) / (2 * h)
+
+
+def dd_zero(f, p, u, h=1e-5):
+    return 0.0  # must not be taken for the `/ 2*h` slip (whose result is tiny but not 0)
+
+
 # --- central_gradient --------------------------------------------------------------------------------
 
 
@@ -89,6 +99,34 @@ def grad_all_at_once(f, p, h=1e-5):
 
 def grad_reversed(f, p, h=1e-5):
     return grad_loop(f, p, h)[::-1]
+
+
+def grad_integer_array(f, p, h=1e-5):
+    g = np.zeros(len(p), dtype=int)  # every component is truncated to a whole number
+    for i, e in enumerate(np.eye(len(p))):
+        g[i] = (f(p + h * e) - f(p - h * e)) / (2 * h)
+    return g
+
+
+def grad_two_d_only(f, p, h=1e-5):
+    x, y = p
+    return np.array(
+        [
+            (f(np.array([x + h, y])) - f(np.array([x - h, y]))) / (2 * h),
+            (f(np.array([x, y + h])) - f(np.array([x, y - h]))) / (2 * h),
+        ]
+    )
+
+
+def grad_alias(f, p, h=1e-5):
+    g = np.zeros(len(p))
+    for i in range(len(p)):
+        q = p  # not a copy
+        q[i] += h
+        up = f(q)
+        q[i] -= 2 * h
+        g[i] = (up - f(q)) / (2 * h)
+    return g
 
 
 def grad_no_copy(f, p, h=1e-5):
@@ -139,6 +177,15 @@ def steep_one_value(g):
     return -g / np.linalg.norm(g)
 
 
+def steep_l1(g):
+    u = -g / np.sum(np.abs(g))
+    return u, float(g @ u)
+
+
+def steep_swapped(g):
+    return -float(np.linalg.norm(g)), -g / np.linalg.norm(g)
+
+
 # --- standardize_features ----------------------------------------------------------------------------
 
 
@@ -175,6 +222,24 @@ def std_rows(X):
 
 def std_global(X):
     return (X - X.mean()) / X.std()
+
+
+def std_min_max(X):
+    return (X - X.min(axis=0)) / (X.max(axis=0) - X.min(axis=0))
+
+
+def std_plus_eps(X):
+    return (X - X.mean(axis=0)) / (X.std(axis=0) + 1e-8)
+
+
+def std_eps_in_sqrt(X):
+    return (X - X.mean(axis=0)) / np.sqrt(X.var(axis=0) + 1e-5)
+
+
+def std_in_place(X):
+    X -= X.mean(axis=0)
+    X /= X.std(axis=0)
+    return X
 
 
 # --- offset_after_steps ------------------------------------------------------------------------------
@@ -220,6 +285,10 @@ def off_one_extra(H, offset, lr, k):
     return U @ ((1 - lr * lam) ** (k + 1) * (U.T @ offset))
 
 
+def off_elementwise_power(H, offset, lr, k):
+    return ((np.eye(len(offset)) - lr * H) ** k) @ offset  # ** is elementwise
+
+
 def off_loop_edits(H, offset, lr, k):
     for _ in range(k):
         offset -= lr * H @ offset  # edits the caller's offset
@@ -258,6 +327,14 @@ def lr_singular_not_squared(X):
     return 2.0 * X.shape[0] / np.linalg.svd(X, compute_uv=False)[0]
 
 
+def lr_columns_as_n(X):
+    return 2.0 / np.linalg.eigvalsh(X.T @ X / X.shape[1])[-1]
+
+
+def lr_eigenvalues_of_X(X):
+    return 2.0 / np.max(np.linalg.eigvals(X).real)
+
+
 # --- condition_number_from_data ----------------------------------------------------------------------
 
 
@@ -291,6 +368,11 @@ def kappa_difference(X):
 def kappa_diagonal(X):
     d = np.diag(X.T @ X / len(X))
     return d.max() / d.min()
+
+
+def kappa_eigenvalues_of_X(X):
+    lam = np.linalg.eigvals(X).real
+    return lam.max() / lam.min()
 
 
 def kappa_gram(X):
@@ -340,6 +422,15 @@ def steps_kappa_shortcut(H, lr, rel_tol):
     return math.ceil(lam[-1] / lam[0] * np.log(1 / rel_tol) / 2)
 
 
+def steps_one_too_many(H, lr, rel_tol):
+    return steps_right(H, lr, rel_tol) + 1
+
+
+def steps_nan_log(H, lr, rel_tol):
+    k = np.log(rel_tol) / (2 * np.log(1 - lr * np.linalg.eigvalsh(H)))  # NaN where the factor < 0
+    return int(np.ceil(np.max(k)))
+
+
 def steps_no_abs(H, lr, rel_tol):
     r = np.max(1 - lr * np.linalg.eigvalsh(H))
     r_min = np.min(1 - lr * np.linalg.eigvalsh(H))
@@ -361,8 +452,10 @@ CORPUS = {
             Wrong(dd_one_sided, hint="one-sided quotient"),
             Wrong(dd_sign, hint="MINUS f(p − h·u)"),
             Wrong(dd_without_u, hint="the whole vector u"),
-            Wrong(dd_huge_step, says="max relative error"),
+            Wrong(dd_huge_step, says="max absolute error"),
             Wrong(dd_as_vector, says="shape"),
+            Wrong(dd_two_d_only, hint="any length d"),
+            Wrong(dd_zero, says="max absolute error"),
             *generic_wrongs(dd_central),
         ],
     ),
@@ -376,6 +469,9 @@ CORPUS = {
             Wrong(grad_all_at_once, hint="move ONE coordinate at a time"),
             Wrong(grad_reversed, hint="wrong order"),
             Wrong(grad_no_copy, says="in place"),
+            Wrong(grad_alias, hint="`q = p` does not copy"),
+            Wrong(grad_integer_array, hint="integer dtype"),
+            Wrong(grad_two_d_only, hint="any length d"),
             *generic_wrongs(grad_loop),
         ],
     ),
@@ -388,6 +484,8 @@ CORPUS = {
             Wrong(steep_over_squared, hint="not by ‖g‖²"),
             Wrong(steep_rate_squared, hint="not the squared length"),
             Wrong(steep_one_value, says="return a tuple"),
+            Wrong(steep_l1, hint="Euclidean length"),
+            Wrong(steep_swapped, hint="direction first"),
             *generic_wrongs(steep_right),
         ],
     ),
@@ -400,6 +498,10 @@ CORPUS = {
             Wrong(std_centre_only, hint="divide by the standard deviation too"),
             Wrong(std_rows, hint="use axis=0"),
             Wrong(std_global, hint="not one for the whole matrix"),
+            Wrong(std_min_max, hint="min-max scaling"),
+            Wrong(std_plus_eps, hint="no ε here"),
+            Wrong(std_eps_in_sqrt, hint="under the square root"),
+            Wrong(std_in_place, hint="Z = (X - mu) / sd"),
             *generic_wrongs(std_axis0),
         ],
     ),
@@ -412,6 +514,7 @@ CORPUS = {
             Wrong(off_not_rotated_back, hint="rotate back"),
             Wrong(off_wrong_projection, hint="project with Uᵀ"),
             Wrong(off_one_extra, hint="count the steps"),
+            Wrong(off_elementwise_power, hint="np.linalg.matrix_power"),
             Wrong(off_loop_edits, says="in place"),
             *_scalar_wrongs(off_eigen),
         ],
@@ -424,6 +527,8 @@ CORPUS = {
             Wrong(lr_smallest, hint="not the smallest"),
             Wrong(lr_covariance, hint="not the covariance"),
             Wrong(lr_singular_not_squared, hint="SQUARED singular values"),
+            Wrong(lr_columns_as_n, hint="number of ROWS"),
+            Wrong(lr_eigenvalues_of_X, hint="not square"),
             *_scalar_wrongs(lr_eigvalsh),
         ],
     ),
@@ -436,6 +541,7 @@ CORPUS = {
             Wrong(kappa_difference, hint="not their difference"),
             Wrong(kappa_diagonal, hint="not its diagonal entries"),
             Wrong(kappa_gram, says="FAIL"),
+            Wrong(kappa_eigenvalues_of_X, hint="not square"),
             *_scalar_wrongs(kappa_eig),
         ],
     ),
@@ -448,6 +554,8 @@ CORPUS = {
             Wrong(steps_log10, hint="same logarithm"),
             Wrong(steps_kappa_shortcut, hint="large-κ shortcut"),
             Wrong(steps_no_abs, hint="absolute value"),
+            Wrong(steps_one_too_many, hint="one step too many"),
+            Wrong(steps_nan_log, hint="NaN"),
             *_scalar_wrongs(steps_right),
         ],
     ),
