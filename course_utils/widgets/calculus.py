@@ -342,8 +342,8 @@ def feature_scaling_demo(n: int = 200, seed: int = 0, steps: int = 100, rel_tol:
             f"longer than wide\n"
             + line("z-scored", eig_z, k_z)
             + "\n"
-            + f"{'':<9} at its own well-chosen η = 2/(λmin + λmax) = {lr_best_z:.3g}: "
-            f"{_fmt_steps(k_best_z)} steps, at every s"
+            + f"{'':<9} at η = 2/(λmin + λmax) = {lr_best_z:.3g}: {_fmt_steps(k_best_z)} steps to tolerance "
+            f"on this data (seed {seed}), the same at every s (z-scoring divides s out)"
         )
 
     update()
