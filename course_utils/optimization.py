@@ -389,6 +389,43 @@ def _eval_loss(model, X, y) -> float:
     return float(loss) if np.isfinite(loss) else float("inf")
 
 
+def _training_data(data, n_train, where):
+    """``(X_train, X_test, y_train, y_test)`` from ``data``, the training part cut to ``n_train`` rows."""
+    if not isinstance(data, tuple | list) or len(data) != 4:
+        raise TypeError(f"{where}: data must be the tuple (X_train, X_test, y_train, y_test)")
+    X_train, X_test, y_train, y_test = data
+    if n_train is not None:
+        n_train = check_positive_int(n_train, "n_train", where)
+        if n_train > len(X_train):
+            raise ValueError(f"{where}: n_train={n_train} exceeds the {len(X_train)} training examples")
+        X_train, y_train = X_train[:n_train], y_train[:n_train]
+    return X_train, X_test, y_train, y_test
+
+
+def _run_result(config, history, model, split) -> RunResult:
+    """Summarize one trained run; a diverged run counts as chance accuracy and infinite loss."""
+    X_train, X_test, y_train, y_test = split
+    if history.diverged:
+        chance = 1.0 / model.layer_sizes[-1]
+        train_acc, test_acc, train_loss, test_loss = chance, chance, float("inf"), float("inf")
+        weight_norms = np.full(len(model.linears), np.inf)
+    else:
+        train_acc, test_acc = model.accuracy(X_train, y_train), history.final_test_accuracy
+        train_loss, test_loss = _eval_loss(model, X_train, y_train), _eval_loss(model, X_test, y_test)
+        weight_norms = np.array([np.linalg.norm(layer.W) for layer in model.linears])
+    return RunResult(
+        config=config,
+        loss=history.loss,
+        diverged=history.diverged,
+        steps_taken=history.steps_taken,
+        train_accuracy=float(train_acc),
+        test_accuracy=float(test_acc),
+        train_loss=train_loss,
+        test_loss=test_loss,
+        weight_norms=weight_norms,
+    )
+
+
 def run_training(
     data,
     *,
@@ -427,14 +464,7 @@ def run_training(
     from .training import train
 
     where = "run_training"
-    if not isinstance(data, tuple | list) or len(data) != 4:
-        raise TypeError(f"{where}: data must be the tuple (X_train, X_test, y_train, y_test)")
-    X_train, X_test, y_train, y_test = data
-    if n_train is not None:
-        n_train = check_positive_int(n_train, "n_train", where)
-        if n_train > len(X_train):
-            raise ValueError(f"{where}: n_train={n_train} exceeds the {len(X_train)} training examples")
-        X_train, y_train = X_train[:n_train], y_train[:n_train]
+    X_train, X_test, y_train, y_test = _training_data(data, n_train, where)
     check_positive(lr, "lr", where)
     model = MLP(
         layer_sizes,
@@ -457,14 +487,6 @@ def run_training(
         X_test=X_test,
         y_test=y_test,
     )
-    chance = 1.0 / model.layer_sizes[-1]
-    if history.diverged:
-        train_acc, test_acc, train_loss, test_loss = chance, chance, float("inf"), float("inf")
-        weight_norms = np.full(len(model.linears), np.inf)
-    else:
-        train_acc, test_acc = model.accuracy(X_train, y_train), history.final_test_accuracy
-        train_loss, test_loss = _eval_loss(model, X_train, y_train), _eval_loss(model, X_test, y_test)
-        weight_norms = np.array([np.linalg.norm(layer.W) for layer in model.linears])
     config = dict(
         layer_sizes=list(layer_sizes),
         activation=activation,
@@ -478,17 +500,7 @@ def run_training(
         n_train=n_train,
         classifier_input_norm=classifier_input_norm,
     )
-    return RunResult(
-        config=config,
-        loss=history.loss,
-        diverged=history.diverged,
-        steps_taken=history.steps_taken,
-        train_accuracy=float(train_acc),
-        test_accuracy=float(test_acc),
-        train_loss=train_loss,
-        test_loss=test_loss,
-        weight_norms=weight_norms,
-    )
+    return _run_result(config, history, model, (X_train, X_test, y_train, y_test))
 
 
 def with_classifier_input_norm(model, normalized: bool = True) -> MLP:
@@ -655,14 +667,7 @@ def run_training_seeds(
     from .batched import train_seeds
 
     where = "run_training_seeds"
-    if not isinstance(data, tuple | list) or len(data) != 4:
-        raise TypeError(f"{where}: data must be the tuple (X_train, X_test, y_train, y_test)")
-    X_train, X_test, y_train, y_test = data
-    if n_train is not None:
-        n_train = check_positive_int(n_train, "n_train", where)
-        if n_train > len(X_train):
-            raise ValueError(f"{where}: n_train={n_train} exceeds the {len(X_train)} training examples")
-        X_train, y_train = X_train[:n_train], y_train[:n_train]
+    X_train, X_test, y_train, y_test = _training_data(data, n_train, where)
     check_positive(lr, "lr", where)
     runs = train_seeds(
         layer_sizes,
@@ -679,46 +684,23 @@ def run_training_seeds(
         X_test=X_test,
         y_test=y_test,
     )
-    results = []
-    for i, seed in enumerate(runs.seeds):
-        history = runs.history(i)
-        n_classes = list(layer_sizes)[-1]
-        if history.diverged:
-            chance = 1.0 / n_classes
-            train_acc, test_acc, train_loss, test_loss = chance, chance, float("inf"), float("inf")
-            weight_norms = np.full(len(list(layer_sizes)) - 1, np.inf)
-        else:
-            model = runs.model(i)
-            train_acc, test_acc = model.accuracy(X_train, y_train), history.final_test_accuracy
-            train_loss, test_loss = _eval_loss(model, X_train, y_train), _eval_loss(model, X_test, y_test)
-            weight_norms = np.array([np.linalg.norm(layer.W) for layer in model.linears])
-        config = dict(
-            layer_sizes=list(layer_sizes),
-            activation=activation,
-            normalization=normalization,
-            placement=placement,
-            init_scale=init_scale,
-            lr=lr,
-            steps=steps,
-            batch_size=batch_size,
-            seed=seed,
-            n_train=n_train,
-            classifier_input_norm=None,
-        )
-        results.append(
-            RunResult(
-                config=config,
-                loss=history.loss,
-                diverged=history.diverged,
-                steps_taken=history.steps_taken,
-                train_accuracy=float(train_acc),
-                test_accuracy=float(test_acc),
-                train_loss=train_loss,
-                test_loss=test_loss,
-                weight_norms=weight_norms,
-            )
-        )
-    return results
+    config = dict(
+        layer_sizes=list(layer_sizes),
+        activation=activation,
+        normalization=normalization,
+        placement=placement,
+        init_scale=init_scale,
+        lr=lr,
+        steps=steps,
+        batch_size=batch_size,
+        n_train=n_train,
+        classifier_input_norm=None,
+    )
+    split = (X_train, X_test, y_train, y_test)
+    return [
+        _run_result({**config, "seed": seed}, runs.history(i), runs.model(i), split)
+        for i, seed in enumerate(runs.seeds)
+    ]
 
 
 def learning_rate_sweep(data, learning_rates, seeds, **kwargs) -> list[list[RunResult]]:
