@@ -758,7 +758,7 @@ def budget_runs(
 
 
 def preactivation_profile(model, X, y) -> dict:
-    """One training-mode forward and backward pass of any course MLP (on a copy): how big the signal and
+    r"""One training-mode forward and backward pass of any course MLP (on a copy): how big the signal and
     the gradient stay from layer to layer.
 
     Returns
@@ -766,6 +766,10 @@ def preactivation_profile(model, X, y) -> dict:
     dict with
         ``z_std`` — std of every hidden layer's pre-activations z (the input of its activation function),
         over all the batch's examples and units, input side first;
+        ``z_rms`` — their root mean square :math:`\sqrt{E[z^2]}`, the size He et al.'s derivation keeps;
+        ``z_spread`` — the part of z that varies from example to example (each unit's std over the
+        batch, root-mean-squared over the units): the signal. For a sigmoid net, ``z_rms`` also holds
+        the constant ½ passed on through W, a fixed offset per unit that carries no information;
         ``weight_grad_norms`` — ‖∂L/∂W‖ of every weight matrix (output layer last);
         ``grad_ratio`` — first over last of those (how much of the output layer's gradient reaches the
         first layer).
@@ -781,6 +785,10 @@ def preactivation_profile(model, X, y) -> dict:
     grads = layer_gradient_norms([layer.grads["W"] for layer in net.linears])
     return {
         "z_std": np.array([net.layer_inputs[i].std() for i in net.activation_indices]),
+        "z_rms": np.array([np.sqrt(np.mean(net.layer_inputs[i] ** 2)) for i in net.activation_indices]),
+        "z_spread": np.array(
+            [np.sqrt(np.mean(net.layer_inputs[i].var(axis=0))) for i in net.activation_indices]
+        ),
         "weight_grad_norms": grads,
         "grad_ratio": float(grads[0] / grads[-1]),
     }

@@ -404,3 +404,15 @@ def test_init_sweep_plot_with_propagation_panels():
     assert "after 100 steps" in fig.axes[0].get_ylabel()
     assert len([ax for ax in fig.axes if ax.get_ylabel()]) == 3
     plt.close(fig)
+
+
+def test_preactivation_profile_separates_the_sigmoid_offset_from_the_signal(digits):
+    """At the '4x for sigmoid' scale the rms of z stays near c/2 (the constant 1/2 passed on through W, a fixed
+    offset per unit), while the part of z that varies between examples, the signal, nearly vanishes."""
+    X, y = digits[0][:500], digits[2][:500]
+    sizes = [64] + [64] * 10 + [10]
+    p = S.preactivation_profile(MLP(sizes, "sigmoid", init_scale=4 / 8, seed=0), X, y)
+    assert p["z_rms"].shape == p["z_spread"].shape == (10,)
+    assert np.all(p["z_spread"] <= p["z_rms"] + 1e-12)
+    assert 1.5 < p["z_rms"][-1] < 3.5  # ~ c/2 = 2
+    assert p["z_spread"][-1] < 0.1 * p["z_spread"][0]

@@ -70,7 +70,9 @@ def _diagnose_slope(answers, args, kwargs):
         out,
         {
             "z is the sigmoid's *input*: first compute s = σ(z), then return s·(1 − s)": z * (1 - z),
-            "that is σ itself; its derivative is σ(z)·(1 − σ(z))": s,
+            "that is σ itself, not its slope: differentiate σ(z) = (1 + e^(−z))^(−1) (Hint 1)": s,
+            "1 − σ² is the rule for tanh (tanh′ = 1 − tanh²); the sigmoid's slope is a different product "
+            "of σ: differentiate (1 + e^(−z))^(−1) (Hint 1)": 1 - s**2,
             "the factor is (1 − σ), not (1 + σ)": s * (1 + s),
             "the sigmoid is increasing, so its slope is positive: σ(z)·(1 − σ(z)), no minus sign": -s
             * (1 - s),
@@ -113,6 +115,15 @@ def check_saturated_fraction(fn) -> bool:
 def _diagnose_saturation(answers, args, kwargs):
     a = np.asarray(args["activations"], dtype=float)
     low, high = kwargs["low"], kwargs["high"]
+    if (
+        np.asarray(answers[0]).size == 1
+        and float(np.asarray(answers[0])) == 0.0
+        and saturated_fraction(a, low, high) > 0
+    ):
+        return (
+            "you counted no saturated entry, but some are: these are sigmoid *outputs* in (0, 1), so compare "
+            "them with low and high (not with |z| > 3.48), and join the two tails with | (or), not & (and)"
+        )
     return (
         match_mistake(
             answers[0],
@@ -252,6 +263,8 @@ def _diagnose_std(answers, args, kwargs):
                 "ReLU sets about half of its inputs to 0, so E[h²] = E[z²]/2: the weights need twice the "
                 "variance, sqrt(2) times the std": 1 / np.sqrt(n),
                 "the factor 2 multiplies the *variance*; the std gets sqrt(2)": 2 / np.sqrt(n),
+                "ReLU *halves* E[h²], so the weights need *more* variance to make up for it: multiply the "
+                "std by sqrt(2), do not divide": 1 / np.sqrt(2 * n),
             }
         )
     if act == "sigmoid":
@@ -261,8 +274,16 @@ def _diagnose_std(answers, args, kwargs):
                 "for it: multiply the std by 4, do not divide": 0.25 / np.sqrt(n),
                 "in its linear regime σ(z) ≈ 1/2 + z/4: the part that varies is z/4, so the weights need 4 "
                 "times the std of a linear layer": 1 / np.sqrt(n),
+                "1/16 is the ratio of the *variances* E[h²]/E[z²]; the std needs the square root of its "
+                "inverse, 4, not 16": 16 / np.sqrt(n),
+                "the slope 1/4 shrinks the std of z/4 by 4 (its variance by 16): the std needs a factor 4, not "
+                "sqrt(4) = 2": 2 / np.sqrt(n),
             }
         )
+    candidates[
+        "sqrt(6 / (n_in + n_out)) is the half-width a of Glorot's *uniform* U[−a, a] (its std is a/sqrt(3)); "
+        "return the std of the Gaussian N(0, s_W²)"
+    ] = gain * np.sqrt(3 / n)
     if act in ("tanh", "linear"):
         candidates[
             f"{act} passes both signs of z unchanged near 0 (slope 1): no factor 2, that is ReLU's (He's) rule"

@@ -6,7 +6,7 @@ makes the sliders and calls :func:`course_utils.widgets.slider_panel`::
     demo = cu.widgets.SaturationDemo(X_batch, y_batch)
     controls = {"depth": widgets.IntSlider(value=10, min=1, max=10, description="depth"),
                 "init_scale": widgets.FloatLogSlider(value=0.1, base=10, min=-2, max=1,
-                                                     description="init std")}
+                                                     description="s_W")}
     cu.widgets.slider_panel(demo.fig, demo.update, controls)
 
 Each change runs one training-mode forward and backward pass of a fresh sigmoid MLP (64 → 100 × depth
@@ -132,4 +132,4 @@ class SaturationDemo:
                 f"{name}: {100 * res['saturated'].mean():5.1f} % saturated, "
                 f"‖∂W₁‖/‖∂W_out‖ = {ratio:.1e}, loss {res['loss']:.2f}"
             )
-        return f"depth {depth}, init std {init_scale:.3g}\n" + "\n".join(parts)
+        return f"depth {depth}, s_W = {init_scale:.3g}\n" + "\n".join(parts)

@@ -45,6 +45,10 @@ def slope_one_minus(z):
     return 1 - expit(z)
 
 
+def slope_tanh_rule(z):
+    return 1 - expit(z) ** 2
+
+
 def slope_flattened(z):
     return slope_expit(z).ravel()
 
@@ -84,6 +88,14 @@ def frac_fixed_thresholds(activations, low=0.03, high=0.97):
 
 def frac_inside(activations, low=0.03, high=0.97):
     return float(np.mean((activations >= low) & (activations <= high)))
+
+
+def frac_and(activations, low=0.03, high=0.97):
+    return float(np.mean((activations < low) & (activations > high)))
+
+
+def frac_preactivation_threshold(activations, low=0.03, high=0.97):
+    return float(np.mean(np.abs(activations) > 3.48))
 
 
 # --- layer_gradient_norms ----------------------------------------------------------------------------
@@ -184,6 +196,23 @@ def std_tanh_four(fan_in, activation):
     return (4.0 if activation == "tanh" else GAIN[activation]) / math.sqrt(fan_in)
 
 
+def std_relu_divided(fan_in, activation):
+    return (1 / math.sqrt(2) if activation == "relu" else GAIN[activation]) / math.sqrt(fan_in)
+
+
+def std_sigmoid_sixteen(fan_in, activation):
+    return (16.0 if activation == "sigmoid" else GAIN[activation]) / math.sqrt(fan_in)
+
+
+def std_sigmoid_two(fan_in, activation):
+    return (2.0 if activation == "sigmoid" else GAIN[activation]) / math.sqrt(fan_in)
+
+
+def std_glorot_uniform_bound(fan_in, activation):
+    # sqrt(6 / (n_in + n_out)) with n_out = n_in: the bound of the uniform, not a std
+    return GAIN[activation] * math.sqrt(6 / (2 * fan_in))
+
+
 def _scalar_wrongs(right):
     """The generic structural mistakes, minus the in-place edit (scalar arguments cannot be edited)."""
     return [w for w in generic_wrongs(right) if w.name != "in_place"]
@@ -194,7 +223,8 @@ CORPUS = {
         right=[slope_expit, slope_symmetric],
         wrong=[
             Wrong(slope_of_input, hint="the sigmoid's *input*"),
-            Wrong(slope_is_sigma, hint="that is σ itself"),
+            Wrong(slope_is_sigma, hint="that is σ itself, not its slope"),
+            Wrong(slope_tanh_rule, hint="the rule for tanh"),
             Wrong(slope_one_plus, hint="not (1 + σ)"),
             Wrong(slope_negative, hint="no minus sign"),
             Wrong(slope_naive_exp, hint="overflows", says="NaN"),
@@ -212,6 +242,8 @@ CORPUS = {
             Wrong(frac_upper_only, hint="only σ > high"),
             Wrong(frac_fixed_thresholds, hint="use the low/high arguments"),
             Wrong(frac_inside, hint="inside it"),
+            Wrong(frac_and, hint="not & (and)"),
+            Wrong(frac_preactivation_threshold, hint="not with |z| > 3.48"),
             *generic_wrongs(frac_mean),
         ],
     ),
@@ -241,6 +273,10 @@ CORPUS = {
             Wrong(std_sigmoid_linear, hint="the part that varies is z/4"),
             Wrong(std_he_everywhere, hint="no factor 2"),
             Wrong(std_tanh_four, hint="tanh'(0) = 1"),
+            Wrong(std_relu_divided, hint="do not divide"),
+            Wrong(std_sigmoid_sixteen, hint="not 16"),
+            Wrong(std_sigmoid_two, hint="not sqrt(4) = 2"),
+            Wrong(std_glorot_uniform_bound, hint="half-width a of Glorot's *uniform*"),
             *_scalar_wrongs(std_table),
         ],
     ),
