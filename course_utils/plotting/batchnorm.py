@@ -366,7 +366,7 @@ class GammaBetaPlot:
         sig_out.set_data(np.where(in_band, 0.0, heights), edges)
         relu_on.set_data(np.where(on, heights, 0.0), edges)
         relu_off.set_data(np.where(on, 0.0, heights), edges)
-        note = f"bars ln 4/{self.bars_per_band * split:g} wide"
+        note = f"bar width {NEAR_LINEAR_Z / (self.bars_per_band * split):.2g}"
         if heights.max() > self.y_max:
             note += f"\ntallest bar {heights.max():.0%} (cut)"
         self.bar_note.set_text(note)
