@@ -116,12 +116,17 @@ class Outcome:
     trace: str = ""
     hint: str = ""
 
-    def verdict(self, name: str) -> bool | None:
-        """Print and return the verdict for every kind but ``"value"`` (for which it returns None)."""
+    def verdict(self, name: str, where: str = "") -> bool | None:
+        """Print and return the verdict for every kind but ``"value"`` (for which it returns None).
+
+        ``where`` describes the input (e.g. "activation='tanh'"): a function that returns None only for
+        some inputs usually lacks a ``return`` in one branch.
+        """
         if self.kind == "not_implemented":
             return not_implemented(name)
         if self.kind == "returned_none":
-            return fail(name, "your function returned None — did you forget `return`?")
+            on = f" (for the input {where})" if where else ""
+            return fail(name, f"your function returned None{on} — did you forget `return`?")
         if self.kind == "raised":
             if self.trace:
                 print(self.trace.rstrip())
@@ -428,7 +433,7 @@ def grade(
             outcome.hint = _safely(on_raise, outcome.error, pristine_args, pristine_kwargs)
         if outcome.kind != "value" and (earlier := earlier_mistake()) is not None:
             return earlier
-        verdict = outcome.verdict(name)
+        verdict = outcome.verdict(name, where=case.note)
         if verdict is not None:
             return verdict
         changed = [
