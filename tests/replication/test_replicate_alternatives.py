@@ -57,7 +57,8 @@ def test_bn_loses_accuracy_from_batch_32_to_4(sweep):
 
 
 def test_gn_does_not_lose_accuracy_at_batch_2(sweep):
-    """08 §5: "GN at batch 2 is not behind GN at batch 32" (the notebook's seeds: GN at 2 slightly ahead)."""
+    """08 §5: GN at batch 2 is "not worse" than GN at batch 32 (the notebook's 20 seeds put it barely ahead;
+    on the held-out seeds there is no clear difference, hence the wording)."""
     c = compare(sweep.accuracy("group", 2), sweep.accuracy("group", 32), names=("GN at 2", "GN at 32"))
     assert c.leader != "GN at 32", c.verdict
 
@@ -86,13 +87,13 @@ def test_bn_eval_mode_beats_batch_statistics_at_batch_4(sweep, data):
 @pytest.fixture(scope="module")
 def renorm(data):
     X_train, X_test, y_train, y_test = data
-    return alt.run_batch_size_experiment(
+    return alt.batch_size_sweep(  # with Ioffe's warm-up of r_max, d_max, as in the notebook
         X_train, y_train, X_test, y_test, methods=("renorm",), batch_sizes=(2,), seeds=HELD_OUT_SEEDS
     )
 
 
 def test_batch_renorm_helps_at_batch_2_but_stays_behind_gn(renorm, sweep):
     """08 Deep dive 3: "at batch 2 Batch Renorm is ahead of BN, and GN is ahead of Batch Renorm"."""
-    r = renorm.test_accuracy[0, 0]
+    r = renorm.accuracy("renorm", 2)
     assert_verdict(compare(r, sweep.accuracy("batch", 2), names=("Batch Renorm", "BN")), "ahead:Batch Renorm")
     assert_verdict(compare(sweep.accuracy("group", 2), r, names=("GN", "Batch Renorm")), "ahead:GN")
