@@ -54,6 +54,18 @@ def test_bn_ahead_at_the_default_scale_after_100_steps(digits):
     assert_verdict(compare(acc[1, 0], acc[0, 0], names=("BN", "no BN")), "ahead:BN")
 
 
+def test_bn_ahead_at_every_scale_of_the_sweep(digits):
+    """03 §5, cell nb03-41s: "over the 13 scales: BN ahead at 13, no BN ahead at 0" — the figure's title
+    "BN trains over a wider range of initial scales" (100 steps)."""
+    scales = 10.0 ** np.arange(-2.0, 1.01, 0.25)
+    acc = sat.init_scale_sweep(
+        scales, seeds=HELD_OUT_SEEDS, hidden=HIDDEN, steps=100, batch_size=32, lr=1.0, **digits
+    )
+    for i, scale in enumerate(scales):
+        c = compare(acc[1, i], acc[0, i], names=("BN", "no BN"))
+        assert c.leader == "BN", f"s_W = {scale:.3g}: {c.verdict}"
+
+
 def test_bn_still_ahead_after_1000_steps_and_the_plain_net_learns(digits):
     """03 §5, cell nb03-44c: "after 100 steps: BN is ahead …; after 1000 steps: BN is ahead of no BN by …
     (10 seeds)", and cell nb03-45m: the plain network "stays at chance for about 200 steps, then learns"."""
