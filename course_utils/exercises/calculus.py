@@ -340,7 +340,19 @@ def check_standardize_features(fn) -> bool:
         standardize,
         diagnose=diagnose,
         mutation_hint="build a new array (Z = (X - mu) / sd, not X -= mu): the caller still needs its data",
+        on_raise=_row_statistics_hint,
     )
+
+
+def _row_statistics_hint(exc, args, kwargs):
+    """``X - X.mean(axis=1)``: one mean per ROW, shape (n,), does not broadcast against (n, D)."""
+    n = np.shape(args["X"])[0]
+    if isinstance(exc, ValueError) and "broadcast" in str(exc) and f"({n},)" in str(exc):
+        return (
+            "a statistic of shape (n,) is one number per ROW (axis=1); z-scoring needs one per COLUMN: "
+            "X.mean(axis=0) has shape (D,) and broadcasts against X"
+        )
+    return None
 
 
 # --- notebook 02: one step in the eigenbasis ----------------------------------------------------------

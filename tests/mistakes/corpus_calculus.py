@@ -224,6 +224,10 @@ def std_global(X):
     return (X - X.mean()) / X.std()
 
 
+def std_rows_no_keepdims(X):
+    return (X - X.mean(axis=1)) / X.std(axis=1)  # (n, D) - (n,): does not broadcast
+
+
 def std_min_max(X):
     return (X - X.min(axis=0)) / (X.max(axis=0) - X.min(axis=0))
 
@@ -499,6 +503,7 @@ CORPUS = {
             Wrong(std_rows, hint="use axis=0"),
             Wrong(std_global, hint="not one for the whole matrix"),
             Wrong(std_min_max, hint="min-max scaling"),
+            Wrong(std_rows_no_keepdims, hint="one number per ROW"),
             Wrong(std_plus_eps, hint="no ε here"),
             Wrong(std_eps_in_sqrt, hint="under the square root"),
             Wrong(std_in_place, hint="Z = (X - mu) / sd"),
