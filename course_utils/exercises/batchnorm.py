@@ -156,7 +156,20 @@ def check_batchnorm_backward(fn) -> bool:
         _backward_reference,
         outputs=("dx", "dgamma", "dbeta"),
         diagnose=_diagnose_backward,
+        on_raise=_backward_raised,
     )
+
+
+def _backward_raised(exc, args, kwargs):
+    """A broadcasting error in a backward: usually a variable of the notebook used instead of the cache."""
+    if isinstance(exc, ValueError) and "broadcast" in str(exc):
+        return (
+            f"a broadcasting error: here dout has shape {np.shape(args['dout'])} (the check uses other "
+            "shapes than the notebook's example). Take γ and the statistics from the cache (cache.gamma, "
+            "cache.inv_std, cache.x_hat, …), not from variables of the notebook, and keep per-feature sums "
+            "that are combined with (N, D) arrays as (1, D) (keepdims=True)"
+        )
+    return None
 
 
 def _diagnose_backward(answers, args, kwargs):
@@ -440,6 +453,7 @@ def check_batchnorm_backward_staged(fn) -> bool:
         _backward_reference,
         outputs=("dx", "dgamma", "dbeta"),
         diagnose=_diagnose_staged,
+        on_raise=_backward_raised,
     )
 
 
@@ -675,6 +689,7 @@ def check_layernorm_backward(fn) -> bool:
         _layernorm_backward_reference,
         outputs=("dx", "dgamma", "dbeta"),
         diagnose=_diagnose_layernorm_backward,
+        on_raise=_backward_raised,
     )
 
 

@@ -150,6 +150,14 @@ def bwd_list(dout, cache):
     return list(cu.batchnorm_backward(dout, cache))
 
 
+def bwd_sums_without_keepdims_transposed(dout, cache):
+    """(N, D) minus a (D,) sum broadcasts; a (D, 1) column does not: the student's reshape slip."""
+    m = dout.shape[0]
+    dbeta, dgamma = dout.sum(axis=0), (dout * cache.x_hat).sum(axis=0)
+    dx = (cache.gamma * cache.inv_std / m) * (m * dout - dbeta[:, None] - cache.x_hat * dgamma[:, None])
+    return dx, dgamma, dbeta
+
+
 CORPUS = {
     "check_batchnorm_forward": Corpus(
         right=[fwd_right_with_cache, fwd_right_by_hand],
@@ -180,6 +188,7 @@ CORPUS = {
             Wrong(bwd_dgamma_raw_x, hint="normalized x̂"),
             Wrong(bwd_zeroes_cache, says="`cache.x_hat`"),
             Wrong(bwd_list, says="list"),
+            Wrong(bwd_sums_without_keepdims_transposed, hint="keepdims=True", says="raised ValueError"),
             *generic_wrongs(bwd_right),
         ],
     ),
@@ -289,6 +298,27 @@ def staged_right(dout, cache):
     dxmu = dx_hat * cache.inv_std + (2 / m) * cache.xmu * dvar
     dmu = -dxmu.sum(axis=0, keepdims=True)
     return dxmu + dmu / m, dgamma, dbeta
+
+
+NOTEBOOK_GAMMA = np.array([1.5, 0.5, 2.0])  # the `gamma` of notebook 06's first cell, shape (3,)
+
+
+def staged_global_gamma(dout, cache):
+    """Uses the notebook's global `gamma` instead of cache.gamma: breaks on the checker's (8, 5) case."""
+    m = dout.shape[0]
+    dx_hat = dout * NOTEBOOK_GAMMA
+    dinv_std = (dx_hat * cache.xmu).sum(axis=0, keepdims=True)
+    dvar = -0.5 * (cache.var + cache.eps) ** -1.5 * dinv_std
+    dxmu = dx_hat * cache.inv_std + (2 / m) * cache.xmu * dvar
+    dx = dxmu - dxmu.sum(axis=0, keepdims=True) / m
+    return dx, (dout * cache.x_hat).sum(axis=0), dout.sum(axis=0)
+
+
+def ln_sums_without_keepdims(dout, cache):
+    D = dout.shape[1]
+    dxh, xh = dout * cache.gamma, cache.x_hat
+    dx = cache.inv_std / D * (D * dxh - dxh.sum(axis=1) - xh * (dxh * xh).sum(axis=1))
+    return dx, (dout * xh).sum(axis=0), dout.sum(axis=0)
 
 
 def _staged_with(**slip):
@@ -511,6 +541,7 @@ CORPUS.update(
                 Wrong(_staged_with(half=0.5), hint="sign of dvar"),
                 Wrong(_staged_with(gamma=False), hint="dx_hat = γ·dout"),
                 Wrong(_staged_with(mean_not_sum=True), hint="SUM over the batch"),
+                Wrong(staged_global_gamma, hint="from the cache", says="raised ValueError"),
                 Wrong(bwd_constants, hint="as constants"),
                 Wrong(bwd_keepdims, hint="shape (D,)"),
                 Wrong(bwd_zeroes_cache, says="`cache.x_hat`"),
@@ -547,6 +578,7 @@ CORPUS.update(
                 Wrong(ln_no_gamma, hint="dx̂ = γ·dy"),
                 Wrong(ln_dgamma_axis1, hint="sum over the batch"),
                 Wrong(ln_m_is_batch, hint="count features"),
+                Wrong(ln_sums_without_keepdims, hint="keepdims=True", says="raised ValueError"),
                 *generic_wrongs(ln_right),
             ],
         ),
