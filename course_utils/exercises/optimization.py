@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats as scipy_stats
+from scipy.special import stdtrit  # the Student t quantile, t.ppf(q, df) = stdtrit(df, q)
 
 from .. import optimization
 from ..training import MLP
@@ -159,17 +159,17 @@ def _paired_cases():
 def _diagnose_paired(answers, args, kwargs):
     a, b = np.asarray(args["a"], float), np.asarray(args["b"], float)
     d, n = a - b, a.size
-    t = scipy_stats.t.ppf(0.975, n - 1)
+    t = stdtrit(n - 1, 0.975)
     sd = d.std(ddof=1)
 
     def welch():
         va, vb = a.var(ddof=1) / n, b.var(ddof=1) / n
         df = (va + vb) ** 2 / (va**2 / (n - 1) + vb**2 / (n - 1))
-        return d.mean(), scipy_stats.t.ppf(0.975, df) * np.sqrt(va + vb)
+        return d.mean(), stdtrit(df, 0.975) * np.sqrt(va + vb)
 
     def pooled():
         sp = np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
-        return d.mean(), scipy_stats.t.ppf(0.975, 2 * n - 2) * sp * np.sqrt(2 / n)
+        return d.mean(), stdtrit(2 * n - 2, 0.975) * sp * np.sqrt(2 / n)
 
     unpaired = "pair the runs: take the difference per seed, d = a − b, and use the spread of d — not two separate groups"
     se_unpaired = np.sqrt(a.var(ddof=1) / n + b.var(ddof=1) / n)
@@ -199,11 +199,11 @@ def _diagnose_paired(answers, args, kwargs):
             "the interval is for the mean: divide the standard deviation by √n": (d.mean(), t * sd),
             "a 95% two-sided interval uses the 0.975 quantile, not 0.95": (
                 d.mean(),
-                scipy_stats.t.ppf(0.95, n - 1) * sd / np.sqrt(n),
+                stdtrit(n - 1, 0.95) * sd / np.sqrt(n),
             ),
             "the t distribution has n − 1 degrees of freedom here, not n": (
                 d.mean(),
-                scipy_stats.t.ppf(0.975, n) * sd / np.sqrt(n),
+                stdtrit(n, 0.975) * sd / np.sqrt(n),
             ),
             "return the half-width h (the interval is mean ± h), not the whole width": (
                 d.mean(),
