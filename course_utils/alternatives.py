@@ -521,6 +521,25 @@ class BatchSizeResult:
         return "\n".join(lines)
 
 
+def _check_sweep_args(X, y, X_test, y_test, examples, lr_per_example, batch_sizes, seeds, methods, where):
+    """The arguments shared by :func:`run_batch_size_experiment` and :func:`batch_size_sweep`, checked."""
+    X, y = check_X_y(X, y, where)
+    X_test, y_test = check_X_y(X_test, y_test, where, n_features=X.shape[1], names=("X_test", "y_test"))
+    examples = check_positive_int(examples, "examples", where)
+    lr_per_example = check_positive(lr_per_example, "lr_per_example", where)
+    batch_sizes = tuple(check_positive_int(b, "batch_sizes[i]", where) for b in batch_sizes)
+    seeds = tuple(int(s) for s in seeds)
+    methods = tuple(methods)
+    if not methods or not batch_sizes or not seeds:
+        raise ValueError(f"{where}: methods, batch_sizes and seeds must not be empty")
+    for b in batch_sizes:
+        if b < 2 or b > X.shape[0] or examples // b < 1:
+            raise ValueError(
+                f"{where}: each batch size must be in [2, {X.shape[0]}] and <= examples, got {b}"
+            )
+    return X, y, X_test, y_test, examples, lr_per_example, batch_sizes, seeds, methods
+
+
 def run_batch_size_experiment(
     X,
     y,
@@ -571,20 +590,9 @@ def run_batch_size_experiment(
     BatchSizeResult
     """
     where = "run_batch_size_experiment"
-    X, y = check_X_y(X, y, where)
-    X_test, y_test = check_X_y(X_test, y_test, where, n_features=X.shape[1], names=("X_test", "y_test"))
-    examples = check_positive_int(examples, "examples", where)
-    lr_per_example = check_positive(lr_per_example, "lr_per_example", where)
-    batch_sizes = tuple(check_positive_int(b, "batch_sizes[i]", where) for b in batch_sizes)
-    seeds = tuple(int(s) for s in seeds)
-    methods = tuple(methods)
-    if not methods or not batch_sizes or not seeds:
-        raise ValueError(f"{where}: methods, batch_sizes and seeds must not be empty")
-    for b in batch_sizes:
-        if b < 2 or b > X.shape[0] or examples // b < 1:
-            raise ValueError(
-                f"{where}: each batch size must be in [2, {X.shape[0]}] and <= examples, got {b}"
-            )
+    X, y, X_test, y_test, examples, lr_per_example, batch_sizes, seeds, methods = _check_sweep_args(
+        X, y, X_test, y_test, examples, lr_per_example, batch_sizes, seeds, methods, where
+    )
     n_classes = int(max(y.max(), y_test.max())) + 1
     settings = dict(
         layer_sizes=[X.shape[1], *[int(h) for h in hidden], n_classes],
@@ -789,22 +797,11 @@ def batch_size_sweep(
     SweepResult
     """
     where = "batch_size_sweep"
-    X, y = check_X_y(X, y, where)
-    X_test, y_test = check_X_y(X_test, y_test, where, n_features=X.shape[1], names=("X_test", "y_test"))
-    examples = check_positive_int(examples, "examples", where)
-    lr_per_example = check_positive(lr_per_example, "lr_per_example", where)
-    batch_sizes = tuple(check_positive_int(b, "batch_sizes[i]", where) for b in batch_sizes)
-    seeds = tuple(int(s) for s in seeds)
-    methods = tuple(methods)
-    if not methods or not batch_sizes or not seeds:
-        raise ValueError(f"{where}: methods, batch_sizes and seeds must not be empty")
+    X, y, X_test, y_test, examples, lr_per_example, batch_sizes, seeds, methods = _check_sweep_args(
+        X, y, X_test, y_test, examples, lr_per_example, batch_sizes, seeds, methods, where
+    )
     for method in methods:
         check_one_of(method, "methods[i]", where, ("batch", "layer", "group", "renorm", "none"))
-    for b in batch_sizes:
-        if b < 2 or b > X.shape[0] or examples // b < 1:
-            raise ValueError(
-                f"{where}: each batch size must be in [2, {X.shape[0]}] and <= examples, got {b}"
-            )
     n_classes = int(max(y.max(), y_test.max())) + 1
     layer_sizes = [X.shape[1], *[int(h) for h in hidden], n_classes]
     steps = {b: examples // b for b in batch_sizes}
