@@ -271,9 +271,13 @@ class _Stack:
         self.params = []  # per layer: {name: (S, ...) array}
         self.state = {}  # per norm layer with running statistics: {name: (S, C) array}
         self.hooks = {}  # per norm layer index: the layer's own batched_backward (see train_seeds)
+        self.noisy = {}  # per norm layer index with batched_noise: its S per-seed layer objects
+        self.inputs = []  # the input of every layer in the last forward pass (references)
         for index, layer in enumerate(template.layers):
             if hasattr(layer, "batched_backward"):
                 self.hooks[index] = layer.batched_backward
+            if hasattr(layer, "batched_noise"):
+                self.noisy[index] = [m.layers[index] for m in models]
             if isinstance(layer, L.Linear):
                 self.program.append(("linear", None))
             elif isinstance(layer, L.Sigmoid | L.Tanh | L.ReLU):
@@ -294,8 +298,9 @@ class _Stack:
 
     def forward(self, x, training: bool):
         """Logits (S, N, K) for x (S, N, D) or a shared x (N, D); returns (logits, caches)."""
-        caches = []
+        caches, self.inputs = [], []
         for index, ((kind, detail), p) in enumerate(zip(self.program, self.params, strict=True)):
+            self.inputs.append(x)
             if kind == "linear":
                 caches.append(x)
                 x = _linear_forward(x, p)
@@ -304,6 +309,10 @@ class _Stack:
                 caches.append(cache)
             else:
                 x, cache = _norm_forward(detail, x, p, self.state.get(index), self.cfg, training)
+                if index in self.noisy:  # the per-seed layers add their noise: (S, N, C) and scale (S, C)
+                    layers = self.noisy[index]
+                    x, scale = type(layers[0]).batched_noise(layers, x, training)
+                    cache = (cache, scale)
                 caches.append(cache)
         return x, caches
 
@@ -316,9 +325,14 @@ class _Stack:
             p, cache = self.params[index], caches[index]
             if kind == "linear":
                 dout, grads[index] = _linear_backward(dout, cache, p, need_dx=index > 0)
-            elif kind == "act":
+                continue
+            if kind == "act":
                 dout, grads[index] = _act_backward(detail, dout, cache), {}
-            elif index in self.hooks:
+                continue
+            if index in self.noisy:  # the noise's backward (its scale), then the layer's own
+                cache, scale = cache
+                dout = dout * scale[:, None, :]
+            if index in self.hooks:
                 default = functools.partial(_norm_backward, detail, cache=cache, p=p)
                 dout, grads[index] = self.hooks[index](dout, cache, p, default)
             else:
@@ -334,6 +348,26 @@ class _Stack:
         """Keep only the networks at positions ``keep`` (dropping diverged seeds)."""
         self.params = [{name: a[keep] for name, a in p.items()} for p in self.params]
         self.state = {index: {name: a[keep] for name, a in s.items()} for index, s in self.state.items()}
+        self.noisy = {index: [layers[k] for k in keep] for index, layers in self.noisy.items()}
+
+
+def _hook_view(model, net, grads, pos, step, xb, yb):
+    """``model`` (the MLP of the seed at stack position ``pos``) as ``train()``'s model looks to its
+    hooks at ``step``: current parameters, this step's gradients, running statistics and inputs."""
+    for index, layer in enumerate(model.layers):
+        for name, stacked in net.params[index].items():
+            layer.params[name][...] = stacked[pos]
+        layer.grads = {name: g[pos].copy() for name, g in grads[index].items()}
+        model.layer_inputs[index] = net.inputs[index][pos]
+    for index, stats in net.state.items():
+        layer = model.layers[index]
+        layer.running_mean = stats["running_mean"][pos].copy()
+        layer.running_var = stats["running_var"][pos].copy()
+        layer.num_batches_tracked = step + 1
+        if "last_r" in stats:
+            layer.last_r, layer.last_d = stats["last_r"][pos].copy(), stats["last_d"][pos].copy()
+    model.last_batch = (xb, yb)
+    return model
 
 
 def _softmax_cross_entropy(logits, yb):
@@ -421,6 +455,7 @@ def train_seeds(
     divergence_threshold: float = 1e3,
     customize=None,
     renorm_schedule=None,
+    hooks=None,
 ) -> SeedRuns:
     """Train one MLP per seed, all at once, with exactly the numbers of separate ``train()`` runs.
 
@@ -464,6 +499,11 @@ def train_seeds(
         ``batched_backward(dout, cache, params, backward) -> (dx, grads)`` on the stacked arrays
         (``params["gamma"]`` of shape (S, C); ``backward(dout)`` is the unchanged batched backward).
         ``SeedRuns.model(i)`` rebuilds the plain MLP (forward-equivalent) with the trained values.
+        ``customize`` is called on the models in the order of ``seeds``. A swapped-in norm layer may
+        add its own per-seed randomness after normalizing: it then defines a static method
+        ``batched_noise(layers, out, training) -> (y, scale)``, called with the S per-seed layer
+        objects (each with its own generator) and the normalized output ``out`` (S, N, C); the
+        backward multiplies by ``scale`` (S, C) (:class:`~course_utils.covariate_shift.NoisyBatchNorm`).
     renorm_schedule : callable, optional
         Only with ``normalization="renorm"``: ``renorm_schedule(step) -> (r_max, d_max)``, the clip limits
         of training step ``step`` (0-based), e.g. ``lambda t: alternatives.renorm_limits(t, steps)``
@@ -471,6 +511,13 @@ def train_seeds(
         and a hook that sets every ``BatchRenorm``'s ``r_max``, ``d_max`` to ``renorm_schedule(t + 1)``
         after step ``t`` (``alternatives.RenormSchedule``). ``r_max`` and ``d_max`` above are then unused
         in training (``SeedRuns.config`` keeps them).
+    hooks : sequence of sequences of Hook, optional
+        ``hooks[i]`` are the hooks of ``seeds[i]``, called like ``train()``'s: ``hook(step, model)``
+        after the backward pass of every step, before the update. ``model`` is that seed's MLP
+        holding what ``train()``'s model holds then: parameters, gradients, running statistics,
+        ``layer_inputs`` and ``last_batch`` of the step (and the layers ``customize`` put in, with
+        their current noise); not the layers' private caches. It is refreshed only at steps where
+        some hook's ``every`` divides the step. Hooks must not change it (nothing flows back).
 
     Returns
     -------
@@ -518,6 +565,10 @@ def train_seeds(
     if customize is not None:
         for model in models:
             customize(model)
+    if hooks is not None:
+        hooks = [list(h) for h in hooks]
+        if len(hooks) != len(seeds):
+            raise ValueError(f"{_WHERE}: hooks must hold one sequence of hooks per seed, got {len(hooks)}")
     n_classes, d_in = models[0].layer_sizes[-1], models[0].layer_sizes[0]
     X, y = _check_data(X, y, n_classes, "X", "y", d_in)
     if batch_size > X.shape[0]:
@@ -535,7 +586,6 @@ def train_seeds(
             f"{_WHERE}: renorm_schedule must be a callable, and only with normalization='renorm'"
         )
     net = _Stack(models[0], models, dict(cfg) if renorm_schedule is not None else cfg)
-    del models
     batches = [iterate_minibatches(X.shape[0], batch_size, seed=s) for s in seeds]
     loss = np.full((S, steps), np.nan)
     batch_acc = np.full((S, steps), np.nan)
@@ -579,6 +629,13 @@ def train_seeds(
                 diverged[active[bad]] = True
                 steps_taken[active[bad]] = step + 1
             grads = net.backward(dlogits, caches)
+            if hooks is not None:  # train() calls its hooks here, except at a diverging step
+                for pos in np.flatnonzero(~bad):
+                    row = active[pos]
+                    if any(step % getattr(h, "every", 1) == 0 for h in hooks[row]):
+                        model = _hook_view(models[row], net, grads, pos, step, xb[pos], yb[pos])
+                        for hook in hooks[row]:
+                            hook(step, model)
             # SGD (training.SGD.step): v = g at the first step, then v = momentum * v + g; θ -= lr * v
             if momentum:
                 if velocity is None:

@@ -152,6 +152,31 @@ class NoisyBatchNorm(L.BatchNorm):
     def backward(self, dout):
         return super().backward(dout * self._noise_used)
 
+    @staticmethod
+    def batched_noise(layers, out, training: bool):
+        """The noise of S networks at once, for :func:`~course_utils.batched.train_seeds`.
+
+        ``layers`` are the S per-seed NoisyBatchNorm objects, ``out`` (S, N, C) their BatchNorm
+        outputs. Every layer draws from its own generator exactly what :meth:`forward` draws, and the
+        arithmetic is :meth:`forward`'s, so each seed's numbers equal a separate run's. Returns the
+        noisy output and the scale (S, C) the backward pass multiplies by.
+        """
+        if training:
+            for layer in layers:
+                if not layer.frozen:
+                    layer.resample(out.shape[1:])
+            scale = np.stack([layer.noise_scale for layer in layers])
+            y = out * scale[:, None, :] + np.stack([layer.noise_shift for layer in layers])[:, None, :]
+            for k, layer in enumerate(layers):
+                if layer.noise_example is not None:
+                    y[k] = y[k] + layer.noise_example
+        else:
+            scale = np.stack([np.full(layer.num_features, (1.0 + layer.scale_max) / 2) for layer in layers])
+            y = out * scale[:, None, :]
+        for layer, used in zip(layers, scale, strict=True):
+            layer._noise_used = used
+        return y, scale
+
     def __repr__(self):
         extra = f", per_example_std={self.per_example_std}" if self.per_example_std else ""
         return (
@@ -178,9 +203,15 @@ def noisy_batchnorm_mlp(
     """
     model = MLP(layer_sizes, activation, "batch", seed=seed, **mlp_kwargs)
     noise_seed = seed if noise_seed is None else noise_seed
+    return _add_noise(model, noise_seed, shift_max, scale_max, per_example_std)
+
+
+def _add_noise(model, noise_seed, shift_max, scale_max, per_example_std):
+    """Replace every BatchNorm of ``model`` by a NoisyBatchNorm with the same parameters and running
+    statistics; the k-th draws its noise from ``default_rng([noise_seed, k])``."""
     for k, i in enumerate(model.norm_indices):
         bn = model.layers[i]
-        model.layers[i] = NoisyBatchNorm(
+        noisy = NoisyBatchNorm(
             bn.num_features,
             shift_max=shift_max,
             scale_max=scale_max,
@@ -189,6 +220,11 @@ def noisy_batchnorm_mlp(
             eps=bn.eps,
             per_example_std=per_example_std,
         )
+        for name, value in bn.params.items():
+            noisy.params[name][...] = value
+        noisy.running_mean, noisy.running_var = bn.running_mean.copy(), bn.running_var.copy()
+        noisy.num_batches_tracked = bn.num_batches_tracked
+        model.layers[i] = noisy
     return model
 
 
@@ -491,18 +527,25 @@ def run_experiment(
     data : tuple (X_train, X_test, y_train, y_test), optional
         Default: ``load_digits_split(seed=0)``.
     """
-    where = "run_experiment"
-    check_one_of(kind, "kind", where, ("plain", "batchnorm", "noisy"))
-    if data is None:
-        from .data import load_digits_split
-
-        data = load_digits_split(seed=0)
-    X_tr, X_te, y_tr, y_te = data
-    X_probe = X_te[:300] if X_probe is None else X_probe
-    sizes = [X_tr.shape[1], *hidden, 10]
+    cfg = _experiment_setup(
+        kind,
+        hidden=hidden,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        eval_every=eval_every,
+        probe_every=probe_every,
+        X_probe=X_probe,
+        ics_layers=ics_layers,
+        ics_every=ics_every,
+        shift_max=shift_max,
+        scale_max=scale_max,
+        per_example_std=per_example_std,
+        data=data,
+    )
     if kind == "noisy":
         model = noisy_batchnorm_mlp(
-            sizes,
+            cfg["sizes"],
             "sigmoid",
             shift_max=shift_max,
             scale_max=scale_max,
@@ -510,15 +553,9 @@ def run_experiment(
             per_example_std=per_example_std,
         )
     else:
-        model = MLP(sizes, "sigmoid", "none" if kind == "plain" else "batch", seed=seed)
-    hooks = []
-    probe = ics = None
-    if probe_every:
-        probe = ProbeInputHook(model.activation_indices[-1], X_probe, every=probe_every)
-        hooks.append(probe)
-    if len(ics_layers):
-        ics = ICSHook(lr, layers=ics_layers, every=ics_every)
-        hooks.append(ics)
+        model = MLP(cfg["sizes"], "sigmoid", cfg["normalization"], seed=seed)
+    probe, ics = cfg["make_hooks"]()
+    X_tr, X_te, y_tr, y_te = cfg["data"]
     history = train(
         model,
         X_tr,
@@ -527,12 +564,70 @@ def run_experiment(
         batch_size=batch_size,
         lr=lr,
         seed=seed,
-        hooks=hooks,
+        hooks=[h for h in (probe, ics) if h is not None],
         X_test=X_te,
         y_test=y_te,
         eval_every=eval_every,
     )
-    empty = np.zeros((0, len(ics_layers)))
+    return _record(kind, seed, history, model, probe, ics, cfg)
+
+
+def _experiment_setup(
+    kind,
+    hidden=(100, 100, 100),
+    steps=600,
+    batch_size=60,
+    lr=0.5,
+    eval_every=25,
+    probe_every=25,
+    X_probe=None,
+    ics_layers=(),
+    ics_every=50,
+    shift_max=1.0,
+    scale_max=2.0,
+    per_example_std=0.0,
+    data=None,
+) -> dict:
+    """Checked settings of :func:`run_experiment` and a factory of one run's (probe, ICS) hooks."""
+    check_one_of(kind, "kind", "run_experiment", ("plain", "batchnorm", "noisy"))
+    if data is None:
+        from .data import load_digits_split
+
+        data = load_digits_split(seed=0)
+    X_tr, X_te = data[0], data[1]
+    X_probe = X_te[:300] if X_probe is None else X_probe
+    sizes = [X_tr.shape[1], *hidden, 10]
+    normalization = "none" if kind == "plain" else "batch"
+    probe_index = MLP(sizes, "sigmoid", normalization, seed=0).activation_indices[-1]
+
+    def make_hooks():
+        probe = ProbeInputHook(probe_index, X_probe, every=probe_every) if probe_every else None
+        ics = ICSHook(lr, layers=ics_layers, every=ics_every) if len(ics_layers) else None
+        return probe, ics
+
+    return dict(
+        sizes=sizes,
+        normalization=normalization,
+        hidden=tuple(hidden),
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        eval_every=eval_every,
+        X_probe=X_probe,
+        ics_layers=tuple(ics_layers),
+        shift_max=shift_max,
+        scale_max=scale_max,
+        per_example_std=per_example_std,
+        data=data,
+        make_hooks=make_hooks,
+    )
+
+
+def _record(kind, seed, history, model, probe, ics, cfg) -> RunRecord:
+    """The :class:`RunRecord` of one trained ``model`` (its ``history`` and hooks)."""
+    X_tr, y_tr = cfg["data"][0], cfg["data"][2]
+    n_layers = len(cfg["ics_layers"])
+    empty = np.zeros((0, n_layers))
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         train_loss_eval, _ = softmax_cross_entropy(model.forward(X_tr, training=False), y_tr)
     return RunRecord(
@@ -542,7 +637,7 @@ def run_experiment(
         test_steps=history.test_steps,
         test_accuracy=history.test_accuracy,
         probe_steps=np.array(probe.steps if probe else [], dtype=int),
-        probe=probe.values if probe else np.zeros((0, len(X_probe), hidden[-1]), np.float32),
+        probe=probe.values if probe else np.zeros((0, len(cfg["X_probe"]), cfg["hidden"][-1]), np.float32),
         ics_steps=np.array(ics.steps if ics else [], dtype=int),
         ics_l2=ics.l2 if ics else empty,
         ics_cosine=ics.cosine if ics else empty,
@@ -555,11 +650,50 @@ def run_experiment(
 def run_seeds(kinds=("plain", "batchnorm", "noisy"), seeds=range(5), **settings) -> dict:
     """:func:`run_experiment` for every kind and seed: ``{kind: [RunRecord per seed]}``.
 
-    ``settings`` are passed to :func:`run_experiment` unchanged (the same for every kind and seed), so
-    ``records[a][i]`` and ``records[b][i]`` share initial weights and batch order (paired comparisons).
+    ``settings`` are :func:`run_experiment`'s (the same for every kind and seed), so ``records[a][i]``
+    and ``records[b][i]`` share initial weights and batch order (paired comparisons). The seeds of one
+    kind train together with :func:`~course_utils.batched.train_seeds` (the same hooks, per-seed noise
+    generators): every record equals ``run_experiment(kind, seed, **settings)`` (tests check it).
     """
+    from .batched import train_seeds
+
     seeds = [int(s) for s in seeds]
-    return {kind: [run_experiment(kind, seed, **settings) for seed in seeds] for kind in kinds}
+    out = {}
+    for kind in kinds:
+        cfg = _experiment_setup(kind, **settings)
+        customize = None
+        if kind == "noisy":
+            order = iter(seeds)  # train_seeds customizes the models in the order of seeds
+
+            def customize(model, order=order, cfg=cfg):
+                _add_noise(model, next(order), cfg["shift_max"], cfg["scale_max"], cfg["per_example_std"])
+
+        hooks = [cfg["make_hooks"]() for _ in seeds]
+        X_tr, X_te, y_tr, y_te = cfg["data"]
+        runs = train_seeds(
+            cfg["sizes"],
+            seeds,
+            X_tr,
+            y_tr,
+            steps=cfg["steps"],
+            batch_size=cfg["batch_size"],
+            lr=cfg["lr"],
+            activation="sigmoid",
+            normalization=cfg["normalization"],
+            X_test=X_te,
+            y_test=y_te,
+            eval_every=cfg["eval_every"],
+            customize=customize,
+            hooks=[[h for h in pair if h is not None] for pair in hooks],
+        )
+        records = []
+        for i, seed in enumerate(seeds):
+            model = runs.model(i)
+            if kind == "noisy":
+                _add_noise(model, seed, cfg["shift_max"], cfg["scale_max"], cfg["per_example_std"])
+            records.append(_record(kind, seed, runs.history(i), model, *hooks[i], cfg))
+        out[kind] = records
+    return out
 
 
 def seed_summary(runs, at_steps=(50,), drift_start: int = 2) -> dict:

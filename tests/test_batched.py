@@ -302,3 +302,66 @@ def test_labels_out_of_range_are_refused(digits):
         train_seeds(SIZES, (0,), X, y + 10, steps=2, batch_size=8, lr=0.1)
     with pytest.raises(TypeError, match="integer class labels"):
         train_seeds(SIZES, (0,), X, y.astype(float), steps=2, batch_size=8, lr=0.1)
+
+
+def _noisy_hooks(lr):
+    from course_utils.covariate_shift import ICSHook, ProbeInputHook
+    from course_utils.training import GradNormHook, LayerInputHook
+
+    return [
+        GradNormHook(every=3),
+        ICSHook(lr, layers=(1, 2), every=5),
+        ProbeInputHook(5, np.linspace(-2, 2, 40 * 64).reshape(40, 64), every=4),
+        LayerInputHook(4, lambda x: x.copy(), every=6),  # the training batch's input of a layer
+    ]
+
+
+@pytest.mark.parametrize("per_example_std", [0.0, 0.7])
+@pytest.mark.parametrize("lr", [0.3, 5.0], ids=["steady", "some-diverge"])  # diverge: loss > 5
+def test_noisy_batchnorm_with_hooks_equals_separate_runs(digits, per_example_std, lr):
+    """NoisyBatchNorm (per-seed generators) via customize= and per-seed hooks via hooks=: every seed's
+    loss, accuracies, final weights and every hook record equal a separate train() run bit for bit."""
+    from course_utils.covariate_shift import _add_noise, noisy_batchnorm_mlp
+
+    X, X_test, y, y_test = digits
+    seeds = (0, 3, 7)
+    kw = dict(steps=30, batch_size=32, lr=lr, X_test=X_test, y_test=y_test, eval_every=10)
+    kw["divergence_threshold"] = 5.0
+    order = iter(seeds)
+    hooks = [_noisy_hooks(lr) for _ in seeds]
+    runs = train_seeds(
+        SIZES,
+        seeds,
+        X,
+        y,
+        normalization="batch",
+        customize=lambda m: _add_noise(m, next(order), 1.0, 2.0, per_example_std),
+        hooks=hooks,
+        **kw,
+    )
+    for i, seed in enumerate(seeds):
+        model = noisy_batchnorm_mlp(SIZES, seed=seed, per_example_std=per_example_std)
+        loop_hooks = _noisy_hooks(lr)
+        hist = train(model, X, y, seed=seed, hooks=loop_hooks, **kw)
+        h = runs.history(i)
+        assert (h.steps_taken, h.diverged) == (hist.steps_taken, hist.diverged)
+        for name in ("loss", "batch_accuracy", "test_steps", "test_accuracy"):
+            np.testing.assert_array_equal(getattr(h, name), getattr(hist, name))
+        for mine, theirs in zip(runs.model(i).layers, model.layers, strict=True):  # model(i): no noise
+            for name in theirs.params:
+                np.testing.assert_array_equal(mine.params[name], theirs.params[name])
+            if hasattr(theirs, "running_mean"):
+                np.testing.assert_array_equal(mine.running_var, theirs.running_var)
+        for mine, theirs in zip(hooks[i], loop_hooks, strict=True):
+            assert mine.steps == theirs.steps
+            for name in ("values", "l2", "cosine", "grad_norm"):
+                if hasattr(theirs, name):
+                    np.testing.assert_array_equal(getattr(mine, name), getattr(theirs, name))
+    if lr > 1:
+        assert runs.diverged.any() and not runs.diverged.all()
+
+
+def test_hooks_need_one_sequence_per_seed(digits):
+    X, _, y, _ = digits
+    with pytest.raises(ValueError, match="one sequence of hooks per seed"):
+        train_seeds(SIZES, (0, 1), X, y, steps=2, batch_size=8, lr=0.1, hooks=[[]])

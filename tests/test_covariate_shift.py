@@ -373,6 +373,30 @@ def test_run_seeds_and_seed_summary(digits):
     assert np.isfinite(s["train_loss_eval"]).all()
 
 
+@pytest.mark.parametrize("per_example_std", [0.0, 1.0])
+def test_run_seeds_is_run_experiment_per_seed(digits, per_example_std):
+    """run_seeds trains the seeds of a kind together (train_seeds with per-seed noise and hooks); every
+    record equals the loop's run_experiment bit for bit, probes and ICS included."""
+    settings = dict(
+        hidden=(16, 16, 16),
+        steps=40,
+        eval_every=10,
+        probe_every=10,
+        ics_layers=(1, 2, 3),
+        ics_every=15,
+        per_example_std=per_example_std,
+        data=digits,
+    )
+    runs = C.run_seeds(("plain", "batchnorm", "noisy"), seeds=[2, 0, 5], **settings)
+    for kind, records in runs.items():
+        for rec in records:
+            ref = C.run_experiment(kind, rec.seed, **settings)
+            for name in ref.__dataclass_fields__:
+                np.testing.assert_array_equal(
+                    getattr(rec, name), getattr(ref, name), err_msg=f"{kind} {name}"
+                )
+
+
 def test_plots_and_scrubber(digits):
     import matplotlib.pyplot as plt
 
