@@ -41,6 +41,12 @@ def _probe_cases():
     return cases
 
 
+_READ_ONLY = (
+    "a measurement only reads its input: no in-place edits such as `probe -= ...`, `probe.sort(axis=1)` "
+    "or `G_new -= G`; build new arrays (np.sort(probe, axis=1), G_new - G)"
+)
+
+
 def check_percentile_traces(fn) -> bool:
     """Grade ``fn(probe, unit) -> (3, n_records)``: the 15th, 50th and 85th percentiles of unit ``unit``'s
     input over the probe images, at every record (:func:`course_utils.covariate_shift.percentile_traces`,
@@ -52,6 +58,7 @@ def check_percentile_traces(fn) -> bool:
         lambda probe, unit: cs.percentile_traces(probe, unit=unit),
         diagnose=_diagnose_percentiles,
         on_raise=_percentiles_raised,
+        mutation_hint=_READ_ONLY,
     )
 
 
@@ -98,6 +105,8 @@ def _diagnose_percentiles(answers, args, kwargs):
                 [np.percentile(x, 15, axis=1), x.mean(axis=1), np.percentile(x, 85, axis=1)]
             ),
             "the order is 15th, 50th, 85th (lowest first)": lambda: np.percentile(x, (85, 50, 15), axis=1),
+            "probe's axes are (records, probe images, units): the unit is the LAST index, "
+            "probe[:, :, unit], not probe[:, unit, :]": lambda: np.percentile(probe[:, unit, :], q, axis=1),
         },
     )
 
@@ -111,9 +120,10 @@ def check_median_drift(fn) -> bool:
     return grade(
         "median_drift",
         fn,
-        [Case({"probe": c.args["probe"]}, note=c.note.split(",")[0]) for c in _probe_cases()],
+        [Case({"probe": c.args["probe"]}, note=c.note.rsplit(", unit", 1)[0]) for c in _probe_cases()],
         cs.median_drift,
         diagnose=_diagnose_drift,
+        mutation_hint=_READ_ONLY,
     )
 
 
@@ -177,6 +187,7 @@ def check_relative_gradient_change(fn) -> bool:
         _gradient_cases(),
         cs.relative_gradient_change,
         diagnose=_diagnose_relative,
+        mutation_hint=_READ_ONLY,
     )
 
 
@@ -206,6 +217,8 @@ def _diagnose_relative(answers, args, kwargs):
             "not entry by entry: the norm of the whole difference over the norm of the whole gradient": lambda: (
                 np.mean(np.abs(G_new - G) / np.abs(G))
             ),
+            "1 − cos(G, G_new) sees only the change of direction; the relative change also counts a change "
+            "of size: ‖G_new − G‖ / ‖G‖": lambda: 1 - np.vdot(G, G_new) / (nG * np.linalg.norm(G_new)),
         },
     )
 

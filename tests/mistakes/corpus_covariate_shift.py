@@ -205,6 +205,24 @@ def ics_only_l2(model, x, y, layer, lr):
     return _ics_by_hand(model, x, y, layer, lr)[0]
 
 
+def pct_unit_on_axis_1(probe, unit):
+    return np.percentile(probe[:, unit, :], Q, axis=1)
+
+
+def drift_sorts_in_place(probe):
+    probe.sort(axis=1)  # sorts the caller's array
+    return float(np.mean(np.abs(np.diff(probe[:, probe.shape[1] // 2, :], axis=0))))
+
+
+def rel_one_minus_cosine(G, G_new):
+    return 1 - np.vdot(G, G_new) / (np.linalg.norm(G) * np.linalg.norm(G_new))
+
+
+def rel_in_place(G, G_new):
+    G_new -= G
+    return np.linalg.norm(G_new) / np.linalg.norm(G)
+
+
 CORPUS = {
     "check_percentile_traces": Corpus(
         right=[pct_right, pct_quantile_loop],
@@ -218,6 +236,7 @@ CORPUS = {
             Wrong(pct_mean_middle, hint="the median (50th percentile), not the mean"),
             Wrong(pct_reversed, hint="lowest first"),
             Wrong(pct_no_axis, hint="reduce over the probe images only"),
+            Wrong(pct_unit_on_axis_1, hint="the unit is the LAST index"),
             *generic_wrongs(pct_right),
         ],
     ),
@@ -231,6 +250,7 @@ CORPUS = {
             Wrong(drift_from_first, hint="not every record against the first"),
             Wrong(drift_sum, hint="not the sum"),
             Wrong(drift_per_unit, hint="one number for the whole layer"),
+            Wrong(drift_sorts_in_place, says="in place", hint="only reads its input"),
             *generic_wrongs(drift_right),
         ],
     ),
@@ -245,6 +265,8 @@ CORPUS = {
             Wrong(rel_squared, hint="take the square root"),
             Wrong(rel_entrywise, hint="not entry by entry"),
             Wrong(rel_per_entry, hint="one number per pair"),
+            Wrong(rel_one_minus_cosine, hint="sees only the change of direction"),
+            Wrong(rel_in_place, says="in place", hint="only reads its input"),
             *generic_wrongs(rel_right),
         ],
     ),
