@@ -12,7 +12,6 @@ import time
 
 import lab_driver as lab
 import pytest
-from test_lab_browser import chromium  # noqa: F401  (the fixture: skip or fail without Chromium)
 
 pytestmark = pytest.mark.browser
 NOTEBOOKS = sorted(
@@ -23,7 +22,7 @@ NOTEBOOKS = sorted(
 
 
 @pytest.fixture(scope="module")
-def lab_session(chromium):  # noqa: F811
+def lab_session(chromium):
     with lab.jupyterlab_server() as (base_url, token, _root), lab.chromium_browser(chromium) as browser:
         yield base_url, token, browser
 

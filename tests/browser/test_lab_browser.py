@@ -22,20 +22,6 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    path = lab.find_chromium()
-    if path is None:
-        message = (
-            "NO CHROMIUM FOUND: the browser test did not run "
-            "(apt-get install -y chromium, or set NORMLAB_CHROMIUM=/path/to/chromium)"
-        )
-        if os.environ.get("NORMLAB_REQUIRE_BROWSER") == "1":
-            pytest.fail(message + " and NORMLAB_REQUIRE_BROWSER=1 requires it")
-        pytest.skip(message)
-    return path
-
-
-@pytest.fixture(scope="module")
 def screenshot_dir():
     path = Path(tempfile.mkdtemp(prefix="normlab-screens-"))
     yield path

@@ -46,20 +46,6 @@ def _build_site_module():
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    path = lab.find_chromium()
-    if path is None:
-        message = (
-            "NO CHROMIUM FOUND: the website browser test did not run "
-            "(apt-get install -y chromium, or set NORMLAB_CHROMIUM=/path/to/chromium)"
-        )
-        if os.environ.get("NORMLAB_REQUIRE_BROWSER") == "1":
-            pytest.fail(message + " and NORMLAB_REQUIRE_BROWSER=1 requires it")
-        pytest.skip(message)
-    return path
-
-
-@pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site") / "site"
     summary = _build_site_module().build(out)
