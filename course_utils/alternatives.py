@@ -319,28 +319,14 @@ def accuracy_with_batch_statistics(model: MLP, X, y, batch_size: int, seed: int 
     batch_size = check_positive_int(batch_size, "batch_size", where)
     if batch_size > X.shape[0]:
         raise ValueError(f"{where}: batch_size={batch_size} exceeds the {X.shape[0]} examples")
-    saved = []
-    for layer in _norm_layers(model):
-        state = {
-            k: getattr(layer, k)
-            for k in ("running_mean", "running_var", "num_batches_tracked", "last_r", "last_d")
-            if hasattr(layer, k)
-        }
-        saved.append((layer, state, layer._cache))
     order = np.random.default_rng(seed).permutation(X.shape[0])
     n_used = (X.shape[0] // batch_size) * batch_size
     correct = 0
-    try:
-        # one BLAS thread for the whole loop, not set up again for each of the many tiny forward passes
-        with single_blas_thread():
-            for start in range(0, n_used, batch_size):
-                idx = order[start : start + batch_size]
-                correct += int(np.sum(model.forward(X[idx], training=True).argmax(axis=1) == y[idx]))
-    finally:
-        for layer, state, cache in saved:
-            for k, v in state.items():
-                setattr(layer, k, v)
-            layer._cache = cache
+    # the evaluation passes run in training mode: keep the model's running statistics and caches as they were
+    with L.kept_state(_norm_layers(model)), single_blas_thread():  # one BLAS thread for the many tiny passes
+        for start in range(0, n_used, batch_size):
+            idx = order[start : start + batch_size]
+            correct += int(np.sum(model.forward(X[idx], training=True).argmax(axis=1) == y[idx]))
     return correct / n_used
 
 
@@ -418,7 +404,7 @@ class RenormTraceHook(Hook):
             raise TypeError(
                 f"RenormTraceHook: layer {self.layer_index} is {type(layer).__name__}, not BatchRenorm"
             )
-        mode, cache = layer._cache
+        mode, cache = layer.last_cache
         if self._running is None:  # step 0 used the initial statistics
             self._running = (np.zeros(layer.num_features), np.ones(layer.num_features))
         run_mean, run_var = self._running

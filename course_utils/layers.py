@@ -9,6 +9,8 @@ Backward passes never modify the ``dout`` they are given.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from scipy.special import expit
 
@@ -27,6 +29,7 @@ __all__ = [
     "BatchRenorm",
     "ema_step",
     "update_running_statistics",
+    "kept_state",
 ]
 
 
@@ -52,6 +55,15 @@ class Layer:
             f"{type(self).__name__}.forward: training must be a bool (True or False), "
             f"got {type(training).__name__} {training!r}"
         )
+
+    @property
+    def last_cache(self):
+        """What the last ``forward`` stored for ``backward`` (None before the first forward).
+
+        For the normalization layers it is ``(mode, cache)`` with ``mode`` ``"train"`` or ``"eval"`` and
+        ``cache`` the functional cache of :mod:`course_utils.normalization` (read it, don't edit it).
+        """
+        return self._cache
 
     def _need_cache(self):
         if self._cache is None:
@@ -435,3 +447,24 @@ class GroupNorm(Layer):
 
     def __repr__(self):
         return f"GroupNorm({self.num_groups}, {self.num_channels})"
+
+
+@contextlib.contextmanager
+def kept_state(layers, attributes=("running_mean", "running_var", "num_batches_tracked", "last_r", "last_d")):
+    """Run extra forward passes (a probe, an evaluation) without disturbing ``layers``.
+
+    On exit every layer gets back what its last forward stored for backward and each of ``attributes``
+    it has (running statistics by default), so training continues as if the extra passes never ran.
+    """
+    layers = list(layers)
+    saved = [
+        (layer, layer._cache, {k: getattr(layer, k) for k in attributes if hasattr(layer, k)})
+        for layer in layers
+    ]
+    try:
+        yield
+    finally:
+        for layer, cache, state in saved:
+            layer._cache = cache
+            for k, v in state.items():
+                setattr(layer, k, v)

@@ -307,12 +307,10 @@ class LayerInputHook(Hook):
         if self.X_probe is not None:
             # a probe pass overwrites model.layer_inputs, so keep the training batch's list intact
             saved = list(model.layer_inputs)
-            caches = [layer._cache for layer in model.layers]
-            model.forward(self.X_probe, training=False)
+            with L.kept_state(model.layers, attributes=()):
+                model.forward(self.X_probe, training=False)
             x = model.layer_inputs[self.layer_index]
             model.layer_inputs[:] = saved
-            for layer, cache in zip(model.layers, caches, strict=True):
-                layer._cache = cache
         else:
             x = model.layer_inputs[self.layer_index]
         self._values.append(self.fn(x))

@@ -291,3 +291,17 @@ def test_gradcheck_of_a_wrong_layer_fails():
     out = layer.forward(x)
     dout = rng_for(17).normal(size=out.shape)
     assert rel_error(numerical(layer.forward, x, dout), layer.backward(dout)) > 1e-2
+
+
+def test_kept_state_restores_caches_and_running_statistics():
+    rng = np.random.default_rng(0)
+    bn = L.BatchNorm(3)
+    x = rng.normal(size=(5, 3))
+    bn.forward(x, training=True)
+    cache, mean, var = bn.last_cache, bn.running_mean.copy(), bn.running_var.copy()
+    with L.kept_state([bn]):
+        bn.forward(rng.normal(5.0, 2.0, size=(4, 3)), training=True)  # an extra pass, e.g. an evaluation
+        assert bn.last_cache is not cache
+    assert bn.last_cache is cache
+    np.testing.assert_array_equal(bn.running_mean, mean)
+    np.testing.assert_array_equal(bn.running_var, var)
