@@ -111,6 +111,7 @@ def test_student_copy_is_a_course_tree_without_solutions(student_copy):
         assert not any("solution" in c.metadata.get("tags", []) for c in nb.cells), path.name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [p.name for p in NOTEBOOKS])
 def test_student_notebook_runs_top_to_bottom_without_solutions(student_copy, name):
     from nbclient.exceptions import CellExecutionError

@@ -120,6 +120,7 @@ def probe_notebook():
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_nbval_kernels_are_offline_even_from_a_plain_shell(probe_notebook):
     """`pytest --nbval-lax` started without any of our environment variables still blocks the kernel."""
     env = {k: v for k, v in os.environ.items() if k not in ("NORMLAB_OFFLINE", "PYTHONPATH")}
@@ -146,6 +147,7 @@ def test_nbval_kernels_are_offline_even_from_a_plain_shell(probe_notebook):
     assert f"{len(PROBE_CELLS)} passed" in result.stdout, result.stdout[-2000:]
 
 
+@pytest.mark.slow
 def test_a_kernel_without_the_guard_would_be_caught(probe_notebook):
     """Control: with NORMLAB_ALLOW_NETWORK=1 the first probe cell fails, so the test above is not vacuous.
     (The cells that would try a connection refuse to run without the guard.)"""
