@@ -268,6 +268,46 @@ def check_no_volatile_metadata(nb, path):
     return problems
 
 
+def check_solutions_pass_their_checks(nb, path):
+    """The committed notebook shows PASS for every exercise: a reference solution that fails its own
+    checker (or a checker that fails a right answer) cannot hide behind a green test run."""
+    problems = []
+    code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    for position, (index, cell) in enumerate(code):
+        if "solution" not in tags(cell) or position + 1 >= len(code):
+            continue
+        check_index, check = code[position + 1]
+        printed = "".join(text_of(o) for o in check.get("outputs", []))
+        if "PASS ✓" not in printed or "FAIL" in printed:
+            problems.append(
+                f"cell {check_index}: the check after solution cell {index} does not print PASS ✓"
+            )
+    return problems
+
+
+def check_exercises_have_two_collapsed_hints(nb, path):
+    """Between an exercise stub and its solution: 'Hint 1' and 'Hint 2', collapsed markdown cells tagged
+    `hint` (a cell where the student pastes earlier work, marked by the word "paste", needs none)."""
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        if "solution" not in tags(cell):
+            continue
+        hints, stub = [], index - 1
+        while stub >= 0 and nb.cells[stub].cell_type != "code":
+            if "hint" in tags(nb.cells[stub]):
+                hints.append(nb.cells[stub])
+            stub -= 1
+        if stub >= 0 and "paste" in nb.cells[stub].source.lower():
+            continue
+        collapsed = [h for h in hints if h.metadata.get("jupyter", {}).get("source_hidden") is True]
+        if len(hints) < 2 or len(collapsed) < len(hints):
+            problems.append(
+                f"cell {index}: solution without two collapsed hint cells before it "
+                f"({len(hints)} tagged 'hint', {len(collapsed)} collapsed)"
+            )
+    return problems
+
+
 CHECKS = [
     check_executed_in_order,
     check_no_errors_or_warnings,
@@ -276,6 +316,8 @@ CHECKS = [
     check_no_absolute_paths,
     check_no_shell_network_or_path_hacks,
     check_exercises_have_tagged_solutions,
+    check_solutions_pass_their_checks,
+    check_exercises_have_two_collapsed_hints,
     check_think_answers_are_tagged_and_collapsed,
     check_pinned_cells_print_something,
     check_no_volatile_metadata,
@@ -347,14 +389,20 @@ def test_checks_accept_a_clean_notebook(tmp_path):
     answer.metadata = {"tags": ["answer"], "jupyter": {"source_hidden": True}}
     solution = code("def f(x):\n    return x", execution_count=2)
     solution.metadata = {"tags": ["solution"]}
+    hints = [md(f"**Hint {k}**") for k in (1, 2)]
+    for hint in hints:
+        hint.metadata = {"tags": ["hint"], "jupyter": {"source_hidden": True}}
     good = _nb(
         md("# Title\n\n## Objectives\n- learn"),
         code("def f(x):\n    raise NotImplementedError('your turn')", execution_count=1),
+        *hints,
         solution,
         code(
             "cu.exercises.check_f(f)",
             execution_count=3,
-            outputs=[nbformat.v4.new_output("stream", name="stdout", text="PASS\n")],
+            outputs=[
+                nbformat.v4.new_output("stream", name="stdout", text="PASS ✓ f: max relative error 0\n")
+            ],
         ),
         md("**Think!** why?"),
         answer,
@@ -364,3 +412,31 @@ def test_checks_accept_a_clean_notebook(tmp_path):
     nbformat.write(good, path)
     for check in CHECKS:
         assert check(good, path) == [], check.__name__
+
+
+def test_solution_and_hint_checks_catch_a_failing_check_and_missing_hints(tmp_path):
+    code, md = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
+    solution = code("def f(x):\n    return x", metadata={"tags": ["solution"]})
+    failing = code(
+        "cu.exercises.check_f(f)",
+        outputs=[nbformat.v4.new_output("stream", name="stdout", text="FAIL ✗ f: …")],
+    )
+    hint = md("**Hint 1** …", metadata={"tags": ["hint"]})  # not collapsed, and only one
+    bad = _nb(code("def f(x):\n    raise NotImplementedError"), hint, solution, failing)
+    path = tmp_path / "99_bad.ipynb"
+    assert check_solutions_pass_their_checks(bad, path)
+    assert check_exercises_have_two_collapsed_hints(bad, path)
+    hidden = {"tags": ["hint"], "jupyter": {"source_hidden": True}}
+    passing = code(
+        "cu.exercises.check_f(f)",
+        outputs=[nbformat.v4.new_output("stream", name="stdout", text="PASS ✓ f: …")],
+    )
+    good = _nb(
+        code("def f(x):\n    raise NotImplementedError"),
+        md("**Hint 1**", metadata=hidden),
+        md("**Hint 2**", metadata=hidden),
+        solution,
+        passing,
+    )
+    assert not check_solutions_pass_their_checks(good, path)
+    assert not check_exercises_have_two_collapsed_hints(good, path)
