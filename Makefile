@@ -60,6 +60,9 @@ setup: check-python $(STAMP)
 
 # Offline-friendly: no news feed or update check (they would reach out to the internet).
 lab: setup
+	@# JupyterLab settings for this venv only: no news prompt, no update check (offline classrooms)
+	@mkdir -p $(VENV)/share/jupyter/lab/settings
+	@cp scripts/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	@if [ "$$(id -u)" = 0 ]; then allow_root=--allow-root; else allow_root=; fi; \
 	set -x; exec $(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) $$allow_root \
 	  --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/$(START_NOTEBOOK) \

@@ -157,6 +157,7 @@ STUDENT_COPY = (
     "environment.yml",
     "postBuild",
     "README.md",
+    "CONTRIBUTING.md",
     "Makefile",
     "scripts",
 )
