@@ -201,11 +201,6 @@ def standardize_over_backward(dx_hat: np.ndarray, x_hat: np.ndarray, inv_std: np
     return buf
 
 
-# Old private names, kept only until course_utils/batched.py moves to the public ones above.
-_standardize = standardize_over
-_standardize_backward = standardize_over_backward
-
-
 def _channel_axes(ndim: int) -> tuple:
     """Every axis except the channel axis 1."""
     return (0,) + tuple(range(2, ndim))
