@@ -120,12 +120,14 @@ def probe_notebook():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.mark.slow
-def test_nbval_kernels_are_offline_even_from_a_plain_shell(probe_notebook):
-    """`pytest --nbval-lax` started without any of our environment variables still blocks the kernel."""
-    env = {k: v for k, v in os.environ.items() if k not in ("NORMLAB_OFFLINE", "PYTHONPATH")}
-    env.pop("PYTEST_ADDOPTS", None)
-    result = subprocess.run(
+def _run_nbval(notebook, **env_changes):
+    """Run `pytest --nbval-lax` on ``notebook`` in a child process without the guard's environment
+    variables (NORMLAB_OFFLINE, PYTHONPATH) or PYTEST_ADDOPTS, plus ``env_changes``."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("NORMLAB_OFFLINE", "PYTHONPATH", "PYTEST_ADDOPTS")
+    }
+    env.update(env_changes)
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -135,7 +137,7 @@ def test_nbval_kernels_are_offline_even_from_a_plain_shell(probe_notebook):
             "no:cacheprovider",
             "--nbval-lax",
             "--nbval-current-env",
-            str(probe_notebook.relative_to(REPO)),
+            str(notebook.relative_to(REPO)),
         ],
         cwd=REPO,
         env=env,
@@ -143,6 +145,12 @@ def test_nbval_kernels_are_offline_even_from_a_plain_shell(probe_notebook):
         text=True,
         timeout=300,
     )
+
+
+@pytest.mark.slow
+def test_nbval_kernels_are_offline_even_from_a_plain_shell(probe_notebook):
+    """`pytest --nbval-lax` started without any of our environment variables still blocks the kernel."""
+    result = _run_nbval(probe_notebook)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert f"{len(PROBE_CELLS)} passed" in result.stdout, result.stdout[-2000:]
 
@@ -151,25 +159,6 @@ def test_nbval_kernels_are_offline_even_from_a_plain_shell(probe_notebook):
 def test_a_kernel_without_the_guard_would_be_caught(probe_notebook):
     """Control: with NORMLAB_ALLOW_NETWORK=1 the first probe cell fails, so the test above is not vacuous.
     (The cells that would try a connection refuse to run without the guard.)"""
-    env = {k: v for k, v in os.environ.items() if k not in ("NORMLAB_OFFLINE", "PYTHONPATH")}
-    env["NORMLAB_ALLOW_NETWORK"] = "1"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--nbval-lax",
-            "--nbval-current-env",
-            str(probe_notebook.relative_to(REPO)),
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = _run_nbval(probe_notebook, NORMLAB_ALLOW_NETWORK="1")
     assert result.returncode == 1, result.stdout[-3000:]
     assert "the network guard is not installed in this kernel" in result.stdout
