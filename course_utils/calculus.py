@@ -15,7 +15,6 @@ accepts a grid of points (shape ``(..., d)``).
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
@@ -58,7 +57,6 @@ __all__ = [
     "orthant_filling_cloud",
     "narrow_cloud",
     "split_fraction_table",
-    "time_whitening",
 ]
 
 
@@ -775,47 +773,3 @@ def split_fraction_table(make, transform, ns, seeds, min_side: float = 0.05, n_p
                 min_side=min_side,
             )
     return out
-
-
-def time_whitening(dims, n_samples: int = 2048, repeats: int = 3, seed: int = 0):
-    """Wall-clock cost of z-scoring vs whitening a batch of ``n_samples`` vectors of each dimension.
-
-    For each D, times (best of ``repeats``) :func:`course_utils.data.standardize` (O(n D)), the
-    covariance ``X^T X / n`` (O(n D^2)) and its eigendecomposition by ``numpy.linalg.eigh``
-    (O(D^3)), the step whitening needs and BN avoids. BLAS runs on one thread while timing, so the
-    numbers do not depend on how busy the other cores are.
-
-    Returns
-    -------
-    dict of str -> ndarray (seconds), keys "standardize", "covariance", "eigh"
-    """
-    from threadpoolctl import threadpool_limits
-
-    from .data import standardize
-
-    rng = np.random.default_rng(seed)
-    out = {"standardize": [], "covariance": [], "eigh": []}
-    with threadpool_limits(limits=1):  # one BLAS thread: comparable numbers on a shared machine
-        return _time_whitening(dims, n_samples, repeats, rng, standardize, out)
-
-
-def _time_whitening(dims, n_samples, repeats, rng, standardize, out):
-    for D in dims:
-        D = check_positive_int(int(D), "dims", "time_whitening")
-        X = rng.normal(size=(n_samples, D))
-        best = {key: math.inf for key in out}
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            standardize(X)
-            t1 = time.perf_counter()
-            Xc = X - X.mean(axis=0)
-            cov = Xc.T @ Xc / n_samples
-            t2 = time.perf_counter()
-            np.linalg.eigh(cov)
-            t3 = time.perf_counter()
-            best["standardize"] = min(best["standardize"], t1 - t0)
-            best["covariance"] = min(best["covariance"], t2 - t1)
-            best["eigh"] = min(best["eigh"], t3 - t2)
-        for key in out:
-            out[key].append(best[key])
-    return {key: np.array(val) for key, val in out.items()}

@@ -60,7 +60,6 @@ __all__ = [
     "algorithm2_statistics",
     "BatchStatsHook",
     "replay_running_statistics",
-    "statistics_error",
     "drifting_batch_means",
     "ema_tracking_error",
     "FoldedMLP",
@@ -633,29 +632,6 @@ def replay_running_statistics(
             )
         out.append(BNStatistics(mean, var))
     return out
-
-
-def statistics_error(statistics, reference) -> dict:
-    r"""How far estimated BN statistics are from reference (population) ones, averaged over channels.
-
-    Returns
-    -------
-    dict with
-        ``"mean"``: mean over channels and layers of :math:`|\mu-\mu_{ref}|/\sigma_{ref}` (error of the
-        mean in units of the true standard deviation), and
-        ``"var"``: mean of :math:`|\sigma^2/\sigma^2_{ref} - 1|` (relative error of the variance).
-    """
-    statistics, reference = list(statistics), list(reference)
-    if len(statistics) != len(reference):
-        raise ValueError(f"statistics_error: {len(statistics)} statistics vs {len(reference)} references")
-    mean_err, var_err = [], []
-    for s, r in zip(statistics, reference, strict=True):
-        if s.mean.shape != r.mean.shape:
-            raise ValueError(f"statistics_error: shapes {s.mean.shape} and {r.mean.shape} differ")
-        sd = np.sqrt(r.var)
-        mean_err.append(np.abs(s.mean - r.mean) / sd)
-        var_err.append(np.abs(s.var / r.var - 1.0))
-    return {"mean": float(np.mean(np.concatenate(mean_err))), "var": float(np.mean(np.concatenate(var_err)))}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -251,12 +251,6 @@ def test_optimal_lr_balances_the_extreme_directions():
         C.optimal_lr(np.ones(3))
 
 
-def test_time_whitening_shapes():
-    out = C.time_whitening([4, 8], n_samples=16, repeats=1)
-    assert set(out) == {"standardize", "covariance", "eigh"}
-    assert all(v.shape == (2,) and np.all(v >= 0) for v in out.values())
-
-
 # --------------------------------------------------------------------------- widgets
 
 
@@ -402,7 +396,6 @@ def test_static_plots_return_figures():
             {"a": (np.array([2.0, 1.5]), np.array([0.1, 0.1]))},
             "t",
         ),
-        cu.plotting.plot_whitening_cost([4, 8], C.time_whitening([4, 8], 16, 1), 16),
         cu.plotting.plot_eigen_step(),
     ]
     assert all(isinstance(f, matplotlib.figure.Figure) for f in figs)

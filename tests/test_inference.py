@@ -167,8 +167,6 @@ def test_population_statistics_first_layer_exact(trained, data):
     np.testing.assert_allclose(out.mean(axis=0), bn.beta, atol=1e-12)
     after = inf.running_statistics(model)
     assert all(np.array_equal(a.mean, b.mean) for a, b in zip(before, after, strict=True))
-    assert inf.statistics_error(pop, pop) == {"mean": 0.0, "var": 0.0}
-    assert inf.statistics_error(before, pop)["var"] > 0
 
 
 def test_algorithm2_single_bn_layer(data):
@@ -318,19 +316,13 @@ def test_blit_canvas_matches_a_full_redraw():
     np.testing.assert_array_equal(np.asarray(fig.canvas.buffer_rgba()), blitted)
 
 
-def test_figures(trained, data):
-    model, hook = trained
-    X, _ = data
-    pop = inf.population_statistics(model, X)
+def test_figures():
     figs = [
         cu.plotting.plot_accuracy_by_statistics(["a", "b"], np.array([[0.9, 0.5], [0.92, 0.55], [0.9, 0.6]])),
         cu.plotting.plot_probe_in_batches(
             {2: np.full((5, 4), 0.25), 8: np.full((5, 4), 0.25)}, 1, 0.9, np.full(4, 0.3), image=np.zeros(64)
         ),
-        cu.plotting.plot_ema_conventions(np.arange(5.0), {"x": np.arange(5.0)}),
         cu.plotting.plot_ema_chase(*inf.drifting_batch_means(50), [0.01, 0.1], inf.ema_trajectory),
-        cu.plotting.plot_statistics_scatter({"running": inf.running_statistics(model)}, pop),
-        cu.plotting.plot_variance_bias([2, 4, 8], [0.5, 0.75, 0.875], [1.0, 1.0, 1.0]),
     ]
     assert all(isinstance(f, Figure) for f in figs)
     with pytest.raises(ValueError, match="accuracies"):

@@ -20,7 +20,6 @@ __all__ = [
     "plot_quadratic_paths",
     "plot_loss_curves",
     "plot_split_fractions",
-    "plot_whitening_cost",
 ]
 
 
@@ -404,27 +403,4 @@ def plot_split_fractions(
         title=title,
     )
     ax_g.legend(loc="upper left", fontsize=8)
-    return fig
-
-
-def plot_whitening_cost(dims, timings, batch: int):
-    """Measured time of z-scoring vs the covariance and its eigendecomposition, against D (log-log)."""
-    plt = _pyplot()
-    dims = np.asarray(dims, float)
-    fig, ax = plt.subplots(figsize=(7.0, 3.8), layout="constrained")
-    labels = {
-        "standardize": f"z-score a batch of {batch} (BN's way)",
-        "covariance": f"covariance of a batch of {batch}",
-        "eigh": "eigendecomposition (eigh)",
-    }
-    for (key, label), color in zip(labels.items(), (COLORS["blue"], COLORS["orange"], COLORS["vermillion"])):
-        ax.loglog(dims, np.asarray(timings[key]) * 1e3, "-o", color=color, label=label, ms=4)
-    ref = np.asarray(timings["eigh"])[-1] * 1e3 * (dims / dims[-1]) ** 3
-    ax.loglog(dims, ref, ":", color=COLORS["grey"], label="∝ D³ guide")
-    ax.set(
-        xlabel="number of features D",
-        ylabel="time per batch (ms, best of repeats)",
-        title="whitening's eigendecomposition grows much faster than z-scoring",
-    )
-    ax.legend(loc="upper left", fontsize=8)
     return fig

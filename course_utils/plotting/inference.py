@@ -13,10 +13,7 @@ from .style import COLORS, new_figure
 __all__ = [
     "plot_accuracy_by_statistics",
     "plot_probe_in_batches",
-    "plot_ema_conventions",
     "plot_ema_chase",
-    "plot_statistics_scatter",
-    "plot_variance_bias",
 ]
 
 
@@ -111,32 +108,6 @@ def plot_probe_in_batches(
     return fig
 
 
-def plot_ema_conventions(batch_values, trajectories: dict, styles=None, batch_label="batch mean (each step)"):
-    """Running value against step for several conventions (same filter → curves on top of each other).
-
-    Parameters
-    ----------
-    batch_values : ndarray, shape (T,)
-        The batch statistic fed at each step.
-    trajectories : dict str -> ndarray (T,)
-    styles : dict str -> dict of Line2D keyword arguments, optional
-    """
-    styles = styles or {}
-    fig, ax = new_figure(figsize=(9.0, 3.8))
-    steps = np.arange(1, len(batch_values) + 1)
-    ax.plot(steps, batch_values, ".", color=COLORS["grey"], ms=3, label=batch_label)
-    for label, traj in trajectories.items():
-        ax.plot(steps, traj, label=label, **styles.get(label, {}))
-    ax.set_xlabel("training step")
-    ax.set_ylabel("running mean of one channel")
-    ax.set_title(
-        "One EMA, several notations: PyTorch 0.1 = CS231n 0.9 = blog 0.9 (curves coincide);\n"
-        "Keras 0.99 = PyTorch 0.01 averages ten times longer"
-    )
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
-    return fig
-
-
 def plot_ema_chase(true_mean, batch_means, momenta, ema_fn):
     """Static version of the momentum slider: the running mean for a few PyTorch momenta.
 
@@ -155,58 +126,4 @@ def plot_ema_chase(true_mean, batch_means, momenta, ema_fn):
     ax.set_ylabel("mean of one channel")
     ax.set_title("Small momentum lags behind the drift, large momentum copies the noise")
     ax.legend(loc="upper left", fontsize=8, ncols=2)
-    return fig
-
-
-def plot_statistics_scatter(estimates: dict, reference, styles=None):
-    """Estimated vs population statistics, one dot per channel (all BN layers), for mean and variance.
-
-    Parameters
-    ----------
-    estimates : dict str -> list of BNStatistics
-    reference : list of BNStatistics (the population statistics)
-    """
-    styles = styles or {}
-    fig, (ax1, ax2) = new_figure(1, 2, figsize=(9.0, 4.0))
-    ref_mean = np.concatenate([r.mean for r in reference])
-    ref_var = np.concatenate([r.var for r in reference])
-    for label, stats in estimates.items():
-        kw = {"marker": "o", "ls": "none", "ms": 3.5, "alpha": 0.6, **styles.get(label, {})}
-        ax1.plot(ref_mean, np.concatenate([s.mean for s in stats]), label=label, **kw)
-        ax2.plot(ref_var, np.concatenate([s.var for s in stats]), label=label, **kw)
-    for ax, ref in ((ax1, ref_mean), (ax2, ref_var)):
-        lo, hi = ref.min(), ref.max()
-        ax.plot([lo, hi], [lo, hi], color=COLORS["black"], lw=1, label="exact")
-    ax2.set_xscale("log")
-    ax2.set_yscale("log")
-    ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10) if ref_var.min() / 2 <= t <= ref_var.max() * 2]
-    ax2.set_xticks(ticks, [f"{t:g}" for t in ticks])
-    ax2.set_yticks(ticks, [f"{t:g}" for t in ticks])
-    ax2.minorticks_off()
-    ax1.set_xlabel("population mean (calibration pass)")
-    ax1.set_ylabel("estimated mean")
-    ax2.set_xlabel("population variance (calibration pass)")
-    ax2.set_ylabel("estimated variance")
-    ax1.set_title("Means (one dot per BN channel)")
-    ax2.set_title("Variances (log scale)")
-    fig.suptitle("Estimated vs population statistics: the farther from the diagonal, the worse")
-    ax1.legend(fontsize=8)
-    return fig
-
-
-def plot_variance_bias(batch_sizes, biased_ratio, unbiased_ratio):
-    """Converged running variance / true variance, fed with the biased or the unbiased batch variance."""
-    fig, ax = new_figure(figsize=(6.5, 3.4))
-    m = np.asarray(batch_sizes, dtype=float)
-    ax.plot(m, biased_ratio, "o-", color=COLORS["plain"], label="biased batch variance (÷m)")
-    ax.plot(m, unbiased_ratio, "s-", color=COLORS["bn"], label="unbiased, ×m/(m−1) (÷(m−1))")
-    fine = np.linspace(m.min(), m.max(), 200)
-    ax.plot(fine, (fine - 1) / fine, ":", color=COLORS["black"], label="(m−1)/m")
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(m, [str(int(v)) for v in m])
-    ax.set_xlabel("batch size m")
-    ax.set_ylabel("running variance / true variance")
-    ax.set_ylim(0.4, 1.1)
-    ax.set_title("Without m/(m−1) the running variance is too small by (m−1)/m")
-    ax.legend(loc="lower right")
     return fig
