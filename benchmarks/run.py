@@ -139,6 +139,7 @@ def bench_browser(n_presses: int = 15) -> dict | None:
         slider = lab.slider_locator(page, "γ")
         slider.scroll_into_view_if_needed(timeout=30_000)
         image = lab.panel_image_for(slider)
+        lab.wait_until_still(lab.panel_of(slider))
         handle = slider.locator(".noUi-handle")
         lab.install_latency_probe(page, image.element_handle())
         handle.press("ArrowLeft")  # warm-up

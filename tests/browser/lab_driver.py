@@ -242,9 +242,45 @@ def slider_panels(page):
     return page.locator(".widget-vbox:has(> .widget-hbox .widget-slider):has(img)")
 
 
+def panel_of(slider):
+    """The SliderPanel (VBox) that contains ``slider``."""
+    return slider.locator("xpath=ancestor::div[contains(@class,'widget-vbox')][1]").first
+
+
 def panel_image_for(slider):
     """The figure image of the SliderPanel that contains ``slider``."""
-    return slider.locator("xpath=ancestor::div[contains(@class,'widget-vbox')][1]//img").first
+    return panel_of(slider).locator("img").first
+
+
+def wait_until_still(element, quiet: float = 0.5, timeout: float = 15.0) -> None:
+    """Wait until ``element`` looks the same for ``quiet`` seconds (at most ``timeout``).
+
+    JupyterLab draws an output only once it is scrolled into view, and ipywidgets wires a slider's
+    events a moment after the slider appears: a key pressed inside that moment moves the handle but is
+    never sent to the kernel, and the handle jumps back when the view finishes (seen in CI on
+    notebook 03's panel; a person cannot press that fast). Call this after scrolling, before pressing.
+    """
+    deadline = time.monotonic() + timeout
+    last, since = element.screenshot(), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = element.screenshot()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+
+
+def wait_for_new_pixels(image, before: bytes, timeout: float = 30.0) -> bytes:
+    """Poll ``image``'s screenshot until it differs from ``before``; return the last screenshot (equal to
+    ``before`` if nothing changed within ``timeout`` seconds). Generous by default: on a loaded 2-core
+    machine the kernel may still be busy with the Run All it just finished."""
+    deadline = time.monotonic() + timeout
+    while True:
+        after = image.screenshot()
+        if after != before or time.monotonic() > deadline:
+            return after
+        time.sleep(0.1)
 
 
 def install_latency_probe(page, img_handle):

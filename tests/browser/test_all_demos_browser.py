@@ -8,8 +8,6 @@ are shut down between notebooks. Skips or fails without Chromium exactly as test
 
 from __future__ import annotations
 
-import time
-
 import lab_driver as lab
 import pytest
 
@@ -25,16 +23,6 @@ NOTEBOOKS = sorted(
 def lab_session(chromium):
     with lab.jupyterlab_server() as (base_url, token, _root), lab.chromium_browser(chromium) as browser:
         yield base_url, token, browser
-
-
-def _pixels_change(image, before: bytes, timeout: float = 30.0) -> bool:
-    # generous: on a loaded 2-core machine the kernel may still be busy with the Run All it just finished
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if image.screenshot() != before:
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_some_notebooks_have_demos():
@@ -53,6 +41,7 @@ def test_every_demo_renders_and_responds(lab_session, notebook):
         for k in range(count):
             panel = panels.nth(k)
             panel.scroll_into_view_if_needed(timeout=30_000)
+            lab.wait_until_still(panel)
             image = panel.locator("img").first
             width = image.evaluate("img => img.naturalWidth")
             assert width > 100, f"{notebook}: panel {k} shows no figure (naturalWidth {width})"
@@ -64,7 +53,10 @@ def test_every_demo_renders_and_responds(lab_session, notebook):
             if readout.inner_text() == before_value:  # the slider started at its maximum
                 handle.press("ArrowLeft")
             assert readout.inner_text() != before_value, f"{notebook}: panel {k}'s slider did not move"
-            assert _pixels_change(image, before_pixels), f"{notebook}: panel {k}'s figure did not change"
+            assert lab.wait_for_new_pixels(image, before_pixels) != before_pixels, (
+                f"{notebook}: panel {k}'s figure did not change (slider readout {before_value} -> "
+                f"{readout.inner_text()} now; panel text: {panel.inner_text()[:200]!r})"
+            )
         assert lab.error_outputs(page) == [], f"{notebook}: error outputs shown"
         assert errors == [], f"{notebook}: page errors {errors}"
     lab.shutdown_kernels(base_url, token)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import lab_driver as lab
@@ -29,15 +28,6 @@ def screenshot_dir():
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _wait_for_new_pixels(image, before: bytes, timeout: float = 10.0) -> bytes:
-    deadline = time.monotonic() + timeout
-    while True:
-        after = image.screenshot()
-        if after != before or time.monotonic() > deadline:
-            return after
-        time.sleep(0.1)
-
-
 def test_gamma_slider_redraws_figure_in_jupyterlab(chromium, screenshot_dir):
     assert (lab.ROOT / NOTEBOOK).exists(), f"{NOTEBOOK} is missing"
     with lab.jupyterlab_server() as (base_url, token, _root), lab.browser_page(chromium) as (page, errors):
@@ -49,6 +39,7 @@ def test_gamma_slider_redraws_figure_in_jupyterlab(chromium, screenshot_dir):
         slider.scroll_into_view_if_needed(timeout=30_000)
         image = lab.panel_image_for(slider)
         image.wait_for(timeout=30_000)
+        lab.wait_until_still(lab.panel_of(slider))
         readout = slider.locator(".widget-readout")
         handle = slider.locator(".noUi-handle")
 
@@ -57,7 +48,7 @@ def test_gamma_slider_redraws_figure_in_jupyterlab(chromium, screenshot_dir):
         for _ in range(5):
             handle.press("ArrowRight")
         value_1 = readout.inner_text()
-        pixels_1 = _wait_for_new_pixels(image, pixels_0)
+        pixels_1 = lab.wait_for_new_pixels(image, pixels_0, timeout=10.0)
         page.screenshot(path=screenshot_dir / "02_after_keys.png")
         assert value_1 != value_0, f"γ readout did not change on key presses ({value_0!r})"
         assert pixels_1 != pixels_0, "the figure's pixels did not change after moving γ by keyboard"
@@ -69,7 +60,7 @@ def test_gamma_slider_redraws_figure_in_jupyterlab(chromium, screenshot_dir):
         page.mouse.down()
         page.mouse.move(track["x"] + 0.2 * track["width"], box["y"] + box["height"] / 2, steps=8)
         page.mouse.up()
-        pixels_2 = _wait_for_new_pixels(image, pixels_1)
+        pixels_2 = lab.wait_for_new_pixels(image, pixels_1, timeout=10.0)
         value_2 = readout.inner_text()
         page.screenshot(path=screenshot_dir / "03_after_drag.png")
         assert value_2 != value_1, f"γ readout did not change on a mouse drag ({value_1!r})"
