@@ -192,10 +192,11 @@ def _act_backward(kind, dout, cache):
 
 
 def _update_running(state, mu, var, m, momentum):
-    """PyTorch's EMA with the unbiased batch variance (as ``layers._RunningStats._update_running``)."""
-    unbiased = var * (m / (m - 1))
-    state["running_mean"] = (1 - momentum) * state["running_mean"] + momentum * mu
-    state["running_var"] = (1 - momentum) * state["running_var"] + momentum * unbiased
+    """PyTorch's EMA with the unbiased batch variance: :func:`course_utils.layers.update_running_statistics`
+    on (S, C) arrays, as ``layers.BatchNorm`` applies it to (C,) arrays."""
+    state["running_mean"], state["running_var"] = L.update_running_statistics(
+        state["running_mean"], state["running_var"], mu, var, m, momentum
+    )
 
 
 def _norm_forward(kind, x, p, state, cfg, training):

@@ -194,9 +194,10 @@ def ema_step(running, batch, momentum: float, weights: str = "batch"):
 
         running = momentum·running + (1 − momentum)·batch
 
-    The only place the course writes this EMA: the layers, :func:`update_running_statistics` and
-    notebook 07's :func:`course_utils.inference.ema_update` / ``ema_trajectory`` all call it, so the
-    running statistics of a trained layer and a replay of its batch statistics agree bit for bit.
+    The only place the course writes this EMA: the layers, :func:`update_running_statistics`,
+    :func:`course_utils.batched.train_seeds` and notebook 07's :func:`course_utils.inference.ema_update` /
+    ``ema_trajectory`` all call it, so the running statistics of a trained layer, of a seed-batched run
+    and a replay of its batch statistics agree bit for bit.
     No argument checks (it runs inside training loops); callers check ``momentum``.
     """
     keep, take = (1 - momentum, momentum) if weights == "batch" else (momentum, 1 - momentum)
