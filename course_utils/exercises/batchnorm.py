@@ -411,7 +411,7 @@ def _backward_cases(seed):
     return cases
 
 
-def _staged(
+def staged_backward_with_slips(
     dout,
     cache,
     *,
@@ -424,7 +424,11 @@ def _staged(
     gamma=True,
     mean_not_sum=False,
 ):
-    """The staged backward with switches for its usual slips (all defaults: right)."""
+    """dx of the staged backward, with switches for its usual slips (all defaults: the right dx).
+
+    Public so that the mistake corpus (tests/mistakes/corpus_batchnorm.py) builds its wrong answers
+    from the same switches the checker's hints are matched against.
+    """
     m = dout.shape[0]
     total = (
         (lambda a: a.mean(axis=0, keepdims=True))
@@ -459,6 +463,10 @@ def check_batchnorm_backward_staged(fn) -> bool:
 
 def _diagnose_staged(answers, args, kwargs):
     dout, cache = args["dout"], args["cache"]
+
+    def slip(**switches):
+        return staged_backward_with_slips(dout, cache, **switches)
+
     dx = np.asarray(answers[0])
     _, dgamma_ref, dbeta_ref = F.batchnorm_backward(dout, cache)
     if np.shape(answers[1]) != dgamma_ref.shape or np.shape(answers[2]) != dbeta_ref.shape:
@@ -468,30 +476,26 @@ def _diagnose_staged(answers, args, kwargs):
     return match_mistake(
         dx,
         {
-            "xmu feeds two nodes (x_hat and var): dxmu needs the second path, (2/m)·xmu·dvar": lambda: (
-                _staged(dout, cache, path2_xmu=False)
+            "xmu feeds two nodes (x_hat and var): dxmu needs the second path, (2/m)·xmu·dvar": lambda: slip(
+                path2_xmu=False
             ),
-            "x feeds two nodes (xmu and mu): dx needs the second path, dmu / m": lambda: _staged(
-                dout, cache, path2_x=False
+            "x feeds two nodes (xmu and mu): dx needs the second path, dmu / m": lambda: slip(path2_x=False),
+            "inv_std = (var + eps)^(-1/2): its derivative is -1/2·(var + eps)^(-3/2)": lambda: slip(
+                power=-0.5
             ),
-            "inv_std = (var + eps)^(-1/2): its derivative is -1/2·(var + eps)^(-3/2)": lambda: _staged(
-                dout, cache, power=-0.5
+            "the factor -1/2 of d/dv v^(-1/2) is missing in dvar": lambda: slip(half=1.0),
+            "sign of dvar: d/dv (v + eps)^(-1/2) = -1/2·(v + eps)^(-3/2), with a minus": lambda: slip(
+                half=0.5
             ),
-            "the factor -1/2 of d/dv v^(-1/2) is missing in dvar": lambda: _staged(dout, cache, half=1.0),
-            "sign of dvar: d/dv (v + eps)^(-1/2) = -1/2·(v + eps)^(-3/2), with a minus": lambda: _staged(
-                dout, cache, half=0.5
-            ),
-            "γ is missing: the gradient reaching x_hat is dx_hat = γ·dout (y = γ·x_hat + β)": lambda: _staged(
-                dout, cache, gamma=False
+            "γ is missing: the gradient reaching x_hat is dx_hat = γ·dout (y = γ·x_hat + β)": lambda: slip(
+                gamma=False
             ),
             "a gradient into a per-feature node is a SUM over the batch (every row used it), not a mean: "
-            "dinv_std and dmu use .sum(axis=0)": lambda: _staged(dout, cache, mean_not_sum=True),
-            "inv_std is one number per feature, so dinv_std sums dx_hat·xmu over the batch": lambda: _staged(
-                dout, cache, sum_dinv=False
+            "dinv_std and dmu use .sum(axis=0)": lambda: slip(mean_not_sum=True),
+            "inv_std is one number per feature, so dinv_std sums dx_hat·xmu over the batch": lambda: slip(
+                sum_dinv=False
             ),
-            "var = (1/m)·Σ xmu²: its derivative with respect to xmu is (2/m)·xmu": lambda: _staged(
-                dout, cache, two=1.0
-            ),
+            "var = (1/m)·Σ xmu²: its derivative with respect to xmu is (2/m)·xmu": lambda: slip(two=1.0),
             "you treated μ_B and σ_B as constants (dx = γ·inv_std·dy): walk every node of the graph": (
                 cache.gamma * cache.inv_std * dout
             ),
