@@ -9,8 +9,8 @@ A public function writes it once (``where = "train"``) and passes it to every ch
 
 * scalars: :func:`check_positive`, :func:`check_positive_int`, :func:`check_in_range`,
   :func:`check_one_of`, :func:`check_index`
-* arrays: :func:`as_real_array`, :func:`check_X_y`, :func:`check_shape`, :func:`check_same_shape`,
-  :func:`check_ndim_at_least`
+* arrays: :func:`as_real_array`, :func:`check_X_y`, :func:`check_labels`, :func:`check_shape`,
+  :func:`check_same_shape`, :func:`check_ndim_at_least`
 * objects: :func:`check_model` (a course MLP), :func:`check_cache`
 """
 
@@ -138,6 +138,25 @@ def check_X_y(X, y, where: str, *, n_features: int | None = None, y_numeric: boo
             f"{where}: {x_name} must be (N, {width}) and {y_name} (N,), got {X.shape} and {y.shape}"
         )
     return X, y
+
+
+def check_labels(y, n_classes: int, where: str, name: str = "y") -> np.ndarray:
+    """``y`` as an integer array of class labels in ``[0, n_classes)`` (any shape; checked, not copied).
+
+    TypeError for a non-integer dtype (float labels such as ``[0.0, 1.0]`` included: they usually mean
+    that targets and data were swapped), ValueError for a label outside the range.
+    """
+    y = np.asarray(y)
+    if y.dtype.kind not in "iu":
+        raise TypeError(
+            f"{where}: {name} must hold integer class labels in [0, {n_classes}), got dtype {y.dtype}"
+        )
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(
+            f"{where}: {name} must hold integer class labels in [0, {n_classes}), "
+            f"got values from {y.min()} to {y.max()}"
+        )
+    return y
 
 
 def check_model(model, where: str, *, normalization: str | None = None, activation: str | None = None):

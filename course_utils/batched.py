@@ -34,7 +34,7 @@ from scipy.special import expit, log_softmax
 
 from . import layers as L
 from . import normalization as F
-from ._validate import as_real_array, check_in_range, check_positive, check_positive_int
+from ._validate import check_in_range, check_labels, check_positive, check_positive_int, check_X_y
 from .data import iterate_minibatches
 from .training import ACTIVATIONS, MLP, NORMALIZATIONS, History, single_blas_thread
 
@@ -404,18 +404,10 @@ def _check_seeds(seeds) -> tuple:
     return tuple(int(s) for s in seeds)
 
 
-def _check_data(X, y, n_classes: int, xname: str, yname: str, d_in: int):
-    X = as_real_array(X, xname, _WHERE)
-    y = np.asarray(y)
-    if X.ndim != 2 or X.shape[1] != d_in:
-        raise ValueError(f"{_WHERE}: {xname} must have shape (n, {d_in}) (layer_sizes[0]), got {X.shape}")
-    if y.shape != (X.shape[0],):
-        raise ValueError(f"{_WHERE}: {yname} must have shape ({X.shape[0]},) to match {xname}, got {y.shape}")
-    if y.dtype.kind not in "iu":
-        raise TypeError(f"{_WHERE}: {yname} must hold integer class labels, got dtype {y.dtype}")
-    if y.size and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"{_WHERE}: {yname} must hold classes in [0, {n_classes}) (layer_sizes[-1])")
-    return X, y
+def _check_data(X, y, n_classes: int, names: tuple[str, str], d_in: int):
+    """(X, y) of shape (n, layer_sizes[0]) and (n,), y integer labels in [0, layer_sizes[-1])."""
+    X, y = check_X_y(X, y, _WHERE, n_features=d_in, names=names)
+    return X, check_labels(y, n_classes, _WHERE, name=names[1])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -571,7 +563,7 @@ def train_seeds(
         if len(hooks) != len(seeds):
             raise ValueError(f"{_WHERE}: hooks must hold one sequence of hooks per seed, got {len(hooks)}")
     n_classes, d_in = models[0].layer_sizes[-1], models[0].layer_sizes[0]
-    X, y = _check_data(X, y, n_classes, "X", "y", d_in)
+    X, y = _check_data(X, y, n_classes, ("X", "y"), d_in)
     if batch_size > X.shape[0]:
         raise ValueError(f"{_WHERE}: batch_size={batch_size} exceeds the n={X.shape[0]} training examples")
     if normalization in ("batch", "renorm") and batch_size < 2:
@@ -579,7 +571,7 @@ def train_seeds(
     if (X_test is None) != (y_test is None):
         raise ValueError(f"{_WHERE}: give both X_test and y_test, or neither")
     if X_test is not None:
-        X_test, y_test = _check_data(X_test, y_test, n_classes, "X_test", "y_test", d_in)
+        X_test, y_test = _check_data(X_test, y_test, n_classes, ("X_test", "y_test"), d_in)
 
     S = len(seeds)
     if renorm_schedule is not None and (normalization != "renorm" or not callable(renorm_schedule)):

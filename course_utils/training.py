@@ -23,6 +23,7 @@ from . import layers as L
 from ._validate import (
     as_real_array,
     check_in_range,
+    check_labels,
     check_model,
     check_one_of,
     check_positive,
@@ -217,8 +218,7 @@ def softmax_cross_entropy(logits, y):
     y = np.asarray(y)
     if logits.ndim != 2 or y.shape != (logits.shape[0],):
         raise ValueError(f"{where}: logits must be (N, K) and y (N,), got {logits.shape} and {y.shape}")
-    if y.dtype.kind not in "iu" or y.min(initial=0) < 0 or y.max(initial=0) >= logits.shape[1]:
-        raise ValueError(f"{where}: y must hold integer classes in [0, {logits.shape[1]})")
+    check_labels(y, logits.shape[1], where)
     N = logits.shape[0]
     rows = np.arange(N)
     # scipy's log_softmax subtracts the row max first (stable); it is ~3x cheaper per call than
@@ -385,6 +385,7 @@ def train(
     where = "train"
     check_model(model, where)
     X, y = check_X_y(X, y, where, n_features=model.layer_sizes[0])
+    y = check_labels(y, model.layer_sizes[-1], where)
     steps = check_positive_int(steps, "steps", where)
     batch_size = check_positive_int(batch_size, "batch_size", where)
     optimizer = SGD(lr, momentum)

@@ -279,8 +279,9 @@ def test_model_is_a_usable_trained_network(digits):
         (dict(placement="middle"), ValueError, "placement"),
         (dict(eval_every=-1), ValueError, "eval_every"),
         (dict(divergence_threshold=0.0), ValueError, "divergence_threshold"),
-        (dict(X=np.zeros((10, 5))), ValueError, r"X must have shape \(n, 64\)"),
-        (dict(y=np.zeros(3, dtype=int)), ValueError, "y must have shape"),
+        (dict(X=np.zeros((10, 5))), ValueError, r"X must be \(N, 64\) and y \(N,\), got \(10, 5\)"),
+        (dict(y=np.zeros(3, dtype=int)), ValueError, r"and y \(N,\), got \(\d+, 64\) and \(3,\)"),
+        (dict(y_test=np.zeros(3, dtype=int)), ValueError, r"X_test must be \(N, 64\) and y_test \(N,\)"),
         (dict(y_test=None), ValueError, "both X_test and y_test"),
         (dict(layer_sizes="64-10"), TypeError, "layer_sizes"),
         (dict(normalization="group", num_groups=5), ValueError, "num_groups"),
@@ -298,10 +299,14 @@ def test_bad_arguments_name_the_argument(digits, kwargs, error, match):
 
 def test_labels_out_of_range_are_refused(digits):
     X, _, y, _ = digits
-    with pytest.raises(ValueError, match=r"y must hold classes in \[0, 10\)"):
+    with pytest.raises(
+        ValueError, match=r"train_seeds: y must hold integer class labels in \[0, 10\), got values from 10"
+    ):
         train_seeds(SIZES, (0,), X, y + 10, steps=2, batch_size=8, lr=0.1)
-    with pytest.raises(TypeError, match="integer class labels"):
+    with pytest.raises(TypeError, match="train_seeds: y must hold integer class labels.*got dtype float64"):
         train_seeds(SIZES, (0,), X, y.astype(float), steps=2, batch_size=8, lr=0.1)
+    with pytest.raises(ValueError, match=r"train_seeds: y_test must hold integer class labels in \[0, 10\)"):
+        train_seeds(SIZES, (0,), X, y, steps=2, batch_size=8, lr=0.1, X_test=X[:5], y_test=np.full(5, 10))
 
 
 def _noisy_hooks(lr):

@@ -58,16 +58,16 @@ def test_softmax_cross_entropy_is_stable_for_huge_logits():
 
 
 @pytest.mark.parametrize(
-    "logits, y, match",
+    "logits, y, error, match",
     [
-        (np.zeros((3, 4)), np.array([0, 1]), "y"),
-        (np.zeros((3, 4)), np.array([0, 1, 4]), "y must hold integer classes"),
-        (np.zeros((3, 4)), np.array([0.0, 1.0, 2.0]), "y must hold integer classes"),
-        (np.zeros(4), np.array([0]), "logits must be"),
+        (np.zeros((3, 4)), np.array([0, 1]), ValueError, "y"),
+        (np.zeros((3, 4)), np.array([0, 1, 4]), ValueError, r"y must hold integer class labels in \[0, 4\)"),
+        (np.zeros((3, 4)), np.array([0.0, 1.0, 2.0]), TypeError, "y must hold integer class labels"),
+        (np.zeros(4), np.array([0]), ValueError, "logits must be"),
     ],
 )
-def test_softmax_cross_entropy_bad_input(logits, y, match):
-    with pytest.raises(ValueError, match=match):
+def test_softmax_cross_entropy_bad_input(logits, y, error, match):
+    with pytest.raises(error, match=match):
         softmax_cross_entropy(logits, y)
 
 
@@ -331,6 +331,20 @@ def test_train_bad_arguments(digits, kwargs, match):
         train(MLP([64, 10]), X_train, y_train, **args)
     with pytest.raises(ValueError, match="X must be"):
         train(MLP([64, 10]), X_train, y_train[:-1], steps=5, batch_size=8, lr=0.1)
+
+
+def test_train_refuses_bad_labels_before_training(digits):
+    """Labels are checked once, up front, under train's name (not by softmax_cross_entropy mid-run)."""
+    X_train, _, y_train, _ = digits
+    model = MLP([64, 10], seed=0)
+    before = model.layers[0].params["W"].copy()
+    with pytest.raises(
+        ValueError, match=r"^train: y must hold integer class labels in \[0, 10\), got values"
+    ):
+        train(model, X_train, y_train + 1, steps=5, batch_size=8, lr=0.1)
+    with pytest.raises(TypeError, match=r"^train: y must hold integer class labels .* got dtype float64$"):
+        train(model, X_train, y_train.astype(float), steps=5, batch_size=8, lr=0.1)
+    np.testing.assert_array_equal(model.layers[0].params["W"], before)
 
 
 def test_blas_runs_single_threaded_inside_the_model_and_is_restored():

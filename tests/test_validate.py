@@ -8,7 +8,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from course_utils._validate import check_index, check_model, check_one_of, check_X_y
+from course_utils._validate import check_index, check_labels, check_model, check_one_of, check_X_y
 from course_utils.training import MLP
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "course_utils"
@@ -27,6 +27,21 @@ def test_check_X_y_returns_arrays_and_names_both_shapes():
     assert y.dtype == np.float64
     with pytest.raises(TypeError, match="y must be real"):
         check_X_y(np.ones((2, 1)), [1j, 2j], "f", y_numeric=True)
+
+
+def test_check_labels_names_the_argument_the_range_and_what_was_seen():
+    y = np.array([0, 2, 1])
+    assert check_labels(y, 3, "f") is y
+    assert check_labels(np.array([], dtype=int), 3, "f").size == 0
+    with pytest.raises(
+        ValueError, match=r"^f: y must hold integer class labels in \[0, 3\), got values from 0 to 3$"
+    ):
+        check_labels([0, 3], 3, "f")
+    with pytest.raises(ValueError, match=r"g: y_test must hold .* got values from -1 to 1"):
+        check_labels([-1, 1], 3, "g", name="y_test")
+    for bad in ([0.0, 1.0], [True, False], ["a"]):
+        with pytest.raises(TypeError, match=r"f: y must hold integer class labels in \[0, 3\), got dtype"):
+            check_labels(bad, 3, "f")
 
 
 def test_check_model_one_message_for_every_caller():
@@ -63,6 +78,7 @@ WHERE_ARG = {
     "check_one_of": 2,
     "check_index": 2,
     "check_X_y": 2,
+    "check_labels": 2,
     "check_model": 1,
     "check_shape": 3,
     "check_ndim_at_least": 3,
