@@ -12,6 +12,7 @@ A public function writes it once (``where = "train"``) and passes it to every ch
 * arrays: :func:`as_real_array`, :func:`check_X_y`, :func:`check_labels`, :func:`check_shape`,
   :func:`check_same_shape`, :func:`check_ndim_at_least`
 * objects: :func:`check_model` (a course MLP), :func:`check_cache`
+* BatchNorm's state: :func:`check_running_statistics` (finite mean, finite variance ≥ 0)
 """
 
 from __future__ import annotations
@@ -157,6 +158,26 @@ def check_labels(y, n_classes: int, where: str, name: str = "y") -> np.ndarray:
             f"got values from {y.min()} to {y.max()}"
         )
     return y
+
+
+def check_running_statistics(running_mean, running_var, where: str, prefix: str = "") -> None:
+    """Refuse running statistics that would make eval mode return NaN, inf or β without a word.
+
+    ``running_mean`` must be finite and ``running_var`` finite and ≥ 0 (written ``np.all(v >= 0)``, which
+    NaN fails, unlike ``np.any(v < 0)``). ValueError naming the argument (``prefix + "running_var"``, e.g.
+    ``"bn.running_var"``), the first bad value and its channel.
+    """
+    mean_ok = np.isfinite(running_mean)
+    var_ok = np.isfinite(running_var) & (running_var >= 0)
+    for name, values, ok, rule in (
+        ("running_mean", running_mean, mean_ok, "finite"),
+        ("running_var", running_var, var_ok, ">= 0 and finite (a variance)"),
+    ):
+        if not np.all(ok):
+            channel = int(np.flatnonzero(~np.asarray(ok).ravel())[0])
+            raise ValueError(
+                f"{where}: {prefix}{name} must be {rule}, got {np.ravel(values)[channel]} at channel {channel}"
+            )
 
 
 def check_model(model, where: str, *, normalization: str | None = None, activation: str | None = None):

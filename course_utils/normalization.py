@@ -37,6 +37,7 @@ from ._validate import (
     check_ndim_at_least,
     check_positive,
     check_positive_int,
+    check_running_statistics,
     check_same_shape,
     check_shape,
 )
@@ -421,7 +422,8 @@ def batchnorm_inference(x, gamma, beta, running_mean, running_var, eps: float = 
     ----------
     x : ndarray, shape (N, C) or (N, C, *spatial)
     gamma, beta, running_mean, running_var : ndarray, shape (C,)
-        ``running_var`` must be ≥ 0.
+        ``running_mean`` must be finite and ``running_var`` finite and ≥ 0 (ValueError otherwise:
+        a NaN or inf statistic would silently give NaN or β).
     eps : float, default 1e-5
 
     Returns
@@ -437,8 +439,7 @@ def batchnorm_inference(x, gamma, beta, running_mean, running_var, eps: float = 
     beta = _check_param(beta, "beta", (C,), work, where, "one per channel")
     running_mean = _check_param(running_mean, "running_mean", (C,), work, where, "one per channel")
     running_var = _check_param(running_var, "running_var", (C,), work, where, "one per channel")
-    if np.any(running_var < 0):
-        raise ValueError(f"{where}: running_var must be >= 0, got min {running_var.min()}")
+    check_running_statistics(running_mean, running_var, where)
     bshape = _channel_shape(x.ndim, C)
     scale = gamma / np.sqrt(running_var + work.dtype.type(eps))
     out = (work - running_mean.reshape(bshape)) * scale.reshape(bshape) + beta.reshape(bshape)
@@ -874,6 +875,7 @@ def batch_renorm_forward(
     ----------
     x : ndarray, shape (N, C) or (N, C, *spatial)
     gamma, beta, running_mean, running_var : ndarray, shape (C,)
+        ``running_mean`` finite, ``running_var`` finite and ≥ 0 (ValueError otherwise).
     r_max : float, ≥ 1
     d_max : float, ≥ 0
     eps : float, default 1e-5
@@ -894,8 +896,7 @@ def batch_renorm_forward(
     beta = _check_param(beta, "beta", (C,), x, where, "one per channel")
     running_mean = _check_param(running_mean, "running_mean", (C,), x, where, "one per channel")
     running_var = _check_param(running_var, "running_var", (C,), x, where, "one per channel")
-    if np.any(running_var < 0):
-        raise ValueError(f"{where}: running_var must be >= 0, got min {running_var.min()}")
+    check_running_statistics(running_mean, running_var, where)
     if x.size // C <= 1:
         raise ValueError(f"{where}: x of shape {x.shape} has only one value per channel")
     axes = _channel_axes(x.ndim)
@@ -963,7 +964,8 @@ def fold_batchnorm(W, b, bn):
     W : ndarray, shape (D_in, D_out)
     b : ndarray, shape (D_out,)
     bn : object with attributes ``gamma, beta, running_mean, running_var`` (each shape (D_out,)) and ``eps``
-        Typically a :class:`course_utils.layers.BatchNorm`.
+        Typically a :class:`course_utils.layers.BatchNorm`. ``running_mean`` must be finite and
+        ``running_var`` finite and ≥ 0 (ValueError otherwise).
 
     Returns
     -------
@@ -985,9 +987,6 @@ def fold_batchnorm(W, b, bn):
         stats[attr] = as_real_array(getattr(bn, attr), f"bn.{attr}", where)
         check_shape(stats[attr], (D_out,), f"bn.{attr}", where, hint=f"W has shape {W.shape}")
     eps = check_positive(bn.eps, "bn.eps", where)
-    if np.any(stats["running_var"] < 0):
-        raise ValueError(
-            f"{where}: bn.running_var must be >= 0 (a variance), got min {stats['running_var'].min()}"
-        )
+    check_running_statistics(stats["running_mean"], stats["running_var"], where, prefix="bn.")
     scale = stats["gamma"] / np.sqrt(stats["running_var"] + eps)
     return W * scale, (b - stats["running_mean"]) * scale + stats["beta"]

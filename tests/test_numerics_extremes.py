@@ -4,8 +4,8 @@
 * ``numerical_gradient_array`` refuses low precision, copes with a read-only ``x`` and says when
   ``f`` returned None.
 * Layer caches do not alias the caller's array.
-* Zero-size inputs, bad constructor arguments, non-bool ``training``, negative running variances and
-  rank-deficient whitening raise errors that name the argument.
+* Zero-size inputs, bad constructor arguments, non-bool ``training``, negative or non-finite running
+  statistics and rank-deficient whitening raise errors that name the argument.
 * RMSNorm and InstanceNorm live in ``normalization`` next to the other normalizations.
 """
 
@@ -295,6 +295,45 @@ def test_fold_batchnorm_checks_running_var():
     bn.running_var = np.array([1.0, -0.5, 2.0])
     with pytest.raises(ValueError, match="running_var"):
         F.fold_batchnorm(np.ones((4, 3)), np.zeros(3), bn)
+
+
+BAD_STATISTICS = [
+    ("running_var", np.nan, "running_var must be >= 0 and finite"),
+    ("running_var", np.inf, "running_var must be >= 0 and finite"),
+    ("running_var", -0.5, "running_var must be >= 0 and finite"),
+    ("running_mean", np.nan, "running_mean must be finite"),
+    ("running_mean", -np.inf, "running_mean must be finite"),
+]
+
+
+def _stats_with(name, value):
+    """(running_mean, running_var) of 3 channels with ``value`` in channel 1 of ``name``."""
+    stats = {"running_mean": np.zeros(3), "running_var": np.ones(3)}
+    stats[name][1] = value
+    return stats["running_mean"], stats["running_var"]
+
+
+@pytest.mark.parametrize("name, value, match", BAD_STATISTICS)
+def test_non_finite_or_negative_running_statistics_are_refused_not_silent(name, value, match):
+    """A NaN running_var passes ``np.any(rv < 0)``; without a check eval mode returned NaN (or β for inf)."""
+    rm, rv = _stats_with(name, value)
+    where_first = rf"{match}.*, got {value} at channel 1"
+    with pytest.raises(ValueError, match=rf"^batchnorm_inference: {where_first}"):
+        F.batchnorm_inference(X, G3, B3, rm, rv)
+    with pytest.raises(ValueError, match=rf"^batch_renorm_forward: {where_first}"):
+        F.batch_renorm_forward(X, G3, B3, rm, rv, 3.0, 5.0)
+    bn = L.BatchNorm(3)
+    bn.running_mean, bn.running_var = rm, rv
+    with pytest.raises(ValueError, match=rf"^fold_batchnorm: bn\.{where_first}"):
+        F.fold_batchnorm(np.ones((4, 3)), np.zeros(3), bn)
+    with pytest.raises(ValueError, match=rf"^batchnorm_inference: {where_first}"):
+        bn.forward(X, training=False)  # the layer's eval mode goes through batchnorm_inference
+
+
+def test_running_statistics_at_the_edge_are_accepted():
+    """Zero variance (a constant channel) and huge finite statistics stay legal."""
+    out = F.batchnorm_inference(X, G3, B3, np.array([0.0, 1e300, -1e300]), np.array([0.0, 1e300, 1.0]))
+    assert np.all(np.isfinite(out))
 
 
 def test_whitening_with_eps_zero_on_rank_deficient_input():
