@@ -15,10 +15,10 @@ network in training mode would otherwise update its running statistics and overw
 caches. The original model is never touched.
 
 The experiment runners (:func:`run_training`, :func:`run_training_seeds`, :func:`train_with_probes`,
-:func:`scale_invariance_check`, :func:`with_classifier_input_norm`) are what notebook 09 uses for the
-learning-rate sweep, the placement comparison, the generalization gap and the initialization-scale
-argument. Comparisons over seeds are :func:`course_utils.stats.compare`'s job (the course's one home
-for paired intervals and their verdict words).
+:func:`scale_invariance_check`, :func:`with_classifier_input_norm`, :func:`build_model`) are what
+notebook 09 uses for the learning-rate sweep, the placement comparison, the generalization gap and
+the initialization-scale argument. Comparisons over seeds are :func:`course_utils.stats.compare`'s job
+(the course's one home for paired intervals and their verdict words).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ __all__ = [
     "ProbeTrace",
     "train_with_probes",
     "RunResult",
+    "build_model",
     "run_training",
     "with_classifier_input_norm",
     "ScaleInvarianceRow",
@@ -426,6 +427,65 @@ def _run_result(config, history, model, split) -> RunResult:
     )
 
 
+def _run_config(
+    layer_sizes,
+    activation,
+    normalization,
+    placement,
+    init_scale,
+    lr,
+    steps,
+    batch_size,
+    n_train,
+    classifier_input_norm=None,
+    seed=None,
+) -> dict:
+    """The settings a :class:`RunResult` records as its ``config`` (one layout for both runners)."""
+    return dict(
+        layer_sizes=list(layer_sizes),
+        activation=activation,
+        normalization=normalization,
+        placement=placement,
+        init_scale=init_scale,
+        lr=lr,
+        steps=steps,
+        batch_size=batch_size,
+        seed=seed,
+        n_train=n_train,
+        classifier_input_norm=classifier_input_norm,
+    )
+
+
+def build_model(
+    layer_sizes,
+    *,
+    activation="relu",
+    normalization="none",
+    placement="before",
+    init_scale=None,
+    seed: int = 0,
+    classifier_input_norm: bool | None = None,
+) -> MLP:
+    """The untrained network :func:`run_training` trains, for measurements at initialization.
+
+    ``MLP(layer_sizes, activation=..., normalization=..., placement=..., init_scale=..., seed=seed)``;
+    with ``classifier_input_norm`` ``True`` / ``False`` the BatchNorm on the output layer's input is
+    added / removed by :func:`with_classifier_input_norm` (``placement="before"`` with
+    ``classifier_input_norm=True`` is notebook 09's "before+"); ``None`` leaves the MLP as built.
+    """
+    model = MLP(
+        layer_sizes,
+        activation=activation,
+        normalization=normalization,
+        placement=placement,
+        init_scale=init_scale,
+        seed=seed,
+    )
+    if classifier_input_norm is not None:
+        model = with_classifier_input_norm(model, classifier_input_norm)
+    return model
+
+
 def run_training(
     data,
     *,
@@ -466,16 +526,15 @@ def run_training(
     where = "run_training"
     X_train, X_test, y_train, y_test = _training_data(data, n_train, where)
     check_positive(lr, "lr", where)
-    model = MLP(
+    model = build_model(
         layer_sizes,
         activation=activation,
         normalization=normalization,
         placement=placement,
         init_scale=init_scale,
         seed=seed,
+        classifier_input_norm=classifier_input_norm,
     )
-    if classifier_input_norm is not None:
-        model = with_classifier_input_norm(model, classifier_input_norm)
     history = train(
         model,
         X_train,
@@ -487,18 +546,18 @@ def run_training(
         X_test=X_test,
         y_test=y_test,
     )
-    config = dict(
-        layer_sizes=list(layer_sizes),
-        activation=activation,
-        normalization=normalization,
-        placement=placement,
-        init_scale=init_scale,
-        lr=lr,
-        steps=steps,
-        batch_size=batch_size,
-        seed=seed,
-        n_train=n_train,
+    config = _run_config(
+        layer_sizes,
+        activation,
+        normalization,
+        placement,
+        init_scale,
+        lr,
+        steps,
+        batch_size,
+        n_train,
         classifier_input_norm=classifier_input_norm,
+        seed=seed,
     )
     return _run_result(config, history, model, (X_train, X_test, y_train, y_test))
 
@@ -684,17 +743,8 @@ def run_training_seeds(
         X_test=X_test,
         y_test=y_test,
     )
-    config = dict(
-        layer_sizes=list(layer_sizes),
-        activation=activation,
-        normalization=normalization,
-        placement=placement,
-        init_scale=init_scale,
-        lr=lr,
-        steps=steps,
-        batch_size=batch_size,
-        n_train=n_train,
-        classifier_input_norm=None,
+    config = _run_config(
+        layer_sizes, activation, normalization, placement, init_scale, lr, steps, batch_size, n_train
     )
     split = (X_train, X_test, y_train, y_test)
     return [

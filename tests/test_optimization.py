@@ -282,6 +282,26 @@ def test_run_training_classifier_input_norm():
     np.testing.assert_array_equal(after.loss, after_plus.loss)
 
 
+def test_build_model_is_the_network_run_training_trains():
+    """build_model gives run_training's untrained net: "before+" = "before" plus the classifier-input BN."""
+    data = cu.data.load_digits_split(0.25, seed=0)
+    kwargs = dict(layer_sizes=[64, 16, 10], activation="sigmoid", normalization="batch", seed=4)
+    plus = ls.build_model(placement="before", classifier_input_norm=True, **kwargs)
+    want = ls.with_classifier_input_norm(
+        MLP([64, 16, 10], activation="sigmoid", normalization="batch", seed=4)
+    )
+    assert [type(layer) for layer in plus.layers] == [type(layer) for layer in want.layers]
+    for got, ref in zip(plus.linears, want.linears):
+        np.testing.assert_array_equal(got.W, ref.W)
+    history = train(plus, data[0], data[2], steps=20, batch_size=32, lr=0.1, seed=4)
+    run = ls.run_training(data, placement="before", classifier_input_norm=True, lr=0.1, steps=20, **kwargs)
+    np.testing.assert_array_equal(run.loss, history.loss)
+    plain = ls.build_model(kwargs["layer_sizes"], seed=4)  # run_training's defaults: ReLU, no normalization
+    ref = MLP([64, 16, 10], activation="relu", seed=4)
+    assert [type(layer) for layer in plain.layers] == [type(layer) for layer in ref.layers]
+    assert run.config["seed"] == 4 and run.config["classifier_input_norm"] is True
+
+
 def _fake_run(loss, diverged=False, acc=0.9):
     loss = np.asarray(loss, float)
     return ls.RunResult(
