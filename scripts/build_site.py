@@ -14,8 +14,8 @@ Layout of the output folder (``build/site/`` by default)::
     images/                    pictures the notebooks' markdown links to (../images/...)
     _static/site.css, _static/mathjax/
 
-Pages: cells tagged ``solution`` and markdown cells tagged ``answer`` sit collapsed in a ``<details>``
-toggle; widget outputs (stored as a one-line text note) say where the sliders run. With
+Pages: cells tagged ``solution`` and markdown cells tagged ``answer`` or ``hint`` sit collapsed in a
+``<details>`` toggle ("Hint 1 (click to show)"; the hints are collapsed in Jupyter too); widget outputs (stored as a one-line text note) say where the sliders run. With
 ``--repo owner/name`` every page gets a Binder launch button for that GitHub repository.
 
     python scripts/build_site.py [--out build/site] [--repo owner/name] [--ref HEAD]
@@ -94,6 +94,12 @@ def rewrite_notebook_links(markdown: str, prefix: str = "") -> str:
     """Links to course notebooks point to their pages: ``(05_x.ipynb#a)`` -> ``(prefix05_x.html#a)``."""
     pattern = r"(\]\(|href=\")(\d\d_[A-Za-z0-9_]+)\.ipynb(#[^)\"\s]*)?(?=[)\"])"
     return re.sub(pattern, lambda m: f"{m[1]}{prefix}{m[2]}.html{m[3] or ''}", markdown)
+
+
+def hint_label(source: str) -> str:
+    """``"Hint 1"`` from a hint cell that starts ``**Hint 1.**`` (or ``**Hint 1**``); else ``"Hint"``."""
+    match = re.match(r"\s*\*\*(Hint(?:\s+\d+)?)", source)
+    return match[1] if match else "Hint"
 
 
 def markdown_to_html(text: str) -> str:
@@ -201,7 +207,7 @@ def build(out: Path, repo: str | None = None, ref: str = "HEAD", paths: list[Pat
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         theme="light",
-        filters={"markdown2html": markdown_to_html},
+        filters={"markdown2html": markdown_to_html, "hint_label": hint_label},
     )
     for index, (page, nb) in enumerate(zip(pages, notebooks)):
         for cell in nb.cells:

@@ -6,8 +6,9 @@ opens the start page and every notebook page in the system Chromium (Playwright,
 browser) with every request that does not go to that server blocked by ``page.route``. On every page:
 no request was blocked or failed, no page error, math typeset by the site's own MathJax (no raw TeX left
 in the text, even inside the answers), figures present and loaded, every solution and Think! answer
-collapsed, and a working "Download this notebook" link. Without Chromium the test is skipped with a loud
-reason, unless NORMLAB_REQUIRE_BROWSER=1 (set by .ci/run), which turns the skip into a failure.
+collapsed, every hint collapsed (as in Jupyter) behind a "Hint N (click to show)" toggle, and a working
+"Download this notebook" link. Without Chromium the test is skipped with a loud reason, unless
+NORMLAB_REQUIRE_BROWSER=1 (set by .ci/run), which turns the skip into a failure.
 """
 
 from __future__ import annotations
@@ -157,7 +158,8 @@ def test_notebook_page_reads_offline(browser, base_url, site, notebook):
     # the copy the page was built from (the site ships it as the download)
     nb = nbformat.read(site / "notebooks" / notebook.name, as_version=4)
     tags = [cell.metadata.get("tags", []) for cell in nb.cells]
-    n_toggles = sum("solution" in t for t in tags) + sum("answer" in t for t in tags)
+    n_hints = sum("hint" in t for t in tags)
+    n_toggles = sum("solution" in t for t in tags) + sum("answer" in t for t in tags) + n_hints
     has_math = any("$" in c.source for c in nb.cells if c.cell_type == "markdown")
     n_figures = sum(
         "image/png" in output.get("data", {})
@@ -175,7 +177,7 @@ def test_notebook_page_reads_offline(browser, base_url, site, notebook):
     with offline_page(browser, base_url) as (page, problems):
         _open(page, url)
 
-        # solutions and Think! answers: there, and collapsed; no solution cell outside a toggle
+        # solutions, Think! answers and hints: there, and collapsed; none of them outside a toggle
         toggles = page.locator("details.normlab-toggle")
         assert toggles.count() == n_toggles
         assert (
@@ -186,6 +188,13 @@ def test_notebook_page_reads_offline(browser, base_url, site, notebook):
             page.locator("details.normlab-solution .celltag_solution").count()
             == page.locator(".celltag_solution").count()
         )
+        # hints are collapsed in Jupyter (source_hidden): on the site, one toggle per hint cell, labelled
+        hints = page.locator("details.normlab-hint")
+        assert hints.count() == n_hints
+        assert page.locator("details.normlab-hint .celltag_hint").count() == n_hints
+        assert page.locator(".celltag_hint").count() == n_hints, "a hint cell outside its toggle"
+        labels = hints.locator("summary").all_inner_texts()
+        assert all(re.fullmatch(r"Hint \d+ \(click to show\)", label) for label in labels), labels
         for i in range(n_toggles):
             assert not toggles.nth(i).locator(".jp-Cell").first.is_visible(), (
                 "a collapsed toggle shows its cell"
