@@ -44,6 +44,7 @@ from .training import MLP, Hook, softmax_cross_entropy, train
 __all__ = [
     "NoisyBatchNorm",
     "noisy_batchnorm_mlp",
+    "add_noise",
     "frozen_noise",
     "with_gradients",
     "weight_gradient",
@@ -203,10 +204,10 @@ def noisy_batchnorm_mlp(
     """
     model = MLP(layer_sizes, activation, "batch", seed=seed, **mlp_kwargs)
     noise_seed = seed if noise_seed is None else noise_seed
-    return _add_noise(model, noise_seed, shift_max, scale_max, per_example_std)
+    return add_noise(model, noise_seed, shift_max, scale_max, per_example_std)
 
 
-def _add_noise(model, noise_seed, shift_max, scale_max, per_example_std):
+def add_noise(model, noise_seed, shift_max, scale_max, per_example_std):
     """Replace every BatchNorm of ``model`` by a NoisyBatchNorm with the same parameters and running
     statistics; the k-th draws its noise from ``default_rng([noise_seed, k])``."""
     for k, i in enumerate(model.norm_indices):
@@ -666,7 +667,7 @@ def run_seeds(kinds=("plain", "batchnorm", "noisy"), seeds=range(5), **settings)
             order = iter(seeds)  # train_seeds customizes the models in the order of seeds
 
             def customize(model, order=order, cfg=cfg):
-                _add_noise(model, next(order), cfg["shift_max"], cfg["scale_max"], cfg["per_example_std"])
+                add_noise(model, next(order), cfg["shift_max"], cfg["scale_max"], cfg["per_example_std"])
 
         hooks = [cfg["make_hooks"]() for _ in seeds]
         X_tr, X_te, y_tr, y_te = cfg["data"]
@@ -690,7 +691,7 @@ def run_seeds(kinds=("plain", "batchnorm", "noisy"), seeds=range(5), **settings)
         for i, seed in enumerate(seeds):
             model = runs.model(i)
             if kind == "noisy":
-                _add_noise(model, seed, cfg["shift_max"], cfg["scale_max"], cfg["per_example_std"])
+                add_noise(model, seed, cfg["shift_max"], cfg["scale_max"], cfg["per_example_std"])
             records.append(_record(kind, seed, runs.history(i), model, *hooks[i], cfg))
         out[kind] = records
     return out

@@ -326,7 +326,7 @@ def _noisy_hooks(lr):
 def test_noisy_batchnorm_with_hooks_equals_separate_runs(digits, per_example_std, lr):
     """NoisyBatchNorm (per-seed generators) via customize= and per-seed hooks via hooks=: every seed's
     loss, accuracies, final weights and every hook record equal a separate train() run bit for bit."""
-    from course_utils.covariate_shift import _add_noise, noisy_batchnorm_mlp
+    from course_utils.covariate_shift import add_noise, noisy_batchnorm_mlp
 
     X, X_test, y, y_test = digits
     seeds = (0, 3, 7)
@@ -340,7 +340,7 @@ def test_noisy_batchnorm_with_hooks_equals_separate_runs(digits, per_example_std
         X,
         y,
         normalization="batch",
-        customize=lambda m: _add_noise(m, next(order), 1.0, 2.0, per_example_std),
+        customize=lambda m: add_noise(m, next(order), 1.0, 2.0, per_example_std),
         hooks=hooks,
         **kw,
     )
