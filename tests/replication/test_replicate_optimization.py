@@ -14,7 +14,7 @@ import pytest
 from course_utils import optimization as optim
 from course_utils.data import load_digits_split
 from course_utils.stats import compare
-from course_utils.training import MLP, softmax_cross_entropy
+from course_utils.training import softmax_cross_entropy
 
 from .conftest import HELD_OUT_SEEDS, assert_verdict
 
@@ -175,7 +175,7 @@ def test_before_plus_recovers_the_gain_of_after_for_sigmoid(data, placement):
 
 @pytest.mark.parametrize("act", ["sigmoid", "relu"])
 def test_before_plus_gradient_at_init_matches_after(data, act):
-    """09 Deep dive 4 (cell "PLACEMENT_NETS, INIT_SEEDS = ..."): at initialization the whole weight gradient
+    """09 Deep dive 4 (cell "INIT_SEEDS = range(5)", "PLACEMENTS = ..."): at initialization the whole weight gradient
     of "before+" is longer than in "before" and shows no clear difference from "after" (log10, 5 seeds,
     one batch of 32 drawn as the notebook draws it: the second draw of default_rng(9))."""
     X_train, _, y_train, _ = data
@@ -183,17 +183,15 @@ def test_before_plus_gradient_at_init_matches_after(data, act):
     rng.choice(len(X_train), size=32, replace=False)  # §1's batch
     batch = rng.choice(len(X_train), size=32, replace=False)  # Deep dive 3's batch, reused in Deep dive 4
     log_norm = {}
-    for where in ("before", "before+", "after"):
+    placements = {  # the notebook's PLACEMENTS
+        "before": dict(placement="before"),
+        "before+": dict(placement="before", classifier_input_norm=True),
+        "after": dict(placement="after"),
+    }
+    for where, options in placements.items():
         values = []
         for s in HELD_OUT_SEEDS[:5]:
-            net = MLP(
-                SWEEP_SIZES,
-                activation=act,
-                normalization="batch",
-                placement="after" if where == "after" else "before",
-                seed=s,
-            )
-            net = optim.with_classifier_input_norm(net) if where == "before+" else net
+            net = optim.build_model(SWEEP_SIZES, activation=act, normalization="batch", seed=s, **options)
             _, dlogits = softmax_cross_entropy(net.forward(X_train[batch]), y_train[batch])
             net.backward(dlogits)
             values.append(
