@@ -7,10 +7,14 @@
 * Zero-size inputs, bad constructor arguments, non-bool ``training``, negative or non-finite running
   statistics and rank-deficient whitening raise errors that name the argument.
 * RMSNorm and InstanceNorm live in ``normalization`` next to the other normalizations.
+* No course_utils module and no test uses another course_utils module's private names (``_validate``
+  excepted).
 """
 
 from __future__ import annotations
 
+import ast
+import pathlib
 import warnings
 
 import numpy as np
@@ -380,15 +384,97 @@ def test_standardize_over_and_its_backward():
     assert_gradient(lambda z: F.standardize_over(z, (0, 2), 1e-5).x_hat, x.copy(), dx_hat, dx, "dx")
 
 
-def test_no_module_imports_private_names_of_normalization():
-    import pathlib
-    import re
+# ----------------------------------------------------------------------------------------------
+# Issue 12, item 4: no module imports another module's private names (only _validate is shared)
+# ----------------------------------------------------------------------------------------------
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
 
-    root = pathlib.Path(cu.__file__).parent
-    pattern = re.compile(r"from \.+normalization import \(?[^)]*\b_[a-z]|\bF\._[a-z]")
-    offenders = [
-        str(p.relative_to(root))
-        for p in root.rglob("*.py")
-        if p.name != "normalization.py" and pattern.search(p.read_text())
+
+def _private_uses(source: str, module: str, is_package: bool = False) -> list[str]:
+    """Private names of *other* course_utils modules that ``source`` (the module ``module``, dotted)
+    imports or reaches through a module alias, except anything of ``course_utils._validate``.
+
+    Caught: ``from .normalization import _x``, ``from course_utils.exercises.core import (a, _x)``,
+    ``import course_utils._x``, ``F._x`` / ``cu.exercises.core._x`` where ``F``/``cu`` name a
+    course_utils module. Not caught: ``getattr(F, "_x")`` and private attributes of objects.
+    """
+    tree = ast.parse(source)
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    aliases, found = {}, []
+
+    def allowed(dotted: str) -> bool:
+        own_child = dotted.startswith(module + ".") and dotted.count(".") == module.count(".") + 1
+        return "_validate" in dotted.split(".") or own_child
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            source_module = ".".join(base + ([node.module] if node.module else []))
+            if source_module.split(".")[0] != "course_utils":
+                continue
+            for name in node.names:
+                full = f"{source_module}.{name.name}"
+                if _is_private(name.name) and not allowed(full):
+                    found.append(f"line {node.lineno}: from {source_module} import {name.name}")
+                aliases[name.asname or name.name] = full
+        elif isinstance(node, ast.Import):
+            for name in node.names:
+                if name.name.split(".")[0] != "course_utils":
+                    continue
+                if any(_is_private(part) for part in name.name.split(".")) and not allowed(name.name):
+                    found.append(f"line {node.lineno}: import {name.name}")
+                aliases[name.asname or "course_utils"] = name.name if name.asname else "course_utils"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _is_private(node.attr):
+            chain, root = [], node
+            while isinstance(root, ast.Attribute):
+                chain.insert(0, root.attr)
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in aliases:
+                dotted = ".".join([aliases[root.id], *chain])
+                if not allowed(dotted):
+                    found.append(f"line {node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_the_private_name_scanner_finds_what_it_should():
+    bad = {
+        "from .normalization import (\n    as_x,\n    _standardize,\n)": "_standardize",
+        "from course_utils.exercises.batchnorm import _staged": "_staged",
+        "from ..exercises import core\ncore._call(f)": "core._call",
+        "import course_utils as cu\ncu.covariate_shift._add_noise(m)": "_add_noise",
+        "from course_utils import normalization as F\nF._check_x(x, 'f')": "F._check_x",
+        "import course_utils._secret": "_secret",
+    }
+    for source, what in bad.items():
+        found = _private_uses(source, "course_utils.widgets.calculus")
+        assert len(found) == 1 and what in found[0], (source, found)
+    good = [
+        "from ._validate import check_X_y, _helper",
+        "from course_utils._validate import as_real_array",
+        "from . import _validate\n_validate._private(1)",
+        "from .layers import Linear\nself._cache = 1\nmodel._cache = 2",
+        "import numpy as np\nnp._core",
+        "from . import layers as L\nL.Linear.__init__",
     ]
-    assert offenders == []
+    for source in good:
+        assert _private_uses(source, "course_utils.batched") == [], source
+    # a package's own submodules are its children, not another module's privates
+    assert _private_uses("from . import _impl", "course_utils.widgets", is_package=True) == []
+
+
+def test_no_module_or_test_imports_private_names_of_another_module():
+    """Every course_utils module and every test uses only public names of other course_utils modules;
+    the one shared private module is ``_validate`` (argument checks)."""
+    root = pathlib.Path(cu.__file__).resolve().parent.parent
+    paths = sorted((root / "course_utils").rglob("*.py")) + sorted((root / "tests").rglob("*.py"))
+    offenders = []
+    for path in paths:
+        rel = path.relative_to(root)
+        is_package = path.name == "__init__.py"
+        parts = rel.with_suffix("").parts[:-1] if is_package else rel.with_suffix("").parts
+        for use in _private_uses(path.read_text(), ".".join(parts), is_package):
+            offenders.append(f"{rel} {use}")
+    assert len(paths) > 60  # the scan saw the tree
+    assert offenders == [], "\n".join(offenders)
