@@ -53,6 +53,8 @@ __all__ = [
     "init_scale_sweep",
     "budget_runs",
     "activation_contrast",
+    "init_probe",
+    "scale_rule_profiles",
     "forward_backward_diagnostics",
 ]
 
@@ -625,7 +627,113 @@ def signal_propagation(model, X, y) -> dict:
         "backward_gain": backward_gain,
         "loss": loss,
         "weight_grad_norms": np.array([np.linalg.norm(layer.grads["W"]) for layer in net.linears]),
+        "outputs": outputs,
     }
+
+
+def init_probe(
+    configs: dict, seeds=tuple(range(5)), data=None, depth: int = 10, width: int = 100, fraction=None, bins=25
+) -> dict:
+    r"""Sigmoid MLPs at initialisation, one training-mode forward and backward pass per seed on ``data``
+    (notebook 03, Section 3): how many units saturate and how much gradient reaches the first layer.
+
+    Parameters
+    ----------
+    configs : dict
+        ``label -> (normalization, init_scale)``; ``init_scale=None`` is the default ``1/sqrt(fan_in)``.
+    seeds : sequence of int
+        One network per seed (the same seed gives the same random directions in every configuration,
+        so comparisons between configurations are paired).
+    data : (X, y)
+        The probe batch (default: the first 500 training digits).
+    depth, width : int
+        ``depth`` hidden layers of ``width`` sigmoid units.
+    fraction : callable, optional
+        ``fraction(activations) -> float``, the saturated share of an array of sigmoid outputs (e.g. the
+        student's function); default :func:`saturated_fraction`.
+    bins : int
+        Histogram bins of the first seed's outputs, per hidden layer.
+
+    Returns
+    -------
+    dict label -> dict with per-seed arrays (length ``len(seeds)``): ``saturated`` (share of all hidden
+    outputs, by ``fraction``), ``rms_slope`` (geometric mean over hidden layers 2..depth of the rms of
+    σ′), ``backward_gain`` (factor per layer, see :func:`signal_propagation`), ``grad_ratio``
+    (‖∂L/∂W₁‖/‖∂L/∂W_out‖); ``c`` (the gain :math:`s_W\sqrt{width}` of a hidden weight matrix) and
+    ``histograms`` (the first seed's, shape (depth, bins)).
+    """
+    where = "init_probe"
+    if not isinstance(configs, dict) or not configs:
+        raise TypeError(f"{where}: configs must be a non-empty dict label -> (normalization, init_scale)")
+    depth = check_positive_int(depth, "depth", where)
+    width = check_positive_int(width, "width", where)
+    if data is None:
+        (X, y), _ = _train_test(None, None, where)
+        X, y = X[:500], y[:500]
+    else:
+        X, y = _training_data(data, where)
+    fraction = saturated_fraction if fraction is None else fraction
+    sizes = [X.shape[1]] + [width] * depth + [int(y.max()) + 1]
+    seeds = [int(s) for s in seeds]
+    out = {}
+    for label, (norm, scale) in configs.items():
+        rows, hist = [], None
+        for s in seeds:
+            sp = signal_propagation(MLP(sizes, "sigmoid", norm, init_scale=scale, seed=s), X, y)
+            if hist is None:
+                hist = activation_histograms(sp["outputs"], bins=bins)
+            g = sp["weight_grad_norms"]
+            rms = float(np.exp(np.mean(np.log(sp["rms_slope"][1:])))) if depth > 1 else float("nan")
+            rows.append((float(fraction(np.stack(sp["outputs"]))), rms, sp["backward_gain"], g[0] / g[-1]))
+        rows = np.array(rows)
+        out[label] = {
+            "saturated": rows[:, 0],
+            "rms_slope": rows[:, 1],
+            "backward_gain": rows[:, 2],
+            "grad_ratio": rows[:, 3],
+            "c": (1.0 / np.sqrt(width) if scale is None else float(scale)) * np.sqrt(width),
+            "histograms": hist,
+        }
+    return out
+
+
+def scale_rule_profiles(
+    configs: dict, seeds=tuple(range(5)), data=None, depth: int = 10, width: int = 64
+) -> dict:
+    """Deep networks at initialisation under different activations and initial scales (notebook 03,
+    Section 4): :func:`preactivation_profile` per seed.
+
+    Parameters
+    ----------
+    configs : dict
+        ``label -> (activation, init_scale)``. With ``width`` equal to the 64 input pixels every layer has
+        fan-in 64, so one ``init_scale`` is the same rule for every layer.
+    seeds, data, depth, width
+        As in :func:`init_probe` (default probe: the first 500 training digits).
+
+    Returns
+    -------
+    dict label -> dict with ``z_rms`` and ``z_spread`` (n_seeds, depth) and ``grad_ratio`` (n_seeds,)
+    """
+    where = "scale_rule_profiles"
+    if not isinstance(configs, dict) or not configs:
+        raise TypeError(f"{where}: configs must be a non-empty dict label -> (activation, init_scale)")
+    depth = check_positive_int(depth, "depth", where)
+    if data is None:
+        (X, y), _ = _train_test(None, None, where)
+        X, y = X[:500], y[:500]
+    else:
+        X, y = _training_data(data, where)
+    sizes = [X.shape[1]] + [int(width)] * depth + [int(y.max()) + 1]
+    out = {}
+    for label, (activation, scale) in configs.items():
+        profiles = [
+            preactivation_profile(MLP(sizes, activation, init_scale=scale, seed=int(s)), X, y) for s in seeds
+        ]
+        out[label] = {
+            key: np.array([p[key] for p in profiles]) for key in ("z_rms", "z_spread", "grad_ratio")
+        }
+    return out
 
 
 def init_scale_sweep(

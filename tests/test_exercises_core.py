@@ -188,16 +188,3 @@ def test_grade_names_its_error_measure_and_mutation_hint(capsys):
 
     assert core.grade("f", edits, [case], _double, mutation_hint="leave the layer alone") is False
     assert "hint: leave the layer alone" in capsys.readouterr().out
-
-
-def test_no_test_imports_a_private_name_of_the_checkers():
-    """The mistake corpora build wrong answers from public helpers only (a private name may change)."""
-    import pathlib
-    import re
-
-    tests = pathlib.Path(__file__).parent
-    pattern = re.compile(
-        r"from (course_utils)?\.*exercises(\.\w+)? import \(?[^)]*\b_[a-z]|exercises\.\w+\._[a-z]"
-    )
-    offenders = [str(p.relative_to(tests)) for p in tests.rglob("*.py") if pattern.search(p.read_text())]
-    assert offenders == []

@@ -369,3 +369,36 @@ def test_swapped_layer_trains_like_the_course_layer():
     assert run.difference == 0.0
     assert run.running_mean_gap < 1e-12
     assert all(isinstance(run.other_model.layers[i], layer_cls) for i in run.other_model.norm_indices)
+
+
+def test_layer_check_restores_the_course_layer_and_the_pieces(capsys):
+    """The layer check wraps cu.layers.BatchNorm's methods and the pieces only while it runs."""
+    course_methods = {m: vars(cu.layers.BatchNorm).get(m) for m in ("forward", "backward", "_eval_forward")}
+    pieces = cu.exercises.student_batchnorm_pieces(verbose=False)
+    functions = {k: getattr(pieces, k) for k in ("forward", "backward", "update", "eval_forward")}
+
+    class Crashes(cu.layers.BatchNorm):
+        def forward(self, x, training=True):
+            return super().forward(x, training) + undefined_name  # noqa: F821
+
+        def backward(self, dout):
+            return super().backward(dout)
+
+    assert cu.exercises.check_student_batchnorm_layer(Crashes, pieces) is False
+    assert "raised NameError" in capsys.readouterr().out
+    assert {m: vars(cu.layers.BatchNorm).get(m) for m in course_methods} == course_methods
+    assert {k: getattr(pieces, k) for k in functions} == functions
+
+
+def test_layer_check_without_pieces_still_refuses_the_course_layer(capsys):
+    """Without pieces the check cannot ask for them, but running cu.layers.BatchNorm itself still fails."""
+
+    class Delegates(cu.layers.BatchNorm):
+        def forward(self, x, training=True):
+            return super().forward(x, training)
+
+        def backward(self, dout):
+            return super().backward(dout)
+
+    assert cu.exercises.check_student_batchnorm_layer(Delegates) is False
+    assert "course's own layer" in capsys.readouterr().out

@@ -19,7 +19,17 @@ from .. import inference as inf
 from .. import layers as L
 from .. import normalization as F
 from .batchnorm import check_batchnorm_backward, check_batchnorm_forward
-from .core import Case, as_answer, call_student, fail, grade, match_mistake, not_implemented, report
+from .core import (
+    Case,
+    as_answer,
+    call_student,
+    changed_arguments,
+    fail,
+    grade,
+    match_mistake,
+    not_implemented,
+    report,
+)
 
 __all__ = [
     "check_update_running_stats",
@@ -499,22 +509,157 @@ def _layer_data():
     }
 
 
-def _exercise_layer(layer_cls, data, raise_not_implemented=False):
+class _ChangedInPlace(Exception):
+    """Raised by :func:`_exercise_layer` when the layer edited an array it was given."""
+
+    def __init__(self, method: str, changed: list, when: str):
+        super().__init__(f"{method} changed {changed} in place ({when})")
+        self.method, self.changed, self.when = method, changed, when
+
+
+def _checked_call(method, arg_name: str, value, when: str, **kwargs):
+    """``method(copy of value, **kwargs)``; raise :class:`_ChangedInPlace` if the copy was edited."""
+    original, passed = np.copy(value), np.copy(value)
+    result = method(passed, **kwargs)
+    changed = changed_arguments({arg_name: original}, {arg_name: passed})
+    if changed:
+        raise _ChangedInPlace(getattr(method, "__name__", "forward"), changed, when)
+    return result
+
+
+_PIECE_KEYS = ("forward", "update", "backward", "eval_forward")
+_PIECE_LABELS = {
+    "forward": "pieces.forward (the training-mode forward)",
+    "update": "pieces.update (the running-average update)",
+    "backward": "pieces.backward (the backward)",
+    "eval_forward": "pieces.eval_forward (the inference forward)",
+}
+
+
+class _PieceProbe:
+    """Counts the calls to each function of a :class:`BatchNormPieces` and checks that the layer's
+    results are what those calls returned (used as a context manager: the pieces are wrapped inside
+    the ``with`` block and restored after it)."""
+
+    def __init__(self, pieces: BatchNormPieces):
+        self.pieces = pieces
+        self.calls = dict.fromkeys(_PIECE_KEYS, 0)
+        self.last = {}
+        self.problems = []
+        self._saved = {}
+
+    def __enter__(self):
+        for key in _PIECE_KEYS:
+            self._saved[key] = fn = getattr(self.pieces, key)
+            setattr(self.pieces, key, self._counting(key, fn))
+        return self
+
+    def __exit__(self, *exc):
+        for key, fn in self._saved.items():
+            setattr(self.pieces, key, fn)
+        return False
+
+    def _counting(self, key, fn):
+        def wrapper(*args, **kwargs):
+            self.calls[key] += 1
+            result = fn(*args, **kwargs)
+            self.last[key] = result
+            return result
+
+        wrapper.__name__ = getattr(fn, "__name__", key)
+        return wrapper
+
+    def step(self, when: str, needs: dict, before: dict):
+        """After one call of the layer: each piece in ``needs`` (key -> [(label, the layer's value, index
+        into the piece's result or None)]) must have been called since ``before`` (the call counts then),
+        and the layer must have returned or stored what it returned."""
+        for key, pairs in needs.items():
+            if self.calls[key] == before[key]:
+                self.problems.append(f"in {when} your layer did not call {_PIECE_LABELS[key]}")
+                continue
+            result = self.last[key]
+            for label, value, index in pairs:
+                try:
+                    piece_value = result if index is None else result[index]
+                    same = np.shape(value) == np.shape(piece_value) and np.array_equal(
+                        np.asarray(value, dtype=float), np.asarray(piece_value, dtype=float), equal_nan=True
+                    )
+                except Exception:  # a malformed value is reported by the numeric check, never a crash
+                    same = False
+                if not same:
+                    self.problems.append(f"in {when}, {label} is not what {_PIECE_LABELS[key]} returned")
+
+
+def _exercise_layer(layer_cls, data, probe: _PieceProbe | None = None):
     """Run one layer through three training steps, a backward and an eval forward; return what to grade.
 
     Returns (train_out_1, train_out_3, running_mean, running_var, dx, dgamma, dbeta, eval_out,
-    running_mean_after_eval).
+    running_mean_after_eval). Every array passed to the layer is a fresh copy that is compared with the
+    original after the call (:class:`_ChangedInPlace` if the layer edited it). With a ``probe``, each
+    call of the layer must call its pieces and return or store what they returned.
     """
     layer = layer_cls(_LAYER_C, momentum=_LAYER_MOMENTUM, eps=_LAYER_EPS)
     layer.params["gamma"][:] = data["gamma"]
     layer.params["beta"][:] = data["beta"]
-    outs = [layer.forward(x.copy(), training=True) for x in data["batches"]]
+    batches = data["batches"]
+    outs = []
+    for i, x in enumerate(batches):
+        when = f"training batch {i + 1} of {len(batches)} ({len(x)} rows)"
+        before = dict(probe.calls) if probe is not None else None
+        outs.append(_checked_call(layer.forward, "x", x, when, training=True))
+        if probe is not None:
+            needs = {
+                "forward": [("the output", _first(outs[-1]), 0)],
+                "update": [("self.running_mean", layer.running_mean, 0)],
+            }
+            probe.step(when, needs, before)
     running_mean, running_var = np.copy(layer.running_mean), np.copy(layer.running_var)
-    dx = layer.backward(data["dout"].copy())
+    before = dict(probe.calls) if probe is not None else None
+    when = "the backward after the 3rd training batch"
+    dx = _checked_call(layer.backward, "dout", data["dout"], when)
     dgamma, dbeta = layer.grads.get("gamma"), layer.grads.get("beta")
-    eval_out = layer.forward(data["x_eval"].copy(), training=False)
+    if probe is not None:
+        needs = {"backward": [("dx", dx, 0), ("grads['gamma']", dgamma, 1), ("grads['beta']", dbeta, 2)]}
+        probe.step(when, needs, before)
+    before = dict(probe.calls) if probe is not None else None
+    when = "the eval-mode forward"
+    eval_out = _checked_call(layer.forward, "x", data["x_eval"], when, training=False)
+    if probe is not None:
+        probe.step(when, {"eval_forward": [("the output", eval_out, None)]}, before)
     after = np.copy(layer.running_mean)
     return (outs[0], outs[2], running_mean, running_var, dx, dgamma, dbeta, eval_out, after)
+
+
+_COURSE_LAYER_METHODS = ("forward", "backward", "_eval_forward", "_update_running", "_eval_backward")
+
+
+@contextlib.contextmanager
+def _course_layer_calls():
+    """Record, inside the block, every call of the course layer's own methods (``super().forward`` …).
+
+    The methods are wrapped on :class:`course_utils.layers.BatchNorm` for the duration of the block
+    and restored after it, even when the student's code raised.
+    """
+    called: list[str] = []
+    saved = {m: vars(L.BatchNorm).get(m) for m in _COURSE_LAYER_METHODS}
+
+    def recording(method, fn):
+        def wrapper(self, *args, **kwargs):
+            called.append(method)
+            return fn(self, *args, **kwargs)
+
+        return wrapper
+
+    for method in _COURSE_LAYER_METHODS:
+        setattr(L.BatchNorm, method, recording(method, getattr(L.BatchNorm, method)))
+    try:
+        yield called
+    finally:
+        for method, fn in saved.items():
+            if fn is None:
+                delattr(L.BatchNorm, method)
+            else:
+                setattr(L.BatchNorm, method, fn)
 
 
 _LAYER_OUTPUTS = (
@@ -530,13 +675,20 @@ _LAYER_OUTPUTS = (
 )
 
 
-def check_student_batchnorm_layer(layer_cls) -> bool:
+def check_student_batchnorm_layer(layer_cls, pieces: BatchNormPieces | None = None) -> bool:
     """Grade a BatchNorm layer class (a subclass of :class:`course_utils.layers.BatchNorm`).
 
     The class is built as ``layer_cls(4, momentum=0.2, eps=1e-3)``, given γ ≠ 1, β ≠ 0, run through three
     training batches of sizes 6, 4, 8 (outputs and running statistics checked), a backward on the last
     batch (``dx`` returned, ``grads["gamma"]``/``grads["beta"]`` stored) and an eval-mode forward (which
     must use, and not change, the running statistics). The reference is the course's layer.
+
+    A layer that edits its input ``x`` or ``dout`` in place fails (naming the argument and the batch),
+    and so does one that runs the course's layer itself (``super().forward(...)``, ``super().backward``).
+    With ``pieces`` (the :class:`BatchNormPieces` the layer is meant to be built from), every call of the
+    layer must also call its piece — ``pieces.forward`` and ``pieces.update`` in each training forward,
+    ``pieces.backward`` in the backward, ``pieces.eval_forward`` in eval mode — and return or store what
+    the piece returned; so a PASS with the student's pieces means the student's code did the work.
     """
     name = "student BatchNorm layer"
     if not isinstance(layer_cls, type) or not issubclass(layer_cls, L.Layer):
@@ -544,6 +696,11 @@ def check_student_batchnorm_layer(layer_cls) -> bool:
             name,
             f"pass the class itself (e.g. MyBatchNorm), got {type(layer_cls).__name__}",
             "class MyBatchNorm(cu.layers.BatchNorm): ... then check_student_batchnorm_layer(MyBatchNorm)",
+        )
+    if pieces is not None and not isinstance(pieces, BatchNormPieces):
+        return fail(
+            name,
+            f"pieces should be what cu.exercises.student_batchnorm_pieces returned, got {type(pieces).__name__}",
         )
     data = _layer_data()
     expected = _exercise_layer(L.BatchNorm, data)
@@ -556,7 +713,18 @@ def check_student_batchnorm_layer(layer_cls) -> bool:
             f"{layer_cls.__name__} does not define its own {' and '.join(missing)}",
             "write forward(self, x, training=True) and backward(self, dout) with your pieces",
         )
-    outcome = call_student(_exercise_layer, layer_cls, data)
+    probe = _PieceProbe(pieces) if pieces is not None else contextlib.nullcontext()
+    with probe, _course_layer_calls() as course_calls:
+        outcome = call_student(_exercise_layer, layer_cls, data, probe if pieces is not None else None)
+    if outcome.kind == "raised" and isinstance(outcome.error, _ChangedInPlace):
+        e = outcome.error
+        return fail(
+            name,
+            f"your {e.method} changed its argument {', '.join(f'`{c}`' for c in e.changed)} in place, "
+            f"in {e.when}",
+            "build new arrays instead (x_c = x - mu, not x -= mu; dx = dout * ..., not dout *= ...): "
+            "in a network the caller still needs the array it passed",
+        )
     if outcome.kind == "raised" and _raised_by_stub(outcome.error, layer_cls):
         return not_implemented(name)
     verdict = outcome.verdict(name)
@@ -577,8 +745,28 @@ def check_student_batchnorm_layer(layer_cls) -> bool:
             err = np.inf
         if err > worst:
             worst, worst_label = err, label
-    hint = "" if worst < 1e-7 else _diagnose_layer(arrays, expected, data, worst_label)
-    return report(name, worst, hint=hint)
+    if worst >= 1e-7:
+        return report(name, worst, hint=_diagnose_layer(arrays, expected, data, worst_label))
+    if course_calls:
+        called = list(dict.fromkeys(course_calls))
+        public = [m for m in called if not m.startswith("_")]
+        methods = ", ".join(f"`BatchNorm.{m}`" for m in (public or called))
+        return fail(
+            name,
+            f"your layer ran the course's own layer ({methods} of cu.layers, e.g. through "
+            "super().forward(...) or super().backward(...)), so its numbers say nothing about your code",
+            "write forward and backward with the pieces: pieces.forward, pieces.update, pieces.eval_forward "
+            "and pieces.backward (super().__init__ is fine; super().forward/backward is not)",
+        )
+    if pieces is not None and probe.problems:
+        return fail(
+            name,
+            probe.problems[0],
+            "build the layer from the four pieces chosen above and return (or store) what they return: "
+            "out, self.running_mean/self.running_var, dx and the grads come from pieces.forward, "
+            "pieces.update, pieces.backward and pieces.eval_forward",
+        )
+    return report(name, worst)
 
 
 def _defined_below_batchnorm(cls, method: str) -> bool:

@@ -300,44 +300,51 @@ def fold_changes_layer(W, b, bn):
 
 _F = cu.normalization
 
+#: the course's four pieces (what student_batchnorm_pieces picks when no function of the student passes);
+#: every layer below is graded with them, as notebook 07 grades MyBatchNorm with the student's pieces
+PIECES = cu.exercises.student_batchnorm_pieces(verbose=False)
+
 
 def _update(rm, rv, x, momentum):
     return cu.exercises.course_update_running_stats(rm, rv, x, momentum)
 
 
 class LayerRight(cu.layers.BatchNorm):
-    def forward(self, x, training=True):
-        if training:
-            out, self._cache = _F.batchnorm_forward(x, self.gamma, self.beta, self.eps)
-            self.running_mean, self.running_var = _update(
-                self.running_mean, self.running_var, x, self.momentum
-            )
-            return out
-        return _F.batchnorm_inference(x, self.gamma, self.beta, self.running_mean, self.running_var, self.eps)
-
-    def backward(self, dout):
-        dx, self.grads["gamma"], self.grads["beta"] = _F.batchnorm_backward(dout, self._cache)
-        return dx
-
-
-class LayerRightStaged(cu.layers.BatchNorm):
-    """Right, in another style: the staged backward, statistics computed by hand, eval as an affine map."""
+    """Notebook 07's solution: the layer is built from the pieces."""
 
     def forward(self, x, training=True):
         if not training:
-            scale = self.gamma / np.sqrt(self.running_var + self.eps)
-            return (x - self.running_mean) * scale + self.beta
-        m = x.shape[0]
-        mu, var = x.mean(axis=0), x.var(axis=0)
-        self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * mu
-        self.running_var = (1 - self.momentum) * self.running_var + self.momentum * var * m / (m - 1)
-        out, self.saved = _F.batchnorm_forward(x, self.gamma, self.beta, self.eps)
+            return PIECES.eval_forward(
+                x, self.gamma, self.beta, self.running_mean, self.running_var, self.eps
+            )
+        out, self._cache = PIECES.forward(x, self.gamma, self.beta, self.eps)
+        self.running_mean, self.running_var = PIECES.update(
+            self.running_mean, self.running_var, x, self.momentum
+        )
         return out
 
     def backward(self, dout):
-        dx, dgamma, dbeta = _F.batchnorm_backward_staged(dout, self.saved)
-        self.grads["gamma"], self.grads["beta"] = dgamma, dbeta
+        dx, self.grads["gamma"], self.grads["beta"] = PIECES.backward(dout, self._cache)
         return dx
+
+
+class LayerRightOtherStyle(cu.layers.BatchNorm):
+    """Right, in another style: one branch per mode, keyword arguments, the results unpacked first."""
+
+    def forward(self, x, training=True):
+        if training:
+            result = PIECES.forward(x=x, gamma=self.gamma, beta=self.beta, eps=self.eps)
+            self.saved = result[1]
+            new = PIECES.update(self.running_mean, self.running_var, x, momentum=self.momentum)
+            self.running_mean, self.running_var = new[0], new[1]
+            return result[0]
+        stats = dict(running_mean=self.running_mean, running_var=self.running_var)
+        return PIECES.eval_forward(x, self.gamma, self.beta, eps=self.eps, **stats)
+
+    def backward(self, dout):
+        grads = PIECES.backward(dout, self.saved)
+        self.grads.update(gamma=grads[1], beta=grads[2])
+        return grads[0]
 
 
 class LayerNoUpdate(LayerRight):
@@ -446,6 +453,85 @@ class LayerCrashes(LayerRight):
         return super().forward(x, training) + undefined_name  # noqa: F821
 
 
+class LayerByHandWithoutPieces(cu.layers.BatchNorm):
+    """Right numbers, computed without the pieces (the course's functions and NumPy by hand)."""
+
+    def forward(self, x, training=True):
+        if not training:
+            scale = self.gamma / np.sqrt(self.running_var + self.eps)
+            return (x - self.running_mean) * scale + self.beta
+        m = x.shape[0]
+        mu, var = x.mean(axis=0), x.var(axis=0)
+        self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * mu
+        self.running_var = (1 - self.momentum) * self.running_var + self.momentum * var * m / (m - 1)
+        out, self.saved = _F.batchnorm_forward(x, self.gamma, self.beta, self.eps)
+        return out
+
+    def backward(self, dout):
+        dx, dgamma, dbeta = _F.batchnorm_backward_staged(dout, self.saved)
+        self.grads["gamma"], self.grads["beta"] = dgamma, dbeta
+        return dx
+
+
+class LayerDelegatesToSuper(cu.layers.BatchNorm):
+    """The cheat: "its own" forward and backward just run the course's layer."""
+
+    def forward(self, x, training=True):
+        return super().forward(x, training)
+
+    def backward(self, dout):
+        return super().backward(dout)
+
+
+class LayerSuperInEval(LayerRight):
+    """The pieces in training, the course's layer in eval mode."""
+
+    def forward(self, x, training=True):
+        if training:
+            return super().forward(x, training=True)
+        return cu.layers.BatchNorm.forward(self, x, training=False)
+
+
+class LayerCallsPieceButReturnsCourse(LayerRight):
+    """Calls pieces.forward, then returns the course's output instead."""
+
+    def forward(self, x, training=True):
+        out = super().forward(x, training)
+        if training:
+            out = _F.batchnorm_forward(x, self.gamma, self.beta, self.eps)[0] + 0.0 * out
+            out = out + 1e-12 * (out == out.max())  # the course's numbers, not bit-identical to the piece's
+        return out
+
+
+class LayerCentersInputInPlace(LayerRight):
+    """x -= x.mean(0) after the update: the output and the running statistics are right."""
+
+    def forward(self, x, training=True):
+        out = super().forward(x, training)
+        if training:
+            x -= x.mean(axis=0)
+        return out
+
+
+class LayerZeroesDoutInPlace(LayerRight):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        dout *= 0
+        return dx
+
+
+class LayerScalesEvalInputInPlace(LayerRight):
+    def forward(self, x, training=True):
+        out = super().forward(x, training)
+        if not training:
+            x /= 2.0
+        return out
+
+
+def _grade_layer(check, layer_cls):
+    return check(layer_cls, PIECES)
+
+
 CORPUS = {
     "check_update_running_stats": Corpus(
         right=[upd_right, upd_right_by_hand],
@@ -514,8 +600,24 @@ CORPUS = {
         ],
     ),
     "check_student_batchnorm_layer": Corpus(
-        right=[LayerRight, LayerRightStaged],
+        right=[LayerRight, LayerRightOtherStyle],
+        grade=_grade_layer,
         wrong=[
+            Wrong(LayerDelegatesToSuper, hint="super().forward/backward is not", says="course's own layer"),
+            Wrong(
+                LayerSuperInEval,
+                hint="write forward and backward with the pieces",
+                says="`BatchNorm.forward`",
+            ),
+            Wrong(LayerByHandWithoutPieces, hint="build the layer from the four pieces", says="did not call"),
+            Wrong(
+                LayerCallsPieceButReturnsCourse, hint="build the layer from the four pieces", says="not what"
+            ),
+            Wrong(
+                LayerCentersInputInPlace, hint="x_c = x - mu", says="`x` in place, in training batch 1 of 3"
+            ),
+            Wrong(LayerZeroesDoutInPlace, hint="not dout *=", says="`dout` in place, in the backward"),
+            Wrong(LayerScalesEvalInputInPlace, says="`x` in place, in the eval-mode forward"),
             Wrong(LayerNoUpdate, hint="never moved"),
             Wrong(LayerUpdatesInEval, hint="must not change the running statistics"),
             Wrong(LayerBatchStatsInEval, hint="must normalize with the running statistics"),

@@ -94,3 +94,92 @@ def test_output_layer_at_default_std_recovers_accuracy_under_bn(digits, extreme)
     fixed = sat.init_scale_sweep([extreme], output_scale=1 / np.sqrt(32), **settings, **digits)
     c = compare(fixed[0, 0], same[0, 0], names=("output layer at its default std", "same std everywhere"))
     assert_verdict(c, "ahead:output layer at its default std")
+
+
+SECTION3 = {
+    (init, bn): (norm, scale)
+    for init, scale in (("default init", None), ("s_W = 1.0", 1.0))
+    for bn, norm in (("no BN", "none"), ("with BN", "batch"))
+}
+UNIT = "points of saturated outputs"
+
+
+@pytest.fixture(scope="module")
+def section3_probe(digits):
+    X, y = digits["data"]
+    return sat.init_probe(SECTION3, seeds=HELD_OUT_SEEDS, data=(X[:500], y[:500]))
+
+
+def test_large_weights_saturate_more_units(section3_probe):
+    """03 §3, cell nb03-26: "default init is lower than s_W = 1.0 by … points of saturated outputs (5 seeds)"
+    and cell nb03-27: "With 10× larger weights most units *are* saturated"."""
+    default, large = section3_probe[("default init", "no BN")], section3_probe[("s_W = 1.0", "no BN")]
+    c = compare(
+        default["saturated"],
+        large["saturated"],
+        names=("default init", "s_W = 1.0"),
+        unit=UNIT,
+        higher_is_better=False,
+    )
+    assert_verdict(c, "ahead:default init")
+    assert large["saturated"].mean() > 0.5 > 0.01 > default["saturated"].mean()  # "most" / "almost no unit"
+
+
+def test_large_weights_pass_more_gradient_to_the_first_layer(section3_probe):
+    """03 §3, cell nb03-26: "s_W = 1.0 is ahead of default init by … decades of |dW_1| / |dW_out| (5 seeds)";
+    cell nb03-27: "yet the first layer gets far more gradient"."""
+    default, large = section3_probe[("default init", "no BN")], section3_probe[("s_W = 1.0", "no BN")]
+    c = compare(
+        np.log10(large["grad_ratio"]),
+        np.log10(default["grad_ratio"]),
+        names=("s_W = 1.0", "default init"),
+        scale=1.0,
+        unit="decades of |dW_1| / |dW_out|",
+    )
+    assert_verdict(c, "ahead:s_W = 1.0")
+
+
+def test_bn_removes_the_saturation_of_large_weights(section3_probe):
+    """03 §3, cell nb03-28: "s_W = 1.0 with BN is lower than s_W = 1.0 no BN by … points (5 seeds)"."""
+    c = compare(
+        section3_probe[("s_W = 1.0", "with BN")]["saturated"],
+        section3_probe[("s_W = 1.0", "no BN")]["saturated"],
+        names=("s_W = 1.0 with BN", "s_W = 1.0 no BN"),
+        unit=UNIT,
+        higher_is_better=False,
+    )
+    assert_verdict(c, "ahead:s_W = 1.0 with BN")
+
+
+def test_with_bn_the_weight_scale_leaves_saturation_alike(section3_probe):
+    """03 §3, cells nb03-28 and nb03-30: "no clear difference between with BN at s_W = 1.0 and with BN at
+    default init (… 5 seeds)" — "With BN (right) both rows look alike"."""
+    c = compare(
+        section3_probe[("s_W = 1.0", "with BN")]["saturated"],
+        section3_probe[("default init", "with BN")]["saturated"],
+        names=("with BN at s_W = 1.0", "with BN at default init"),
+        unit=UNIT,
+        higher_is_better=False,
+    )
+    assert_verdict(c, "no clear difference")
+
+
+def test_he_scale_keeps_relu_rms_steadier_than_one_over_sqrt_n(digits):
+    """03 §4, cell nb03-37: "ReLU at He's scale is lower than ReLU at 1/sqrt(n) by … decades of change in rms
+    z from layer 1 to 10 (5 seeds)"; cell nb03-39: "keeps ReLU's rms z far steadier than 1/sqrt(n)"."""
+    X, y = digits["data"]
+    rules = {
+        "he": ("relu", sat.variance_keeping_std(64, "relu")),
+        "linear": ("relu", sat.variance_keeping_std(64, "linear")),
+    }
+    profiles = sat.scale_rule_profiles(rules, seeds=HELD_OUT_SEEDS, data=(X[:500], y[:500]))
+    drift = {k: np.abs(np.log10(p["z_rms"][:, -1] / p["z_rms"][:, 0])) for k, p in profiles.items()}
+    c = compare(
+        drift["he"],
+        drift["linear"],
+        names=("ReLU at He's scale", "ReLU at 1/sqrt(n)"),
+        scale=1.0,
+        unit="decades of change in rms z from layer 1 to 10",
+        higher_is_better=False,
+    )
+    assert_verdict(c, "ahead:ReLU at He's scale")
