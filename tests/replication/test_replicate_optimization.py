@@ -18,7 +18,7 @@ from course_utils.training import softmax_cross_entropy
 
 from .conftest import HELD_OUT_SEEDS, assert_verdict
 
-# Notebook 09's settings (§2 cell "SWEEP_SIZES, SWEEP_STEPS = ...", §1 cell "LANDSCAPE_SEEDS, ...").
+# Notebook 09's settings (§2 cell "SWEEP_SIZES, SWEEP_STEPS = ...", §1 cell "LANDSCAPE_SEEDS, ...": 10 seeds).
 SWEEP_SIZES, SWEEP_STEPS = [64, 32, 32, 32, 10], 150
 LEARNING_RATES = [0.01, 0.1, 0.3, 1.0, 3.0, 10.0]
 NORMS = {"plain": "none", "BN": "batch"}
@@ -234,27 +234,32 @@ def test_bn_regularizes_little_if_at_all(data):
 @pytest.fixture(scope="module")
 def landscape(data):
     traces = optim.landscape_experiment(
-        data, HELD_OUT_SEEDS[:5], layer_sizes=[64] + [32] * 7 + [10], lr=0.3, steps=200, probe_every=20
+        data, HELD_OUT_SEEDS, layer_sizes=[64] + [32] * 7 + [10], lr=0.3, steps=200, probe_every=20
     )
     return {label: [optim.probe_summary(t) for t in ts] for label, ts in traces.items()}
 
 
 @pytest.mark.parametrize(
     "key, expected",
-    [("loss range", "ahead:BN"), ("max gradient change", "ahead:BN"), ("β, reading B", "ahead:BN")],
+    [
+        ("loss range", "ahead:BN"),
+        ("max gradient change", "ahead:BN"),
+        ("β, reading B", "ahead:BN"),
+        ("gradient norm", "ahead:plain"),
+    ],
 )
 def test_landscape_probes(landscape, key, expected):
-    """09 §1 "What we see": BN's loss range and gradient change along the SGD step are smaller, and so is its
-    effective β under reading B ("ahead" = lower here; compared in log10, paired by seed)."""
+    """09 §1 "What we see" (10 seeds): BN's loss range and gradient change along the SGD step are smaller,
+    and so is its effective β under reading B, "with somewhat longer gradients" ("ahead" = lower here;
+    compared in log10, paired by seed)."""
     bn, plain = (np.log10([s[key] for s in landscape[label]]) for label in ("BN", "plain"))
     c = compare(bn, plain, names=("BN", "plain"), unit="log10", scale=1.0, higher_is_better=False)
     assert_verdict(c, expected)
 
 
 def test_beta_reading_a_is_not_smaller_for_bn(landscape):
-    """09 §1 "What we see": "under reading A it is *not* smaller (on these five seeds the plain net's is the
-    lower one)": BN must not come out lower, and its mean must stay above plain's."""
+    """09 §1 "What we see": "under reading A it is *not* smaller (on these ten seeds the plain net's is the
+    lower one)", and §7's table row "smoother: β, reading A" says contradicted: plain's is lower."""
     bn, plain = (np.log10([s["β, reading A"] for s in landscape[label]]) for label in ("BN", "plain"))
     c = compare(bn, plain, names=("BN", "plain"), unit="log10", scale=1.0, higher_is_better=False)
-    assert c.leader != "BN", c.verdict
-    assert c.mean_diff > 0, c.verdict
+    assert_verdict(c, "ahead:plain")
