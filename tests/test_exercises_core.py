@@ -188,3 +188,26 @@ def test_grade_names_its_error_measure_and_mutation_hint(capsys):
 
     assert core.grade("f", edits, [case], _double, mutation_hint="leave the layer alone") is False
     assert "hint: leave the layer alone" in capsys.readouterr().out
+
+
+def test_a_failed_copy_names_a_few_public_changes_first(capsys):
+    """An edited model differs in dozens of places: the FAIL names four, public ones first, and a count."""
+
+    class Net:
+        def __init__(self):
+            self._cache = [np.zeros(2) for _ in range(4)]
+            self.params = {"W": np.ones(3), "b": np.zeros(3)}
+            self.layer_inputs = [np.zeros(2) for _ in range(3)]
+
+    def edits(net):
+        for a in [*net._cache, *net.params.values(), *net.layer_inputs]:
+            a += 1.0
+        return np.zeros(1)
+
+    case = core.Case({"net": Net()})
+    assert core.grade("f", edits, [case], lambda net: np.zeros(1)) is False
+    out = capsys.readouterr().out
+    assert "changed its arguments `net.params['W']`, `net.params['b']`, `net.layer_inputs[0]`," in out
+    assert "and 5 more in place" in out and "_cache" not in out
+    assert core.name_changes(["x"]) == "`x`"
+    assert core.name_changes(["a._c", "b"], limit=1) == "`b` and 1 more"

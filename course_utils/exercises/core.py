@@ -50,6 +50,7 @@ __all__ = [
     "not_implemented",
     "match_mistake",
     "changed_arguments",
+    "name_changes",
     "grade",
     "check_forward",
     "prefer_student",
@@ -282,6 +283,23 @@ def changed_arguments(originals: Mapping[str, Any], passed: Mapping[str, Any]) -
     return [d for name in originals for d in _differences(originals[name], passed[name], name)]
 
 
+def _is_private(label: str) -> bool:
+    """True if any attribute on the path of ``label`` is private (``model.layers[0]._cache``)."""
+    return any(part.startswith("_") for part in label.replace("[", ".").split(".")[1:])
+
+
+def name_changes(changed: Sequence[str], limit: int = 4) -> str:
+    """At most ``limit`` changed names for a FAIL message, public ones first, then "and N more".
+
+    A deep-copied model that was edited differs in many places (parameters, gradients, private
+    caches); the student needs the first few public ones to see what happened, not all of them.
+    """
+    ordered = sorted(changed, key=_is_private)  # stable: the argument order is kept within each group
+    shown = ", ".join(f"`{c}`" for c in ordered[:limit])
+    more = len(ordered) - limit
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
 # --- hints -------------------------------------------------------------------------------------------
 
 
@@ -363,7 +381,7 @@ def grade(
     allow_mutation: Sequence[str] = (),
     on_raise: Callable | None = None,
     error_name: str = "relative error",
-    mutation_hint: str | None = None,
+    mutation_hint: str | Callable[[list[str]], str | None] | None = None,
 ) -> bool:
     """Grade ``fn`` against ``reference`` on every case; print one verdict and return it.
 
@@ -397,8 +415,9 @@ def grade(
         (e.g. a broadcasting error from a forgotten ``keepdims=True``).
     error_name : str
         What ``error`` measures, for the verdict line ("relative error", "absolute error", …).
-    mutation_hint : str, optional
-        The hint when an argument was changed in place (default: build new arrays instead).
+    mutation_hint : str or callable, optional
+        The hint when an argument was changed in place, or ``mutation_hint(changed) -> str | None``
+        given the changed names (default: build new arrays instead).
 
     A wrong answer on an earlier input is reported before a crash or a malformed answer on a later one:
     the first mistake is the one to fix.
@@ -444,8 +463,9 @@ def grade(
         if changed:
             return fail(
                 name,
-                f"your function changed its argument {', '.join(f'`{c}`' for c in changed)} in place",
-                mutation_hint
+                f"your function changed its argument{'s' if len(changed) > 1 else ''} "
+                f"{name_changes(changed)} in place",
+                (mutation_hint(changed) if callable(mutation_hint) else mutation_hint)
                 or "build new arrays instead (x_c = x - mu, not x -= mu): in a network the caller still needs "
                 "its input, and a backward pass needs its cache unchanged",
             )

@@ -258,7 +258,17 @@ def check_ics_measurement(fn) -> bool:
         outputs=("l2", "cosine"),
         tol=1e-6,
         diagnose=_diagnose_ics,
+        mutation_hint=_ics_mutation_hint,
     )
+
+
+def _ics_mutation_hint(changed):
+    if any(c.startswith("model") for c in changed):
+        return (
+            "take the SGD step on a copy: net = copy.deepcopy(model), then update and measure net "
+            "(the caller's model must come back as it was given)"
+        )
+    return None  # x or y edited: the default hint (build new arrays)
 
 
 def _variant(model, x, y, layer, lr, stop_offset=0, sign=1.0):

@@ -278,7 +278,7 @@ CORPUS = {
             Wrong(ics_uphill, hint="goes *down* the gradient"),
             Wrong(ics_diff_of_norms, hint="not the difference of the norms"),
             Wrong(ics_no_step, hint="*after* the earlier layers"),
-            Wrong(ics_edits_model, says="in place"),
+            Wrong(ics_edits_model, says="params['W']`, ", hint="copy.deepcopy(model)"),
             Wrong(ics_only_l2, says="return a tuple"),
             *generic_wrongs(ics_right),
         ],
