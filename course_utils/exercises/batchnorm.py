@@ -137,7 +137,9 @@ def check_batchnorm_backward(fn) -> bool:
 
     The test cannot pass by accident: float64, batches of N = 8 and N = 16 rows of (N, D) data, γ ≠ 1,
     β ≠ 0 and a *random* upstream gradient (an all-ones ``dout`` would make the true ``dx`` identically
-    zero). ``cache`` is the :class:`~course_utils.normalization.BatchNormCache` from
+    zero). A third batch is wider than it is tall (N = 4 < D = 6, so m − 1 vs m shows strongly), with one
+    feature whose variance is about ε: a backward that rebuilds 1/σ_B from ``cache.var`` without ε (or
+    with ε outside the square root) is visibly wrong there. ``cache`` is the :class:`~course_utils.normalization.BatchNormCache` from
     :func:`course_utils.batchnorm_forward` (``cache.x_hat``, ``cache.gamma`` of shape (1, D),
     ``cache.inv_std`` of shape (1, D), …); the reference is computed from a private copy first, and a
     function that edits the cache fails. ``dgamma`` and ``dbeta`` have shape (D,), like γ and β.
@@ -149,6 +151,13 @@ def check_batchnorm_backward(fn) -> bool:
         gamma, beta = rng.uniform(0.5, 2.0, D), rng.normal(size=D)
         _, cache = F.batchnorm_forward(x, gamma, beta, eps=1e-5)
         cases.append(Case({"dout": rng.normal(size=(N, D)), "cache": cache}, note=f"N={N}, D={D}"))
+    N, D = 4, 6
+    x = rng.normal(-1.0, 2.0, size=(N, D))
+    x[:, 2] = 5.0 + 3e-3 * rng.normal(size=N)  # variance ≈ 1e-5 = ε: a missing or misplaced ε shows here
+    gamma, beta = rng.uniform(0.5, 2.0, D), rng.normal(size=D)
+    _, cache = F.batchnorm_forward(x, gamma, beta, eps=1e-5)
+    note = f"N={N}, D={D}, feature 2 with a variance close to eps"
+    cases.append(Case({"dout": rng.normal(size=(N, D)), "cache": cache}, note=note))
     return grade(
         "batchnorm_backward",
         fn,
@@ -212,6 +221,11 @@ def _diagnose_backward(answers, args, kwargs):
             "divide by m (the biased variance), not m − 1": (g * inv_std / (m - 1))
             * ((m - 1) * dout - sum_dy - x_hat * sum_dy_xhat),
             "sign: dx = (γ·inv_std/m)·(m·dy − Σdy − x̂·Σ(dy·x̂))": -(g * inv_std / m) * right,
+            "ε is missing: 1/σ_B is 1/sqrt(var + eps) — use cache.inv_std (look at the feature whose "
+            "variance is close to eps)": lambda: (g / np.sqrt(cache.var) / m) * right,
+            "eps goes inside the square root: 1/sqrt(var + eps) — use cache.inv_std": lambda: (
+                (g / (np.sqrt(cache.var) + cache.eps) / m) * right
+            ),
             "the sums run over the batch (axis=0, keepdims=True), one per feature": lambda: (
                 (g * inv_std / m)
                 * (

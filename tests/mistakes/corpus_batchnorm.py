@@ -146,6 +146,22 @@ def bwd_zeroes_cache(dout, cache):
     return cu.batchnorm_backward(dout, cache)
 
 
+def bwd_no_eps(dout, cache):
+    """1/σ_B rebuilt from cache.var without ε: invisible unless a feature's variance is close to ε."""
+    m, g, s, xh, sdy, sdyx = _parts(dout, cache)
+    return _with_dx(g / np.sqrt(cache.var) / m * (m * dout - sdy - xh * sdyx), dout, cache)
+
+
+def bwd_eps_outside(dout, cache):
+    m, g, s, xh, sdy, sdyx = _parts(dout, cache)
+    return _with_dx(g / (np.sqrt(cache.var) + cache.eps) / m * (m * dout - sdy - xh * sdyx), dout, cache)
+
+
+def bwd_unbiased(dout, cache):
+    m, g, s, xh, sdy, sdyx = _parts(dout, cache)
+    return _with_dx(g * s / (m - 1) * ((m - 1) * dout - sdy - xh * sdyx), dout, cache)
+
+
 def bwd_list(dout, cache):
     return list(cu.batchnorm_backward(dout, cache))
 
@@ -186,6 +202,9 @@ CORPUS = {
             Wrong(bwd_sign, hint="sign"),
             Wrong(bwd_keepdims, hint="without keepdims", says="shape (1, 5)"),
             Wrong(bwd_dgamma_raw_x, hint="normalized x̂"),
+            Wrong(bwd_no_eps, hint="ε is missing", says="close to eps"),
+            Wrong(bwd_eps_outside, hint="inside the square root", says="close to eps"),
+            Wrong(bwd_unbiased, hint="not m − 1"),
             Wrong(bwd_zeroes_cache, says="`cache.x_hat`"),
             Wrong(bwd_list, says="list"),
             Wrong(bwd_sums_without_keepdims_transposed, hint="keepdims=True", says="raised ValueError"),
