@@ -50,6 +50,8 @@ __all__ = [
     "predict_steps",
     "steps_to_tolerance",
     "scaling_steps_experiment",
+    "centring_scaling_kappas",
+    "CENTRING_SCALING_VARIANTS",
     "best_steps_to_tolerance",
     "empirical_max_stable_lr",
     "quadratic_ellipse",
@@ -649,6 +651,39 @@ def scaling_steps_experiment(seeds, scale: float = 100.0, rel_tol: float = 1e-6,
         v_star, _ = least_squares_solution(Z, y - y.mean())
         zscored.append(best_steps_to_tolerance(least_squares_hessian(Z), w0, v_star, rel_tol, n_grid)[0])
     return np.array(raw, dtype=float), np.array(zscored, dtype=float)
+
+
+CENTRING_SCALING_VARIANTS = ("raw", "centre only", "scale only", "z-score")
+
+
+def centring_scaling_kappas(seeds, scales=(1.0, 100.0)):
+    """κ of ``XᵀX/n`` for each half of z-scoring, for several data seeds (notebook 02, §5).
+
+    For each scale and seed: :func:`make_scaled_regression` (``n = 200``), then κ of the raw features,
+    of the centred ones (mean subtracted), of the scaled ones (divided by the std) and of the z-scored
+    ones (both).
+
+    Returns
+    -------
+    dict mapping ``(scale, variant)`` (variant in :data:`CENTRING_SCALING_VARIANTS`) to an ndarray of
+    shape ``(len(seeds),)``.
+    """
+    from .data import standardize
+
+    transforms = {
+        "raw": lambda X: X,
+        "centre only": lambda X: X - X.mean(axis=0),
+        "scale only": lambda X: X / X.std(axis=0),
+        "z-score": standardize,
+    }
+    kappas = {}
+    for scale in scales:
+        data = [make_scaled_regression(n=200, scale=float(scale), seed=int(seed))[0] for seed in seeds]
+        for name, transform in transforms.items():
+            kappas[(scale, name)] = np.array(
+                [condition_number(least_squares_hessian(transform(X))) for X in data]
+            )
+    return kappas
 
 
 def empirical_max_stable_lr(X, y, lrs, steps: int = 2000):

@@ -374,6 +374,19 @@ def test_scaling_steps_experiment_and_split_table_shapes():
     assert table.shape == (1, 2) and np.all((table >= 0) & (table <= 1))
 
 
+def test_centring_scaling_kappas_match_a_direct_computation():
+    kappas = C.centring_scaling_kappas([3, 4], scales=(1.0, 100.0))
+    assert set(kappas) == {(s, v) for s in (1.0, 100.0) for v in C.CENTRING_SCALING_VARIANTS}
+    X, _ = C.make_scaled_regression(n=200, scale=100.0, seed=4)
+    centred = X - X.mean(axis=0)
+    assert math.isclose(
+        kappas[(100.0, "centre only")][1], C.condition_number(C.least_squares_hessian(centred))
+    )
+    assert math.isclose(kappas[(100.0, "z-score")][1], C.condition_number_from_data(cu.data.standardize(X)))
+    # dividing by the std removes the scale: "scale only" does not depend on s
+    np.testing.assert_allclose(kappas[(1.0, "scale only")], kappas[(100.0, "scale only")], rtol=1e-9)
+
+
 # --------------------------------------------------------------------------- static plots
 
 

@@ -208,8 +208,8 @@ def plot_eigen_step(
     """One gradient-descent step on a 2×2 bowl, seen in the eigenbasis of its Hessian.
 
     Left: contours of ``L − L* = eᵀHe/2`` around the minimum, the eigen-directions ``u₁, u₂``, the offset
-    ``e₀ = w₀ − w*`` split into its eigen-components ``c₁u₁ + c₂u₂`` and the step ``e₁ = e₀ − ηHe₀``.
-    Right: ``|c_i|`` over ``steps`` steps on a log scale — straight lines of slope ``ln|1 − ηλ_i|``.
+    ``e₀ = w₀ − w*`` split into its eigen-components ``a₁u₁ + a₂u₂`` and the step ``e₁ = e₀ − ηHe₀``.
+    Right: ``|a_i|`` over ``steps`` steps on a log scale — straight lines of slope ``ln|1 − ηλ_i|``.
     The factors are printed in neither panel's title: the notebook asks the student to derive them.
     """
     plt = _pyplot()
@@ -219,7 +219,7 @@ def plot_eigen_step(
     H = U @ np.diag(lam) @ U.T
     e0 = np.asarray(offset, float)
     path = np.array([C.offset_after_steps(H, e0, lr, k) for k in range(steps + 1)])
-    coef = path @ U  # eigen-coordinates c_i of every iterate
+    coef = path @ U  # eigen-coordinates a_i of every iterate
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9.5, 4.2), layout="constrained")
     _ellipses(ax, H, np.zeros(2), (0.05, 0.3, 0.8, 1.6, 3.0), COLORS["sky"])
     colors = (COLORS["blue"], COLORS["orange"])
@@ -234,8 +234,8 @@ def plot_eigen_step(
             ha="center",
         )
     for k, e in enumerate(path[:2]):
-        c = U.T @ e
-        corner = c[0] * U[:, 0]
+        coords = U.T @ e  # eigen-coordinates a_i
+        corner = coords[0] * U[:, 0]
         ax.plot(
             *np.array([[0, 0], corner]).T,
             color=colors[0],
@@ -270,7 +270,7 @@ def plot_eigen_step(
     )
     ks = np.arange(steps + 1)
     for i in range(2):
-        ax2.semilogy(ks, np.abs(coef[:, i]), "-o", color=colors[i], label=f"|c{'₁₂'[i]}| (along u{'₁₂'[i]})")
+        ax2.semilogy(ks, np.abs(coef[:, i]), "-o", color=colors[i], label=f"|a{'₁₂'[i]}| (along u{'₁₂'[i]})")
     ax2.set(xlabel="step k", ylabel="|eigen-component of w_k − w*|", title="each component: a straight line")
     ax2.legend()
     return fig

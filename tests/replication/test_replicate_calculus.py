@@ -95,3 +95,24 @@ def test_02_deep_dive_centring_helps_but_the_gain_is_not_2_to_the_n():
         gain = (centred / raw).mean(axis=0)
         assert np.all((gain > low) & (gain < high)), gain
         assert 0.7 < gain[1] / gain[0] < 1.4  # flat from n = 5 to n = 10, where 2^n would grow 32-fold
+
+
+def test_02_each_half_of_z_scoring_on_kappa():
+    """02 §5 (cell "kappas = calc.centring_scaling_kappas(...)"): "s = 1: centre only is lower than raw",
+    "s = 100: z-score is lower than centre only" and "z-score is lower than scale only" (log10 kappa,
+    5 data seeds): at equal scales centring is what helps, at s = 100 you need both halves."""
+    kappas = calc.centring_scaling_kappas(seeds=HELD_OUT_SEEDS, scales=(1.0, 100.0))
+    for s, a, b in (
+        (1.0, "centre only", "raw"),
+        (100.0, "z-score", "centre only"),
+        (100.0, "z-score", "scale only"),
+    ):
+        verdict = compare(
+            np.log10(kappas[(s, a)]),
+            np.log10(kappas[(s, b)]),
+            names=(a, b),
+            unit="log10 kappa",
+            scale=1.0,
+            higher_is_better=False,
+        )
+        assert_verdict(verdict, f"ahead:{a}")
