@@ -10,6 +10,7 @@ notebook wires ``update`` to sliders with :func:`course_utils.widgets.slider_pan
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -225,126 +226,169 @@ def feature_scaling_demo(n: int = 200, seed: int = 0, steps: int = 100, rel_tol:
     update : callable ``update(scale, lr) -> str``
     """
     fig, (ax_raw, ax_std, ax_loss) = new_figure(1, 3, figsize=(11.0, 3.7))
+    problem = _scaling_problem(n, seed, rel_tol)
+    runs = {
+        "raw": _contour_panel(ax_raw, problem.H1, problem.w1_star, _RAW_PANEL),
+        "std": _contour_panel(ax_std, problem.H_z, problem.v_star, _STD_PANEL),
+    }
+    _loss_panel(ax_loss, runs, steps, rel_tol)
+    blit(fig, [run[key] for key in ("path", "status", "curve", "cross") for run in runs.values()])
+
+    def update(scale=100.0, lr=4e-5):
+        scale, lr = float(scale), float(lr)
+        D = np.array([1.0, scale])
+        H = np.outer(D, D) * problem.H1  # X = X1 diag(1, s), so H = diag(D) H1 diag(D) and w* = w1* / D
+        w_star = problem.w1_star / D
+        _draw_run(runs["raw"], H, w_star, lr, steps, D)
+        _draw_run(runs["std"], problem.H_z, problem.v_star, lr, steps, np.ones(2))
+        k_raw = C.steps_to_tolerance(H, np.zeros(2), w_star, lr, rel_tol)
+        k_z = C.steps_to_tolerance(problem.H_z, np.zeros(2), problem.v_star, lr, rel_tol)
+        return _readout_text(problem, scale, lr, np.linalg.eigvalsh(H), k_raw, k_z, steps, rel_tol, seed)
+
+    update()
+    return fig, update
+
+
+class _ScalingProblem(NamedTuple):
+    """What :func:`feature_scaling_demo` computes once: the s = 1 problem and the z-scored one."""
+
+    H1: np.ndarray  # Hessian and minimizer of the raw problem at scale 1
+    w1_star: np.ndarray
+    H_z: np.ndarray  # Hessian and minimizer of the z-scored problem (the same at every scale)
+    v_star: np.ndarray
+    eig_z: np.ndarray
+    lr_best_z: float  # 2 / (λmin + λmax) of the z-scored problem, and its steps to tolerance
+    k_best_z: float
+
+
+def _scaling_problem(n, seed, rel_tol) -> _ScalingProblem:
     X1, y = C.make_scaled_regression(n=n, scale=1.0, seed=seed)
-    y_centred = y - y.mean()
     Z = standardize(X1)  # identical for every scale: z-scoring divides the scale out exactly
-    H1 = C.least_squares_hessian(X1)
-    w1_star, _ = C.least_squares_solution(X1, y)
     H_z = C.least_squares_hessian(Z)
-    v_star, _ = C.least_squares_solution(Z, y_centred)
+    v_star, _ = C.least_squares_solution(Z, y - y.mean())
     lr_best_z = C.optimal_lr(H_z)
-    k_best_z = C.steps_to_tolerance(H_z, np.zeros(2), v_star, lr_best_z, rel_tol)
-    eig_z = np.linalg.eigvalsh(H_z)
+    return _ScalingProblem(
+        H1=C.least_squares_hessian(X1),
+        w1_star=C.least_squares_solution(X1, y)[0],
+        H_z=H_z,
+        v_star=v_star,
+        eig_z=np.linalg.eigvalsh(H_z),
+        lr_best_z=lr_best_z,
+        k_best_z=C.steps_to_tolerance(H_z, np.zeros(2), v_star, lr_best_z, rel_tol),
+    )
 
-    boxes = {"raw": ((-0.5, 3.0), (-0.5, 4.0)), "std": ((-0.5, 2.0), (-0.5, 2.0))}
-    colors = {"raw": COLORS["vermillion"], "std": COLORS["blue"]}
-    paths, statuses = {}, {}
-    for key, ax, H, w_star, xlabel, ylabel, title in (
-        (
-            "raw",
-            ax_raw,
-            H1,
-            w1_star,
-            "w₁ (weight of x₁)",
-            "s·w₂ (weight of x₂, zoomed ×s)",
-            "raw features: same contours at every s",
-        ),
-        (
-            "std",
-            ax_std,
-            H_z,
-            v_star,
-            "v₁ (weight of z-scored x₁)",
-            "v₂ (weight of z-scored x₂)",
-            "z-scored features (scale-free)",
-        ),
-    ):
-        (x0, x1), (y0, y1) = boxes[key]
-        ax.set(xlim=(x0, x1), ylim=(y0, y1), aspect="equal", xlabel=xlabel, ylabel=ylabel, title=title)
-        ellipses = _ellipse_points(H, w_star, FEATURE_SCALING_LEVELS)
-        ax.plot(ellipses[:, 0], ellipses[:, 1], color=COLORS["sky"], lw=1.0)
-        ax.plot([0.0], [0.0], "s", color=COLORS["black"], ms=5)
-        ax.plot([w_star[0]], [w_star[1]], "*", color=COLORS["black"], ms=11)
-        (paths[key],) = ax.plot([], [], "-o", color=colors[key], lw=1.2, ms=2.5)
-        statuses[key] = ax.text(
-            0.03,
-            0.97,
-            "",
-            transform=ax.transAxes,
-            va="top",
-            ha="left",
-            fontsize=9,
-            color=COLORS["vermillion"],
-            fontweight="bold",
-        )
 
-    floor, ceiling = 1e-9, 1e4
-    ax_loss.set(
+#: How each contour panel of :func:`feature_scaling_demo` looks: view box, path colour, labels.
+_RAW_PANEL = dict(
+    box=((-0.5, 3.0), (-0.5, 4.0)),
+    color=COLORS["vermillion"],
+    label="raw",
+    xlabel="w₁ (weight of x₁)",
+    ylabel="s·w₂ (weight of x₂, zoomed ×s)",
+    title="raw features: same contours at every s",
+)
+_STD_PANEL = dict(
+    box=((-0.5, 2.0), (-0.5, 2.0)),
+    color=COLORS["blue"],
+    label="z-scored",
+    xlabel="v₁ (weight of z-scored x₁)",
+    ylabel="v₂ (weight of z-scored x₂)",
+    title="z-scored features (scale-free)",
+)
+#: The loss panel's y-range; relative losses are clipped a little beyond it (so a diverged curve stays drawable).
+_LOSS_FLOOR, _LOSS_CEILING = 1e-9, 1e4
+
+
+def _contour_panel(ax, H, w_star, look) -> dict:
+    """Draw the static part of one contour panel (ellipses, start, minimum) and return its run's
+    artists: ``{"path", "status"}`` plus the panel's ``look`` (``box``, ``color``, ``label``)."""
+    (x0, x1), (y0, y1) = look["box"]
+    ax.set(
+        xlim=(x0, x1),
+        ylim=(y0, y1),
+        aspect="equal",
+        xlabel=look["xlabel"],
+        ylabel=look["ylabel"],
+        title=look["title"],
+    )
+    ellipses = _ellipse_points(H, w_star, FEATURE_SCALING_LEVELS)
+    ax.plot(ellipses[:, 0], ellipses[:, 1], color=COLORS["sky"], lw=1.0)
+    ax.plot([0.0], [0.0], "s", color=COLORS["black"], ms=5)
+    ax.plot([w_star[0]], [w_star[1]], "*", color=COLORS["black"], ms=11)
+    (path,) = ax.plot([], [], "-o", color=look["color"], lw=1.2, ms=2.5)
+    status = ax.text(
+        0.03,
+        0.97,
+        "",
+        transform=ax.transAxes,
+        va="top",
+        ha="left",
+        fontsize=9,
+        color=COLORS["vermillion"],
+        fontweight="bold",
+    )
+    return {"path": path, "status": status, **look}
+
+
+def _loss_panel(ax, runs, steps, rel_tol) -> None:
+    """Draw the loss panel's axes, tolerance line and legend; add each run's ``curve`` and ``cross``."""
+    ax.set(
         xlim=(0, steps),
-        ylim=(floor, ceiling),
+        ylim=(_LOSS_FLOOR, _LOSS_CEILING),
         yscale="log",
         xlabel="gradient-descent step",
         ylabel="(L − L*) / (L₀ − L*)",
         title=f"loss over the {steps} steps drawn",
     )
-    ax_loss.axhline(rel_tol, ls=":", color=COLORS["grey"], lw=1.0)
-    ax_loss.text(
+    ax.axhline(rel_tol, ls=":", color=COLORS["grey"], lw=1.0)
+    ax.text(
         steps * 0.98, rel_tol * 1.6, "tolerance", ha="right", va="bottom", fontsize=8, color=COLORS["grey"]
     )
-    curves, crosses = {}, {}
-    for key, label in (("raw", "raw"), ("std", "z-scored")):
-        (curves[key],) = ax_loss.plot([], [], color=colors[key], lw=1.8, label=label)
-        (crosses[key],) = ax_loss.plot([], [], "x", color=colors[key], ms=10, mew=2.5)
-    ax_loss.plot([], [], "x", color=COLORS["black"], ms=8, mew=2, ls="none", label="diverged (cut)")
-    ax_loss.legend(loc="upper right", fontsize=8, framealpha=0.8)
-    blit(fig, [*paths.values(), *statuses.values(), *curves.values(), *crosses.values()])
+    for run in runs.values():
+        (run["curve"],) = ax.plot([], [], color=run["color"], lw=1.8, label=run["label"])
+        (run["cross"],) = ax.plot([], [], "x", color=run["color"], ms=10, mew=2.5)
+    ax.plot([], [], "x", color=COLORS["black"], ms=8, mew=2, ls="none", label="diverged (cut)")
+    ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
 
-    def _draw_run(key, H, w_star, lr, to_display):
-        path, excess, diverged = C.gd_quadratic(H, w_star, np.zeros(2), lr, steps)
-        shown = _clip_path(path * to_display, boxes[key])
-        paths[key].set_data(shown[:, 0], shown[:, 1])
-        relative = np.clip(excess / excess[0], floor * 1e-3, ceiling * 1e3)
-        curves[key].set_data(np.arange(len(relative)), relative)
-        if diverged:
-            crosses[key].set_data([len(relative) - 1], [min(relative[-1], ceiling * 0.5)])
-        else:
-            crosses[key].set_data([], [])
-        statuses[key].set_text("DIVERGES" if diverged else "")
-        return diverged
 
-    def update(scale=100.0, lr=4e-5):
-        scale, lr = float(scale), float(lr)
-        D = np.array([1.0, scale])
-        H = np.outer(D, D) * H1  # X = X1 diag(1, s), so H = diag(D) H1 diag(D) and w* = w1* / D
-        w_star = w1_star / D
-        eig = np.linalg.eigvalsh(H)
-        _draw_run("raw", H, w_star, lr, D)
-        _draw_run("std", H_z, v_star, lr, np.ones(2))
-        k_raw = C.steps_to_tolerance(H, np.zeros(2), w_star, lr, rel_tol)
-        k_z = C.steps_to_tolerance(H_z, np.zeros(2), v_star, lr, rel_tol)
+def _draw_run(run, H, w_star, lr, steps, to_display) -> bool:
+    """Move one run's path, loss curve, divergence cross and status to gradient descent at rate ``lr``."""
+    path, excess, diverged = C.gd_quadratic(H, w_star, np.zeros(2), lr, steps)
+    shown = _clip_path(path * to_display, run["box"])
+    run["path"].set_data(shown[:, 0], shown[:, 1])
+    relative = np.clip(excess / excess[0], _LOSS_FLOOR * 1e-3, _LOSS_CEILING * 1e3)
+    run["curve"].set_data(np.arange(len(relative)), relative)
+    if diverged:
+        run["cross"].set_data([len(relative) - 1], [min(relative[-1], _LOSS_CEILING * 0.5)])
+    else:
+        run["cross"].set_data([], [])
+    run["status"].set_text("DIVERGES" if diverged else "")
+    return diverged
 
-        def line(name, lam, k):
-            ratio = lr * lam[1] / 2
-            verdict = "DIVERGES" if ratio >= 1 else f"{_fmt_steps(k)} steps to tolerance"
-            return (
-                f"{name:<9} λ = {lam[0]:.3g}, {lam[1]:.3g}   κ = {lam[1] / lam[0]:.3g}   "
-                f"2/λmax = {2 / lam[1]:.3g}   η = {ratio:.3g} × 2/λmax\n"
-                f"{'':<9} per step ×{_factor(lr * lam[0])} along the flat axis, "
-                f"×{_factor(lr * lam[1])} along the steep axis → {verdict}"
-            )
 
-        return (
-            f"scale of x₂: s = {scale:.4g}    η = {lr:.3g}    (the same η for both problems, "
-            f"{steps} steps drawn; tolerance: L − L* ≤ {rel_tol:g}·(L₀ − L*))\n"
-            + line("raw", eig, k_raw)
-            + "\n"
-            + f"{'':<9} drawn to scale in (w₁, w₂) this bowl is {math.sqrt(eig[1] / eig[0]):,.0f}× "
-            f"longer than wide\n"
-            + line("z-scored", eig_z, k_z)
-            + "\n"
-            + f"{'':<9} at η = 2/(λmin + λmax) = {lr_best_z:.3g}: {_fmt_steps(k_best_z)} steps to tolerance "
-            f"on this data (seed {seed}), the same at every s (z-scoring divides s out)"
-        )
+def _readout_line(name, lam, lr, k) -> str:
+    """Two lines of the readout for one problem: its eigenvalues, κ, η against 2/λmax, the per-step factors."""
+    ratio = lr * lam[1] / 2
+    verdict = "DIVERGES" if ratio >= 1 else f"{_fmt_steps(k)} steps to tolerance"
+    return (
+        f"{name:<9} λ = {lam[0]:.3g}, {lam[1]:.3g}   κ = {lam[1] / lam[0]:.3g}   "
+        f"2/λmax = {2 / lam[1]:.3g}   η = {ratio:.3g} × 2/λmax\n"
+        f"{'':<9} per step ×{_factor(lr * lam[0])} along the flat axis, "
+        f"×{_factor(lr * lam[1])} along the steep axis → {verdict}"
+    )
 
-    update()
-    return fig, update
+
+def _readout_text(problem, scale, lr, eig, k_raw, k_z, steps, rel_tol, seed) -> str:
+    """The text under the feature-scaling demo (``eig``: eigenvalues of the raw problem at ``scale``)."""
+    return (
+        f"scale of x₂: s = {scale:.4g}    η = {lr:.3g}    (the same η for both problems, "
+        f"{steps} steps drawn; tolerance: L − L* ≤ {rel_tol:g}·(L₀ − L*))\n"
+        + _readout_line("raw", eig, lr, k_raw)
+        + "\n"
+        + f"{'':<9} drawn to scale in (w₁, w₂) this bowl is {math.sqrt(eig[1] / eig[0]):,.0f}× "
+        f"longer than wide\n"
+        + _readout_line("z-scored", problem.eig_z, lr, k_z)
+        + "\n"
+        + f"{'':<9} at η = 2/(λmin + λmax) = {problem.lr_best_z:.3g}: {_fmt_steps(problem.k_best_z)} steps "
+        f"to tolerance on this data (seed {seed}), the same at every s (z-scoring divides s out)"
+    )
