@@ -39,7 +39,9 @@ __all__ = [
     "sigmoid",
     "sigmoid_derivative",
     "saturated_fraction",
+    "saturation_threshold",
     "layer_gradient_norms",
+    "factor_per_layer",
     "variance_keeping_std",
     "tangent_line_deviation",
     "linear_fit_r2",
@@ -290,6 +292,51 @@ def layer_gradient_norms(weight_grads) -> np.ndarray:
         raise ValueError(f"{where}: weight_grads is empty")
     arrays = [as_real_array(g, f"weight_grads[{k}]", where) for k, g in enumerate(weight_grads)]
     return np.array([np.sqrt(np.sum(a * a)) for a in arrays])
+
+
+def saturation_threshold(high: float = SATURATION_HIGH) -> float:
+    r"""The input :math:`z^* > 0` beyond which a sigmoid's output exceeds ``high``: σ(z) > high ⇔ z > z*.
+
+    Solving :math:`1/(1+e^{-z}) = h` gives :math:`z^* = \ln\frac{h}{1-h}` (the logit of h); by symmetry
+    σ(z) < 1 − h ⇔ z < −z*. For the course's ``high = 0.97`` this is :data:`SATURATED_Z` ≈ 3.48.
+
+    Parameters
+    ----------
+    high : float, 0.5 < high < 1
+
+    Returns
+    -------
+    float
+    """
+    where = "saturation_threshold"
+    high = check_in_range(high, "high", where, 0.0, 1.0)
+    if not 0.5 < high < 1.0:
+        raise ValueError(f"{where}: need 0.5 < high < 1, got {high}")
+    return float(np.log(high / (1.0 - high)))
+
+
+def factor_per_layer(norms) -> float:
+    r"""The constant factor f per weight matrix that turns the last norm into the first one.
+
+    For per-layer gradient norms :math:`g_1, \dots, g_n` (input side first, output layer last),
+    :math:`f^{\,n-1} = g_1/g_n`, so :math:`f = (g_1/g_n)^{1/(n-1)}`: the geometric mean of the
+    neighbour ratios :math:`g_k/g_{k+1}`. f < 1: the gradient shrinks on its way to the input.
+
+    Parameters
+    ----------
+    norms : array_like, shape (n,), n ≥ 2, positive
+
+    Returns
+    -------
+    float
+    """
+    where = "factor_per_layer"
+    g = as_real_array(norms, "norms", where)
+    if g.ndim != 1 or g.size < 2:
+        raise ValueError(f"{where}: norms must be a 1-D array of at least 2 norms, got shape {g.shape}")
+    if np.any(g <= 0):
+        raise ValueError(f"{where}: norms must be positive")
+    return float((g[0] / g[-1]) ** (1.0 / (g.size - 1)))
 
 
 #: The factor ``g`` in ``std = g / sqrt(fan_in)`` that keeps the size of the signal through one layer

@@ -1,5 +1,5 @@
-"""Checks for notebook 03: the sigmoid's slope, the saturated fraction, per-layer gradient norms and the
-initial weight scale that keeps the signal's size. All are built on :func:`~.core.grade`."""
+"""Checks for notebook 03: the sigmoid's slope, the saturation threshold, the saturated fraction, per-layer
+gradient norms and their factor per layer, and the initial weight scale that keeps the signal's size. All are built on :func:`~.core.grade`."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from ..saturation import (
     SATURATION_HIGH,
     SATURATION_LOW,
     VARIANCE_KEEPING_GAIN,
+    factor_per_layer,
     layer_gradient_norms,
     saturated_fraction,
+    saturation_threshold,
     sigmoid_derivative,
     variance_keeping_std,
 )
@@ -19,8 +21,10 @@ from .core import Case, grade, match_mistake
 
 __all__ = [
     "check_sigmoid_derivative",
+    "check_saturation_threshold",
     "check_saturated_fraction",
     "check_layer_gradient_norms",
+    "check_factor_per_layer",
     "check_variance_keeping_std",
 ]
 
@@ -80,6 +84,50 @@ def _diagnose_slope(answers, args, kwargs):
         },
         rtol=1e-6,
         atol=1e-12,
+    )
+
+
+# --- saturation_threshold ----------------------------------------------------------------------------
+
+
+def check_saturation_threshold(fn) -> bool:
+    """Grade ``fn(high=0.97) -> z*``: the input beyond which σ(z) > high, i.e. z* = ln(high / (1 − high)).
+
+    Cases: the course's 0.97, and 0.75, 0.9, 0.999 (where the usual mistakes are far apart).
+    """
+    cases = [Case({}, {"high": h}, note=f"high = {h}") for h in (SATURATION_HIGH, 0.75, 0.9, 0.999)]
+    return grade(
+        "saturation_threshold",
+        fn,
+        cases,
+        saturation_threshold,
+        outputs=("z_star",),
+        tol=1e-9,
+        diagnose=_diagnose_threshold,
+    )
+
+
+def _diagnose_threshold(answers, args, kwargs):
+    h = kwargs["high"]
+    got = float(np.asarray(answers[0]))
+    z = np.log(h / (1 - h))
+    return match_mistake(
+        got,
+        {
+            "σ(z) = h gives e^(−z) = 1/h − 1 = (1 − h)/h: the log of that *ratio*, not of 1 − h alone": -np.log(
+                1 - h
+            ),
+            "z* is the positive threshold (σ(z*) = high > ½ needs z* > 0): you have −z*; check the sign "
+            "after taking the log of e^(−z) = (1 − h)/h": -z,
+            "you applied σ to high; invert σ instead: solve 1/(1 + e^(−z)) = high for z": float(expit(h)),
+            "the tangent ½ + z/4 holds only near z = 0; solve σ(z) = high with the sigmoid itself": 4
+            * (h - 0.5),
+            "use the natural logarithm (np.log), not log10: σ is built from e^(−z)": np.log10(h / (1 - h)),
+            "that is the slope σ′ = h(1 − h) at the threshold, not the threshold z*": h * (1 - h),
+            "ln(h) is the log of σ, not of e^(−z): isolate e^(−z) = (1 − h)/h first": np.log(h),
+        },
+        rtol=1e-6,
+        atol=0.0,
     )
 
 
@@ -214,6 +262,59 @@ def _diagnose_norms(answers, args, n_matrices):
             ),
         },
         rtol=1e-7,
+        atol=0.0,
+    )
+
+
+# --- factor_per_layer --------------------------------------------------------------------------------
+
+
+def _noisy_geometric(rng, n, factor, last):
+    """n positive norms, output layer last, shrinking by about ``factor`` per layer towards the input."""
+    return last * factor ** np.arange(n - 1, -1, -1.0) * np.exp(rng.normal(0.0, 0.4, n))
+
+
+def check_factor_per_layer(fn) -> bool:
+    """Grade ``fn(norms) -> f``: the constant factor per weight matrix with f**(n−1) = norms[0] / norms[-1].
+
+    Cases: eleven noisy norms shrinking ~4× per layer (as without BN), three norms, and six that *grow*
+    towards the input (f > 1, as with very large weights).
+    """
+    rng = np.random.default_rng(30)
+    cases = [
+        Case({"norms": _noisy_geometric(rng, 11, 0.25, 0.5)}, note="11 norms, about ¼ per layer"),
+        Case({"norms": np.array([2e-3, 0.05, 0.4])}, note="3 norms"),
+        Case({"norms": _noisy_geometric(rng, 6, 1.8, 0.1)}, note="6 norms growing towards the input"),
+    ]
+    return grade(
+        "factor_per_layer",
+        fn,
+        cases,
+        factor_per_layer,
+        outputs=("factor",),
+        diagnose=_diagnose_factor,
+    )
+
+
+def _diagnose_factor(answers, args, kwargs):
+    g = np.asarray(args["norms"], dtype=float)
+    n = g.size
+    ratio = g[0] / g[-1]
+    return match_mistake(
+        float(np.asarray(answers[0])),
+        {
+            "n norms are joined by n − 1 steps (weight matrix k to k + 1): take the (n − 1)-th root, not the "
+            "n-th": ratio ** (1 / n),
+            "first over last: going back towards the input the gradient is multiplied by f, so "
+            "f**(n − 1) = norms[0] / norms[-1], not its inverse": (1 / ratio) ** (1 / (n - 1)),
+            "that is the whole change over all n − 1 steps; one layer's factor is its (n − 1)-th root": ratio,
+            "the factors multiply, so divide the *exponent* by n − 1 (a root), not the ratio": ratio
+            / (n - 1),
+            "a plain average of the neighbour ratios does not multiply out to first/last: the constant factor "
+            "is their *geometric* mean": float(np.mean(g[:-1] / g[1:])),
+            "use the whole chain, first over last, not just the first step": g[0] / g[1],
+        },
+        rtol=1e-6,
         atol=0.0,
     )
 

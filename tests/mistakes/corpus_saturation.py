@@ -281,3 +281,119 @@ CORPUS = {
         ],
     ),
 }
+
+
+# --- saturation_threshold ----------------------------------------------------------------------------
+
+
+def threshold_logit(high=0.97):
+    return float(np.log(high / (1 - high)))
+
+
+def threshold_scipy(high=0.97):
+    from scipy.special import logit
+
+    return float(logit(high))
+
+
+def threshold_log_one_minus(high=0.97):
+    return float(-np.log(1 - high))
+
+
+def threshold_negative(high=0.97):
+    return float(np.log((1 - high) / high))
+
+
+def threshold_sigma_of_high(high=0.97):
+    return float(expit(high))
+
+
+def threshold_tangent(high=0.97):
+    return 4 * (high - 0.5)
+
+
+def threshold_log10(high=0.97):
+    return float(np.log10(high / (1 - high)))
+
+
+def threshold_slope(high=0.97):
+    return high * (1 - high)
+
+
+def threshold_log_high(high=0.97):
+    return float(np.log(high))
+
+
+def threshold_fixed(high=0.97):
+    return 3.476
+
+
+# --- factor_per_layer --------------------------------------------------------------------------------
+
+
+def factor_root(norms):
+    return float((norms[0] / norms[-1]) ** (1 / (len(norms) - 1)))
+
+
+def factor_geometric_mean(norms):
+    g = np.asarray(norms)
+    return float(np.exp(np.mean(np.log(g[:-1] / g[1:]))))
+
+
+def factor_nth_root(norms):
+    return float((norms[0] / norms[-1]) ** (1 / len(norms)))
+
+
+def factor_inverse(norms):
+    return float((norms[-1] / norms[0]) ** (1 / (len(norms) - 1)))
+
+
+def factor_no_root(norms):
+    return float(norms[0] / norms[-1])
+
+
+def factor_divided(norms):
+    return float(norms[0] / norms[-1] / (len(norms) - 1))
+
+
+def factor_mean_ratio(norms):
+    g = np.asarray(norms)
+    return float(np.mean(g[:-1] / g[1:]))
+
+
+def factor_first_step(norms):
+    return float(norms[0] / norms[1])
+
+
+def factor_fixed_ten(norms):
+    return float((norms[0] / norms[-1]) ** (1 / 10))
+
+
+CORPUS["check_saturation_threshold"] = Corpus(
+    right=[threshold_logit, threshold_scipy],
+    wrong=[
+        Wrong(threshold_log_one_minus, hint="not of 1 − h alone"),
+        Wrong(threshold_negative, hint="check the sign"),
+        Wrong(threshold_sigma_of_high, hint="you applied σ to high"),
+        Wrong(threshold_tangent, hint="the tangent ½ + z/4 holds only near z = 0"),
+        Wrong(threshold_log10, hint="not log10"),
+        Wrong(threshold_slope, hint="not the threshold z*"),
+        Wrong(threshold_log_high, hint="ln(h) is the log of σ"),
+        Wrong(threshold_fixed, says="high = 0.75"),
+        *_scalar_wrongs(threshold_logit),
+    ],
+)
+
+CORPUS["check_factor_per_layer"] = Corpus(
+    right=[factor_root, factor_geometric_mean],
+    wrong=[
+        Wrong(factor_nth_root, hint="not the n-th"),
+        Wrong(factor_inverse, hint="not its inverse"),
+        Wrong(factor_no_root, hint="the whole change over all n − 1 steps"),
+        Wrong(factor_divided, hint="divide the *exponent*"),
+        Wrong(factor_mean_ratio, hint="*geometric* mean"),
+        Wrong(factor_first_step, hint="not just the first step"),
+        Wrong(factor_fixed_ten, says="3 norms"),
+        *generic_wrongs(factor_root),
+    ],
+)
