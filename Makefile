@@ -34,7 +34,7 @@ help:
 	@echo "make format     ruff format + ruff check --fix the whole tree"
 	@echo "make notebooks  re-run notebooks in place on a fresh kernel (all, or NB=notebooks/05_x.ipynb)"
 	@echo "make images     regenerate images/ with every images/make_*.py"
-	@echo "make student    student copy without solution cells in build/student/"
+	@echo "make student    student copy without solution cells in build/student/ (ONLY=\"05 06 07\" for some)"
 	@echo "make site       static course website in build/site/ from the executed notebooks (REPO=owner/name adds Binder buttons)"
 	@echo "make bench      run benchmarks/run.py"
 	@echo "make clean      remove build/ and caches (keeps .venv; rm -rf .venv for a full reset)"
@@ -104,7 +104,7 @@ images: setup
 	  echo "$(VPY) $$script"; $(OFFLINE_ENV) $(VPY) "$$script"; done
 
 student: setup
-	$(VPY) scripts/nbtool.py student --out build/student
+	$(VPY) scripts/nbtool.py student --out build/student $(if $(ONLY),--only $(ONLY))
 
 # The offline website: the committed notebooks as they are (no re-execution), MathJax shipped inside.
 site: setup

@@ -166,19 +166,44 @@ STUDENT_COPY = (
 STUDENT_MARKER = ".normlab-student-copy"
 
 
-def make_student_copy(out: Path, drop_answers: bool = False) -> list[Path]:
+def select_notebooks(only: list[str] | None) -> list[Path]:
+    """The course notebooks whose two-digit number is in ``only`` (all of them when ``only`` is empty)."""
+    notebooks = default_notebooks()
+    if not only:
+        return notebooks
+    numbers = {path.name[:2] for path in notebooks}
+    wanted = {f"{int(n):02d}" if n.isdigit() else n for n in only}
+    unknown = sorted(wanted - numbers)
+    if unknown:
+        raise SystemExit(
+            f"--only: no notebook numbered {', '.join(unknown)} (have {', '.join(sorted(numbers))})"
+        )
+    return [path for path in notebooks if path.name[:2] in wanted]
+
+
+def make_student_copy(out: Path, drop_answers: bool = False, only: list[str] | None = None) -> list[Path]:
     """Write a runnable course tree to ``out``: solution cells removed, outputs cleared, no tests.
 
-    ``out`` must be a new or empty folder, or an earlier student copy (which is replaced).
+    ``out`` must be a new or empty folder, or an earlier student copy, which is replaced except for its
+    ``.git`` folder (so a teacher can keep the student repository there and commit each new copy).
+    ``only`` lists notebook numbers to include (e.g. ``["05", "06", "07"]``); every notebook runs alone.
     """
+    notebooks = select_notebooks(only)
     out = out.resolve()
     if out == REPO or out in REPO.parents or (REPO in out.parents and not out.is_relative_to(REPO / "build")):
         raise SystemExit(f"refusing to write the student copy to {out}: use a folder under build/")
     if out.exists():
-        if not out.is_dir() or (any(out.iterdir()) and not (out / STUDENT_MARKER).exists()):
+        others = [child for child in out.iterdir() if child.name != ".git"] if out.is_dir() else None
+        if others is None or (others and not (out / STUDENT_MARKER).exists()):
             raise SystemExit(f"refusing to overwrite {out}: it exists and is not an earlier student copy")
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+        for child in out.iterdir():
+            if child.name == ".git":
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+    out.mkdir(parents=True, exist_ok=True)
     (out / STUDENT_MARKER).write_text("written by scripts/nbtool.py student; replaced on the next run\n")
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "*.egg-info")
     for name in STUDENT_COPY:
@@ -189,7 +214,7 @@ def make_student_copy(out: Path, drop_answers: bool = False) -> list[Path]:
             shutil.copy2(source, out / name)
     written = []
     (out / "notebooks").mkdir()
-    for path in default_notebooks():
+    for path in notebooks:
         nb = student_notebook(nbformat.read(path, as_version=4), drop_answers=drop_answers)
         target = out / "notebooks" / path.name
         nbformat.write(nb, target)
@@ -208,6 +233,9 @@ def main(argv=None) -> int:
     p_student = sub.add_parser("student", help="write a student copy without solution cells")
     p_student.add_argument("--out", type=Path, default=REPO / "build" / "student")
     p_student.add_argument("--drop-answers", action="store_true", help="also drop Think! answer cells")
+    p_student.add_argument(
+        "--only", nargs="+", metavar="NN", help="only these notebooks, e.g. --only 05 06 07"
+    )
     args = parser.parse_args(argv)
 
     if args.command in ("execute", "strip"):
@@ -228,7 +256,7 @@ def main(argv=None) -> int:
         if not paths:
             print("no notebooks found")
     else:
-        written = make_student_copy(args.out, drop_answers=args.drop_answers)
+        written = make_student_copy(args.out, drop_answers=args.drop_answers, only=args.only)
         print(f"student copy of {len(written)} notebooks (no solution cells) in {args.out}")
     return 0
 

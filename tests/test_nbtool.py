@@ -93,6 +93,20 @@ def test_student_copy_refuses_to_overwrite_other_folders(tmp_path):
     assert (tmp_path / "precious.txt").exists()
 
 
+def test_student_copy_only_some_notebooks_and_keeps_git(tmp_path):
+    out = tmp_path / "course"
+    (out / ".git").mkdir(parents=True)  # a teacher's student repository, before the first copy
+    (out / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    written = nbtool.make_student_copy(out, only=["5", "06", "07"])
+    assert [p.name[:2] for p in written] == ["05", "06", "07"]
+    assert sorted(p.name[:2] for p in (out / "notebooks").glob("*.ipynb")) == ["05", "06", "07"]
+    nbtool.make_student_copy(out, only=["00"])  # replaced, history kept
+    assert [p.name[:2] for p in (out / "notebooks").glob("*.ipynb")] == ["00"]
+    assert (out / ".git" / "HEAD").read_text() == "ref: refs/heads/main\n"
+    with pytest.raises(SystemExit, match="no notebook numbered 42"):
+        nbtool.make_student_copy(out, only=["42"])
+
+
 @pytest.fixture(scope="module")
 def student_copy(tmp_path_factory):
     out = tmp_path_factory.mktemp("student") / "course"
