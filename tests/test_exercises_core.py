@@ -211,3 +211,17 @@ def test_a_failed_copy_names_a_few_public_changes_first(capsys):
     assert "and 5 more in place" in out and "_cache" not in out
     assert core.name_changes(["x"]) == "`x`"
     assert core.name_changes(["a._c", "b"], limit=1) == "`b` and 1 more"
+
+
+@pytest.mark.parametrize(
+    "value, says",
+    [
+        (float("nan"), "your answer is NaN (a finite number is expected)"),
+        (np.float64("-inf"), "your answer is -inf (a finite number is expected)"),
+        (np.array([1.0, np.nan, np.inf]), "contains NaN (2 non-finite entries, the first at index (1,))"),
+        (np.array([[1.0, np.inf]]), "contains inf (1 non-finite entry, at index (0, 1))"),
+    ],
+)
+def test_as_answer_says_where_a_non_finite_value_is(value, says):
+    arr, why = core.as_answer(value, "your answer")
+    assert arr is None and says in why

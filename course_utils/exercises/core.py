@@ -214,14 +214,14 @@ def as_answer(value, label: str, shape: tuple | None = None) -> tuple[np.ndarray
     arr = arr.astype(np.float64, copy=False)
     bad = ~np.isfinite(arr)
     if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0]) if arr.ndim else ()
         kind = "NaN" if np.isnan(arr[bad]).any() else "inf"
+        if arr.ndim == 0:
+            return None, f"{label} is {'NaN' if np.isnan(arr) else arr.item()} (a finite number is expected)"
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
         count = int(bad.sum())
-        at = f" at index {where}" if where else ""
-        return (
-            None,
-            f"{label} contains {kind} ({count} non-finite entr{'y' if count == 1 else 'ies'}; first{at})",
-        )
+        entries = f"{count} non-finite entr{'y' if count == 1 else 'ies'}"
+        first = "at index" if count == 1 else "the first at index"
+        return None, f"{label} contains {kind} ({entries}, {first} {where})"
     return arr, ""
 
 
