@@ -471,12 +471,20 @@ def draw_batchnorm_graph():
     -------
     Figure
     """
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
-
     fig, ax = new_figure(figsize=(12.5, 4.8), dpi=100)
     ax.set_xlim(-0.3, 16.2)
     ax.set_ylim(-0.45, 4.95)
     ax.axis("off")
+    boxes = _draw_graph_nodes(ax)
+    _draw_graph_edges(ax, boxes)
+    _draw_graph_captions(ax)
+    return fig
+
+
+def _draw_graph_nodes(ax) -> dict:
+    """One rounded box per node of ``_NODES`` (parameters γ, β small and yellow); returns name → patch."""
+    from matplotlib.patches import FancyBboxPatch
+
     boxes = {}
     for name, (cx, cy, label) in _NODES.items():
         is_param = name in ("gamma", "beta")
@@ -490,6 +498,13 @@ def draw_batchnorm_graph():
         ax.add_patch(box)
         ax.text(cx, cy, label, ha="center", va="center", fontsize=12)
         boxes[name] = box
+    return boxes
+
+
+def _draw_graph_edges(ax, boxes: dict) -> None:
+    """A black forward arrow per edge of ``_EDGES``, labelled (vermillion) with its backward rule."""
+    from matplotlib.patches import FancyArrowPatch
+
     for src, dst, rule, (dx, dy) in _EDGES:
         x0, y0 = _NODES[src][:2]
         x1, y1 = _NODES[dst][:2]
@@ -507,17 +522,17 @@ def draw_batchnorm_graph():
         )
         ax.add_patch(arrow)
         mx, my = (x0 + x1) / 2 + dx, (y0 + y1) / 2 + dy
+        label_box = dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85)
         ax.text(
-            mx,
-            my,
-            rule,
-            ha="center",
-            va="center",
-            fontsize=11.5,
-            color=COLORS["vermillion"],
-            bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85),
+            mx, my, rule, ha="center", va="center", fontsize=11.5, color=COLORS["vermillion"], bbox=label_box
         )
-    # the upstream gradient enters at the output
+
+
+def _draw_graph_captions(ax) -> None:
+    """The upstream gradient dy entering at the output, and the reading guide above and below."""
+    from matplotlib.patches import FancyArrowPatch
+
+    red = COLORS["vermillion"]
     ax.add_patch(
         FancyArrowPatch(
             posA=(15.75, 2.0),
@@ -525,7 +540,7 @@ def draw_batchnorm_graph():
             arrowstyle="-|>",
             mutation_scale=14,
             lw=1.6,
-            color=COLORS["vermillion"],
+            color=red,
             shrinkB=2,
         )
     )
@@ -536,23 +551,12 @@ def draw_batchnorm_graph():
         ha="center",
         va="center",
         fontsize=11.5,
-        color=COLORS["vermillion"],
+        color=red,
     )
-    ax.text(
-        0.0,
-        4.9,
+    guide = (
         "forward: black arrows, left to right   ·   backward: the red rule on each edge, "
-        "right to left   ·   sums Σ run over the m values of the channel",
-        fontsize=11,
-        va="top",
-        color=COLORS["black"],
+        "right to left   ·   sums Σ run over the m values of the channel"
     )
-    ax.text(
-        0.0,
-        -0.4,
-        "x and x$_\\mu$ each feed two nodes, so their gradients are sums of two paths (the '+=').",
-        fontsize=11,
-        va="bottom",
-        color=COLORS["black"],
-    )
-    return fig
+    ax.text(0.0, 4.9, guide, fontsize=11, va="top", color=COLORS["black"])
+    fan_out = "x and x$_\\mu$ each feed two nodes, so their gradients are sums of two paths (the '+=')."
+    ax.text(0.0, -0.4, fan_out, fontsize=11, va="bottom", color=COLORS["black"])
