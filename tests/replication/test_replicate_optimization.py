@@ -140,11 +140,12 @@ def test_sigmoid_after_is_ahead_at_lr_01(placement):
     assert_verdict(c, "ahead:after")
 
 
-def test_relu_placement_edge_is_under_a_point_and_a_half(placement):
-    """09 §4 verdict: "ReLU: "after" is ahead on these seeds by under a point and a half … no placement rule
-    for ReLU follows from it" (the bound must replicate; "before" must not come out ahead)."""
+def test_relu_placement_edge_is_not_established(placement):
+    """09 §4 verdict: "ReLU: "after" is ahead on seeds 0–9 (0.62 ± 0.52 points) but not on seeds 10–19
+    (−0.16 ± 0.71): not replicated, so no placement rule for ReLU" (§7's table: "not replicated"). The
+    held-out seeds must not establish the edge either: no clear difference."""
     c = compare(placement["relu", "after"], placement["relu", "before"], names=("after", "before"))
-    assert c.high < 1.5 and c.leader != "before", c.verdict
+    assert_verdict(c, "no clear difference")
 
 
 def test_before_plus_recovers_the_gain_of_after_for_sigmoid(data, placement):
