@@ -522,25 +522,8 @@ def train_seeds(
     BLAS is limited to one thread (:func:`~course_utils.training.single_blas_thread`).
     """
     seeds = _check_seeds(seeds)
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"{_WHERE}: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-    if normalization not in NORMALIZATIONS:
-        raise ValueError(f"{_WHERE}: normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
-    if placement not in ("before", "after"):
-        raise ValueError(f"{_WHERE}: placement must be 'before' or 'after', got {placement!r}")
-    steps = check_positive_int(steps, "steps", _WHERE)
-    batch_size = check_positive_int(batch_size, "batch_size", _WHERE)
-    lr = check_positive(lr, "lr", _WHERE)
-    momentum = check_in_range(momentum, "momentum", _WHERE, 0.0, 1.0)
-    bn_momentum = check_in_range(bn_momentum, "bn_momentum", _WHERE, 0.0, 1.0)
-    eps = check_positive(eps, "eps", _WHERE)
-    divergence_threshold = check_positive(divergence_threshold, "divergence_threshold", _WHERE)
-    if isinstance(eval_every, bool) or not isinstance(eval_every, int | np.integer) or eval_every < 0:
-        raise ValueError(f"{_WHERE}: eval_every must be an integer >= 0, got {eval_every!r}")
-    if isinstance(layer_sizes, str) or not isinstance(layer_sizes, Iterable | np.ndarray):
-        raise TypeError(f"{_WHERE}: layer_sizes must be a sequence of int, got {type(layer_sizes).__name__}")
-    cfg = dict(
-        layer_sizes=list(layer_sizes),
+    cfg, opts = _check_options(
+        layer_sizes,
         activation=activation,
         normalization=normalization,
         placement=placement,
@@ -550,6 +533,12 @@ def train_seeds(
         num_groups=num_groups,
         r_max=r_max,
         d_max=d_max,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        momentum=momentum,
+        eval_every=eval_every,
+        divergence_threshold=divergence_threshold,
     )
     # The initial weights are those of MLP(..., seed=s) by construction (this also validates the
     # architecture: layer sizes, init_scale, num_groups, r_max, d_max).
@@ -562,7 +551,66 @@ def train_seeds(
         hooks = [list(h) for h in hooks]
         if len(hooks) != len(seeds):
             raise ValueError(f"{_WHERE}: hooks must hold one sequence of hooks per seed, got {len(hooks)}")
-    n_classes, d_in = models[0].layer_sizes[-1], models[0].layer_sizes[0]
+    data = _check_datasets(X, y, X_test, y_test, models[0].layer_sizes, opts["batch_size"], normalization)
+    if renorm_schedule is not None and (normalization != "renorm" or not callable(renorm_schedule)):
+        raise ValueError(
+            f"{_WHERE}: renorm_schedule must be a callable, and only with normalization='renorm'"
+        )
+
+    run = _SeedTraining(seeds, models, cfg, opts, data, hooks, renorm_schedule)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), single_blas_thread():
+        for step in range(opts["steps"]):
+            run.step(step)
+            if run.active.size == 0:
+                break
+            run.evaluate_if_due(step)
+        run.finish()
+    return run.result()
+
+
+def _check_options(layer_sizes, **options) -> tuple[dict, dict]:
+    """The checked options of :func:`train_seeds`: (the MLP's configuration, the training loop's)."""
+    activation, normalization = options["activation"], options["normalization"]
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"{_WHERE}: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"{_WHERE}: normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
+    if options["placement"] not in ("before", "after"):
+        raise ValueError(f"{_WHERE}: placement must be 'before' or 'after', got {options['placement']!r}")
+    opts = dict(
+        steps=check_positive_int(options["steps"], "steps", _WHERE),
+        batch_size=check_positive_int(options["batch_size"], "batch_size", _WHERE),
+        lr=check_positive(options["lr"], "lr", _WHERE),
+        momentum=check_in_range(options["momentum"], "momentum", _WHERE, 0.0, 1.0),
+    )
+    bn_momentum = check_in_range(options["bn_momentum"], "bn_momentum", _WHERE, 0.0, 1.0)
+    eps = check_positive(options["eps"], "eps", _WHERE)
+    threshold = check_positive(options["divergence_threshold"], "divergence_threshold", _WHERE)
+    opts["divergence_threshold"] = threshold
+    eval_every = options["eval_every"]
+    if isinstance(eval_every, bool) or not isinstance(eval_every, int | np.integer) or eval_every < 0:
+        raise ValueError(f"{_WHERE}: eval_every must be an integer >= 0, got {eval_every!r}")
+    opts["eval_every"] = eval_every
+    if isinstance(layer_sizes, str) or not isinstance(layer_sizes, Iterable | np.ndarray):
+        raise TypeError(f"{_WHERE}: layer_sizes must be a sequence of int, got {type(layer_sizes).__name__}")
+    cfg = dict(
+        layer_sizes=list(layer_sizes),
+        activation=activation,
+        normalization=normalization,
+        placement=options["placement"],
+        init_scale=options["init_scale"],
+        bn_momentum=bn_momentum,
+        eps=eps,
+        num_groups=options["num_groups"],
+        r_max=options["r_max"],
+        d_max=options["d_max"],
+    )
+    return cfg, opts
+
+
+def _check_datasets(X, y, X_test, y_test, layer_sizes, batch_size: int, normalization: str) -> dict:
+    """The training and (optional) test data, checked against the architecture and the batch size."""
+    n_classes, d_in = layer_sizes[-1], layer_sizes[0]
     X, y = _check_data(X, y, n_classes, ("X", "y"), d_in)
     if batch_size > X.shape[0]:
         raise ValueError(f"{_WHERE}: batch_size={batch_size} exceeds the n={X.shape[0]} training examples")
@@ -572,99 +620,123 @@ def train_seeds(
         raise ValueError(f"{_WHERE}: give both X_test and y_test, or neither")
     if X_test is not None:
         X_test, y_test = _check_data(X_test, y_test, n_classes, ("X_test", "y_test"), d_in)
+    return dict(X=X, y=y, X_test=X_test, y_test=y_test, n_classes=n_classes)
 
-    S = len(seeds)
-    if renorm_schedule is not None and (normalization != "renorm" or not callable(renorm_schedule)):
-        raise ValueError(
-            f"{_WHERE}: renorm_schedule must be a callable, and only with normalization='renorm'"
+
+class _SeedTraining:
+    """The training loop of :func:`train_seeds`, in phases: ``__init__`` (stack the networks, allocate the
+    results), :meth:`step` (one SGD step of every active seed, dropping the ones that diverge),
+    :meth:`evaluate_if_due`, :meth:`finish` (the survivors' final state and test accuracy), :meth:`result`."""
+
+    def __init__(self, seeds, models, cfg, opts, data, hooks, renorm_schedule):
+        self.seeds, self.models, self.cfg, self.opts, self.data = seeds, models, cfg, opts, data
+        self.hooks, self.renorm_schedule = hooks, renorm_schedule
+        S, steps, eval_every = len(seeds), opts["steps"], opts["eval_every"]
+        self.net = _Stack(models[0], models, dict(cfg) if renorm_schedule is not None else cfg)
+        X_test = data["X_test"]
+        self.batches = [iterate_minibatches(data["X"].shape[0], opts["batch_size"], seed=s) for s in seeds]
+        self.loss = np.full((S, steps), np.nan)
+        self.batch_acc = np.full((S, steps), np.nan)
+        self.eval_steps = (
+            [t for t in range(eval_every, steps, eval_every)] if (X_test is not None and eval_every) else []
         )
-    net = _Stack(models[0], models, dict(cfg) if renorm_schedule is not None else cfg)
-    batches = [iterate_minibatches(X.shape[0], batch_size, seed=s) for s in seeds]
-    loss = np.full((S, steps), np.nan)
-    batch_acc = np.full((S, steps), np.nan)
-    eval_steps = (
-        [t for t in range(eval_every, steps, eval_every)] if (X_test is not None and eval_every) else []
-    )
-    test_steps = np.array(eval_steps + [steps] if X_test is not None else [], dtype=int)
-    test_acc = np.full((S, test_steps.size), 1.0 / n_classes)
-    diverged = np.zeros(S, dtype=bool)
-    steps_taken = np.full(S, steps, dtype=int)
-    # Final state per seed, filled when a seed diverges or at the end.
-    final_params = [{name: np.empty_like(a) for name, a in p.items()} for p in net.params]
-    final_state = {index: {name: np.empty_like(a) for name, a in s.items()} for index, s in net.state.items()}
+        self.test_steps = np.array(self.eval_steps + [steps] if X_test is not None else [], dtype=int)
+        self.test_acc = np.full((S, self.test_steps.size), 1.0 / data["n_classes"])
+        self.diverged = np.zeros(S, dtype=bool)
+        self.steps_taken = np.full(S, steps, dtype=int)
+        # Final state per seed, filled when a seed diverges or at the end.
+        self.final_params = [{name: np.empty_like(a) for name, a in p.items()} for p in self.net.params]
+        self.final_state = {
+            index: {name: np.empty_like(a) for name, a in s.items()} for index, s in self.net.state.items()
+        }
+        self.active = np.arange(S)  # original row of every network still in the stack
+        self.velocity = None
+        self.next_eval = 0
 
-    def save(rows, positions):
+    def _save(self, rows, positions):
         """Copy the current state of stack positions ``positions`` into the final rows ``rows``."""
-        for final, p in zip(final_params, net.params, strict=True):
+        for final, p in zip(self.final_params, self.net.params, strict=True):
             for name, a in p.items():
                 final[name][rows] = a[positions]
-        for index, s in net.state.items():
+        for index, s in self.net.state.items():
             for name, a in s.items():
-                final_state[index][name][rows] = a[positions]
+                self.final_state[index][name][rows] = a[positions]
 
-    active = np.arange(S)  # original row of every network still in the stack
-    velocity = None
-    next_eval = 0
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), single_blas_thread():
-        for step in range(steps):
-            if renorm_schedule is not None:
-                net.cfg["r_max"], net.cfg["d_max"] = _renorm_limits_at(renorm_schedule, step)
-            idx = np.stack([next(batches[row]) for row in active])
-            xb, yb = X[idx], y[idx]
-            logits, caches = net.forward(xb, training=True)
-            step_loss, dlogits = _softmax_cross_entropy(logits, yb)
-            loss[active, step] = step_loss
-            batch_acc[active, step] = np.mean(logits.argmax(axis=2) == yb, axis=1)
-            bad = ~np.isfinite(step_loss) | (step_loss > divergence_threshold)
-            if bad.any():
-                # Frozen before the update (running statistics include this step, as in train()).
-                save(active[bad], np.flatnonzero(bad))
-                diverged[active[bad]] = True
-                steps_taken[active[bad]] = step + 1
-            grads = net.backward(dlogits, caches)
-            if hooks is not None:  # train() calls its hooks here, except at a diverging step
-                for pos in np.flatnonzero(~bad):
-                    row = active[pos]
-                    if any(step % getattr(h, "every", 1) == 0 for h in hooks[row]):
-                        model = _hook_view(models[row], net, grads, pos, step, xb[pos], yb[pos])
-                        for hook in hooks[row]:
-                            hook(step, model)
-            # SGD (training.SGD.step): v = g at the first step, then v = momentum * v + g; θ -= lr * v
-            if momentum:
-                if velocity is None:
-                    velocity = [{name: g.copy() for name, g in gr.items()} for gr in grads]
-                else:
-                    for vel, gr in zip(velocity, grads, strict=True):
-                        for name in vel:
-                            vel[name] = momentum * vel[name] + gr[name]
-                grads = velocity
-            for p, gr in zip(net.params, grads, strict=True):
-                for name, param in p.items():
-                    param -= lr * gr[name]
-            if bad.any():
-                keep = np.flatnonzero(~bad)
-                active = active[keep]
-                net.take(keep)
-                if velocity is not None:
-                    velocity = [{name: v[keep] for name, v in vel.items()} for vel in velocity]
-                if active.size == 0:
-                    break
-            if next_eval < len(eval_steps) and step + 1 == eval_steps[next_eval]:
-                test_acc[active, next_eval] = net.accuracy(X_test, y_test)
-                next_eval += 1
-        if active.size:
-            save(active, np.arange(active.size))
-            if X_test is not None:
-                test_acc[active, -1] = net.accuracy(X_test, y_test)
-    return SeedRuns(
-        seeds=seeds,
-        loss=loss,
-        batch_accuracy=batch_acc,
-        test_steps=test_steps,
-        test_accuracy=test_acc,
-        diverged=diverged,
-        steps_taken=steps_taken,
-        config=cfg,
-        params=final_params,
-        state=final_state,
-    )
+    def step(self, step: int) -> None:
+        """Forward, loss, backward, hooks and SGD update of every active seed at ``step``."""
+        net, active, X, y = self.net, self.active, self.data["X"], self.data["y"]
+        if self.renorm_schedule is not None:
+            net.cfg["r_max"], net.cfg["d_max"] = _renorm_limits_at(self.renorm_schedule, step)
+        idx = np.stack([next(self.batches[row]) for row in active])
+        xb, yb = X[idx], y[idx]
+        logits, caches = net.forward(xb, training=True)
+        step_loss, dlogits = _softmax_cross_entropy(logits, yb)
+        self.loss[active, step] = step_loss
+        self.batch_acc[active, step] = np.mean(logits.argmax(axis=2) == yb, axis=1)
+        bad = ~np.isfinite(step_loss) | (step_loss > self.opts["divergence_threshold"])
+        if bad.any():
+            # Frozen before the update (running statistics include this step, as in train()).
+            self._save(active[bad], np.flatnonzero(bad))
+            self.diverged[active[bad]] = True
+            self.steps_taken[active[bad]] = step + 1
+        grads = net.backward(dlogits, caches)
+        if self.hooks is not None:  # train() calls its hooks here, except at a diverging step
+            self._call_hooks(step, grads, bad, xb, yb)
+        self._sgd_update(grads)
+        if bad.any():
+            keep = np.flatnonzero(~bad)
+            self.active = active[keep]
+            net.take(keep)
+            if self.velocity is not None:
+                self.velocity = [{name: v[keep] for name, v in vel.items()} for vel in self.velocity]
+
+    def _call_hooks(self, step, grads, bad, xb, yb):
+        for pos in np.flatnonzero(~bad):
+            row = self.active[pos]
+            if any(step % getattr(h, "every", 1) == 0 for h in self.hooks[row]):
+                model = _hook_view(self.models[row], self.net, grads, pos, step, xb[pos], yb[pos])
+                for hook in self.hooks[row]:
+                    hook(step, model)
+
+    def _sgd_update(self, grads):
+        """training.SGD.step: v = g at the first step, then v = momentum * v + g; θ -= lr * v."""
+        momentum, lr = self.opts["momentum"], self.opts["lr"]
+        if momentum:
+            if self.velocity is None:
+                self.velocity = [{name: g.copy() for name, g in gr.items()} for gr in grads]
+            else:
+                for vel, gr in zip(self.velocity, grads, strict=True):
+                    for name in vel:
+                        vel[name] = momentum * vel[name] + gr[name]
+            grads = self.velocity
+        for p, gr in zip(self.net.params, grads, strict=True):
+            for name, param in p.items():
+                param -= lr * gr[name]
+
+    def evaluate_if_due(self, step: int) -> None:
+        """Eval-mode test accuracy of the active seeds if ``step + 1`` is an evaluation step."""
+        if self.next_eval < len(self.eval_steps) and step + 1 == self.eval_steps[self.next_eval]:
+            accuracy = self.net.accuracy(self.data["X_test"], self.data["y_test"])
+            self.test_acc[self.active, self.next_eval] = accuracy
+            self.next_eval += 1
+
+    def finish(self) -> None:
+        """The final state and test accuracy of the seeds that did not diverge."""
+        if self.active.size:
+            self._save(self.active, np.arange(self.active.size))
+            if self.data["X_test"] is not None:
+                self.test_acc[self.active, -1] = self.net.accuracy(self.data["X_test"], self.data["y_test"])
+
+    def result(self) -> SeedRuns:
+        return SeedRuns(
+            seeds=self.seeds,
+            loss=self.loss,
+            batch_accuracy=self.batch_acc,
+            test_steps=self.test_steps,
+            test_accuracy=self.test_acc,
+            diverged=self.diverged,
+            steps_taken=self.steps_taken,
+            config=self.cfg,
+            params=self.final_params,
+            state=self.final_state,
+        )
