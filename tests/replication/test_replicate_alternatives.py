@@ -30,7 +30,7 @@ def sweep(data):
         X_test,
         y_test,
         methods=("batch", "group"),
-        batch_sizes=(2, 4, 32),
+        batch_sizes=(2, 4, 8, 32),
         seeds=HELD_OUT_SEEDS,
     )
 
@@ -64,16 +64,32 @@ def test_gn_does_not_lose_accuracy_at_batch_2(sweep):
 
 
 def test_bn_is_ahead_of_gn_at_batch_32(sweep):
-    """08 §5: "at batch 32 BN is ahead of GN by a point or two" (Wu & He's Fig. 1 / Table 2: 0.5 points)."""
+    """08 §5: "at batch 32 BN is ahead of GN by a point or two" (Wu & He's Fig. 1 / Table 2: 0.5 points);
+    Deep dive 5: "BN's lead over GN shows on both halves" (subsets of 10 seeds, as here)."""
     c = compare(sweep.accuracy("batch", 32), sweep.accuracy("group", 32), names=("BN", "GN"))
     assert_verdict(c, "ahead:BN")
     assert c.mean_diff < 3, c.verdict
 
 
-def test_bn_is_ahead_of_ln_at_batch_32(sweep, layer32):
-    """08 §5: "BN is also ahead of LN at batch 32, as in Wu & He's Table 1" (their LN: 1.7 points behind)."""
+def test_gn_is_ahead_of_bn_at_batch_4_and_level_at_batch_8(sweep):
+    """08 §5: "BN is about 5 points behind GN at batch 4; at batch 8 the two show no clear difference"."""
+    c = compare(sweep.accuracy("group", 4), sweep.accuracy("batch", 4), names=("GN", "BN"))
+    assert_verdict(c, "ahead:GN")
+    assert 2 < c.mean_diff < 8, c.verdict
+    c = compare(sweep.accuracy("batch", 8), sweep.accuracy("group", 8), names=("BN", "GN"))
+    assert_verdict(c, "no clear difference")
+
+
+def test_ln_is_within_a_point_or_two_of_bn_at_batch_32(sweep, layer32):
+    """08 Deep dive 5: "On all 20 seeds BN is ahead of LN by about a point, the direction of Wu & He's
+    Table 1, but that edge does not show on every subset of 10 seeds ... the course claims no order between
+    BN and LN at batch 32 beyond 'LN is within a point or two of BN here'".
+
+    Ten held-out seeds are such a subset, so "ahead" is not asserted: only that LN is not ahead and that the
+    mean difference is within a point or two (below 2.5 points either way)."""
     c = compare(sweep.accuracy("batch", 32), layer32.accuracy("layer", 32), names=("BN", "LN"))
-    assert_verdict(c, "ahead:BN")
+    assert c.leader != "LN", c.verdict
+    assert abs(c.mean_diff) < 2.5, c.verdict
 
 
 def test_bn_eval_mode_beats_batch_statistics_at_batch_4(sweep, data):
