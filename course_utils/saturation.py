@@ -706,8 +706,9 @@ def init_probe(
     dict label -> dict with per-seed arrays (length ``len(seeds)``): ``saturated`` (share of all hidden
     outputs, by ``fraction``), ``rms_slope`` (geometric mean over hidden layers 2..depth of the rms of
     σ′), ``backward_gain`` (factor per layer, see :func:`signal_propagation`), ``grad_ratio``
-    (‖∂L/∂W₁‖/‖∂L/∂W_out‖); ``c`` (the gain :math:`s_W\sqrt{width}` of a hidden weight matrix) and
-    ``histograms`` (the first seed's, shape (depth, bins)).
+    (‖∂L/∂W₁‖/‖∂L/∂W_out‖); ``c`` (the gain :math:`s_W\sqrt{width}` of a hidden weight matrix),
+    ``histograms`` (the first seed's, shape (depth, bins)) and ``runs`` (every seed's
+    :func:`signal_propagation` dict, without the outputs themselves).
     """
     where = "init_probe"
     if not isinstance(configs, dict) or not configs:
@@ -724,7 +725,7 @@ def init_probe(
     seeds = [int(s) for s in seeds]
     out = {}
     for label, (norm, scale) in configs.items():
-        rows, hist = [], None
+        rows, runs, hist = [], [], None
         for s in seeds:
             sp = signal_propagation(MLP(sizes, "sigmoid", norm, init_scale=scale, seed=s), X, y)
             if hist is None:
@@ -732,6 +733,7 @@ def init_probe(
             g = sp["weight_grad_norms"]
             rms = float(np.exp(np.mean(np.log(sp["rms_slope"][1:])))) if depth > 1 else float("nan")
             rows.append((float(fraction(np.stack(sp["outputs"]))), rms, sp["backward_gain"], g[0] / g[-1]))
+            runs.append({key: value for key, value in sp.items() if key != "outputs"})
         rows = np.array(rows)
         out[label] = {
             "saturated": rows[:, 0],
@@ -740,6 +742,7 @@ def init_probe(
             "grad_ratio": rows[:, 3],
             "c": (1.0 / np.sqrt(width) if scale is None else float(scale)) * np.sqrt(width),
             "histograms": hist,
+            "runs": runs,
         }
     return out
 

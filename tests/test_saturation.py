@@ -416,3 +416,40 @@ def test_preactivation_profile_separates_the_sigmoid_offset_from_the_signal(digi
     assert np.all(p["z_spread"] <= p["z_rms"] + 1e-12)
     assert 1.5 < p["z_rms"][-1] < 3.5  # ~ c/2 = 2
     assert p["z_spread"][-1] < 0.1 * p["z_spread"][0]
+
+
+def test_signal_propagation_plot_has_the_two_lower_panels():
+    import matplotlib.pyplot as plt
+
+    scales = np.array([0.1, 1.0, 10.0])
+    prop = {
+        "forward_gain": np.full((3, 2), 0.5),
+        "backward_gain": np.full((3, 2), 0.7),
+        "saturated": np.full((3, 2), 0.2),
+    }
+    fig = cu.plotting.plot_signal_propagation(scales, prop, default_scale=0.2, fan_in=32)
+    labels = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
+    assert len(labels) == 2 and "factor per layer" in labels[0] and "saturated" in labels[1]
+    plt.close(fig)
+
+
+def test_init_probe_and_scale_rule_profiles(digits):
+    X, y = digits[0][:200], digits[2][:200]
+    probe = S.init_probe({"big": ("none", 1.0), "small": ("none", None)}, seeds=(0, 1), data=(X, y), depth=3)
+    assert probe["big"]["saturated"].shape == (2,) and probe["big"]["histograms"].shape == (3, 25)
+    assert probe["big"]["saturated"].mean() > probe["small"]["saturated"].mean()
+    assert len(probe["small"]["runs"]) == 2 and "outputs" not in probe["small"]["runs"][0]
+    prof = S.scale_rule_profiles({"relu": ("relu", np.sqrt(2 / 64))}, seeds=(0, 1), data=(X, y), depth=3)
+    assert prof["relu"]["z_rms"].shape == (2, 3) and prof["relu"]["grad_ratio"].shape == (2,)
+    with pytest.raises(TypeError):
+        S.init_probe({}, data=(X, y))
+
+
+def test_saturation_threshold_and_factor_per_layer():
+    assert S.saturation_threshold() == pytest.approx(S.SATURATED_Z)
+    assert S.sigmoid(S.saturation_threshold(0.9)) == pytest.approx(0.9)
+    assert S.factor_per_layer([1e-6, 1e-3, 1.0]) == pytest.approx(1e-3)
+    with pytest.raises(ValueError):
+        S.saturation_threshold(0.4)
+    with pytest.raises(ValueError):
+        S.factor_per_layer([1.0])

@@ -17,6 +17,7 @@ __all__ = [
     "draw_activation_heatmap",
     "padded_histogram_image",
     "plot_init_sweep",
+    "plot_signal_propagation",
     "plot_budget_curves",
 ]
 
@@ -248,6 +249,43 @@ def plot_init_sweep(
     if propagation is not None:
         _plot_propagation(axes[1], axes[2], scales, propagation, fan_in)
     axes[-1].set_xlabel("initial weight std s_W (every layer)")
+    return fig
+
+
+def plot_signal_propagation(scales, propagation, default_scale=None, fan_in=None):
+    """The two lower panels of :func:`plot_init_sweep` alone (the accuracy panel is Section 5's figure):
+    the plain network's factor per layer, forward and backward, and its share of saturated units at
+    initialization, against the initial weight std (log axis).
+
+    Parameters
+    ----------
+    scales : sequence of float
+    propagation : dict
+        ``{"forward_gain", "backward_gain", "saturated"}``, each (n_scales, n_seeds).
+    default_scale : float, optional
+        Marks ``1/sqrt(fan_in)`` and 4× it (the "4× for sigmoid" rule).
+    fan_in : int, optional
+        Adds the c/4 line and a top axis in units of ``1/sqrt(fan_in)``.
+    """
+    scales = np.asarray(scales, dtype=float)
+    fig, (ax_gain, ax_sat) = plt.subplots(
+        2, 1, figsize=(7.5, 4.8), sharex=True, layout="constrained", gridspec_kw={"height_ratios": [1.6, 1.0]}
+    )
+    if default_scale is not None:
+        for x, ls, label in (
+            (default_scale, "--", "1/√fan_in (default)"),
+            (4 * default_scale, "-.", "4/√fan_in (the “4× for sigmoid” rule)"),
+        ):
+            for a in (ax_gain, ax_sat):
+                a.axvline(x, color=COLORS["black"], ls=ls, lw=0.8, label=label if a is ax_gain else None)
+    ax_gain.set_xscale("log")
+    _plot_propagation(ax_gain, ax_sat, scales, propagation, fan_in)
+    if fan_in is not None:
+        top = ax_gain.secondary_xaxis(
+            "top", functions=(lambda s: s * np.sqrt(fan_in), lambda c: c / np.sqrt(fan_in))
+        )
+        top.set_xlabel(f"c = s_W · √{fan_in}")
+    ax_sat.set_xlabel("initial weight std s_W (every layer)")
     return fig
 
 
