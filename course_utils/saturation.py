@@ -553,7 +553,8 @@ def layer_gradient_table(
     model = MLP(
         [X.shape[1]] + [width] * depth + [10], "sigmoid", normalization, init_scale=init_scale, seed=seed
     )
-    hook, saturation = GradientNormRecorder(norms, every=1), SaturationHook(every=1)
+    every = max(int(np.gcd.reduce(record_at)), 1)  # record only the steps asked for (and a few between)
+    hook, saturation = GradientNormRecorder(norms, every=every), SaturationHook(every=every)
     history = train(
         model,
         X,
@@ -566,9 +567,10 @@ def layer_gradient_table(
     )
     if history.diverged:
         raise RuntimeError(f"{where}: training diverged at step {history.steps_taken}; lower lr")
+    rows = record_at // every  # hooks record at steps 0, every, 2 * every, ...
     if return_saturation:
-        return hook.values[record_at], saturation.values[record_at]
-    return hook.values[record_at]
+        return hook.values[rows], saturation.values[rows]
+    return hook.values[rows]
 
 
 def _training_data(data, where):
