@@ -821,9 +821,8 @@ def init_scale_sweep(
         Default: the digits split of ``load_digits_split(seed=0)``.
     output_scale : float, optional
         Initial weight std of the output layer only (e.g. its default ``1/sqrt(hidden[-1])``), to
-        separate what the output layer's scale does from what the hidden layers' scale does (trained
-        seed by seed with :func:`~course_utils.training.train`). Default: the same ``scale`` as every
-        other layer.
+        separate what the output layer's scale does from what the hidden layers' scale does. Default:
+        the same ``scale`` as every other layer.
 
     Returns
     -------
@@ -843,14 +842,16 @@ def init_scale_sweep(
     settings = dict(steps=steps, batch_size=batch_size, lr=lr, X_test=X_test, y_test=y_test)
     for a, norm in enumerate(normalizations):
         for b, scale in enumerate(scales):
-            if output_scale is None:
-                runs = train_seeds(sizes, seeds, X, y, normalization=norm, init_scale=scale, **settings)
-                acc[a, b] = runs.final_test_accuracy
-                continue
-            for c, seed in enumerate(seeds):
-                model = MLP(sizes, "sigmoid", norm, init_scale=scale, seed=seed)
-                model.linears[-1].params["W"] *= output_scale / scale  # same directions, another length
-                acc[a, b, c] = train(model, X, y, seed=seed, **settings).final_test_accuracy
+            customize = None
+            if output_scale is not None:
+
+                def customize(model, factor=output_scale / scale):
+                    model.linears[-1].params["W"] *= factor  # same directions, another length
+
+            runs = train_seeds(
+                sizes, seeds, X, y, normalization=norm, init_scale=scale, customize=customize, **settings
+            )
+            acc[a, b] = runs.final_test_accuracy
     return acc
 
 
