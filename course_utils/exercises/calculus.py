@@ -71,6 +71,9 @@ def _exact_grad(f, p):
     return np.asarray(_GRADIENTS[id(f)](np.asarray(p, float)), dtype=float)
 
 
+_SCALED_ERROR = "scaled error (|yours − exact| / max(1, |exact|))"
+
+
 def _scaled_abs_error(answer, expected):
     """Absolute error in units of max(1, |expected|): a derivative can be 0, a relative error cannot."""
     scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
@@ -128,8 +131,9 @@ def check_directional_derivative(fn) -> bool:
     """Grade ``fn(f, p, u, h=1e-5)`` (a numerical D_u f(p)) against the exact ``∇f(p)·u``.
 
     Cases: random points and unit directions on the course's example, on a function of three variables
-    and on a steep one (where a one-sided quotient is visibly off). The error is absolute, in units of
-    max(1, |D_u f|); a central difference reaches ~1e-9, a one-sided one ~1e-4.
+    and on a steep one (where a one-sided quotient is visibly off). The error is scaled: |yours − exact|
+    over max(1, |D_u f|) (relative for large derivatives, absolute for small ones); a central difference
+    reaches ~1e-9, a one-sided one ~1e-4.
     """
 
     def reference(f, p, u, h):
@@ -145,8 +149,14 @@ def check_directional_derivative(fn) -> bool:
                 "operator precedence: `... / 2*h` divides by 2 and then MULTIPLIES by h; "
                 "write `/ (2*h)` (or `/ 2 / h`)": lambda: (f(p + h * u) - f(p - h * u)) / 2 * h,
                 "the two points p ± h·u are 2h apart: divide by 2h, not by h": 2 * exact,
-                "that is the one-sided quotient [f(p+hu) − f(p)]/h (error O(h)); "
-                "use [f(p+hu) − f(p−hu)]/(2h), whose error is O(h²)": lambda: (f(p + h * u) - f(p)) / h,
+                "that is the one-sided quotient [f(p+hu) − f(p)]/h, whose error is O(h): substitute −h for h "
+                "in the expansion and combine the two quotients so that the h-term cancels": lambda: (
+                    (f(p + h * u) - f(p)) / h
+                ),
+                "your answer is almost 0: the backward quotient steps by −h, so it is [f(p−hu) − f(p)]/(−h); "
+                "divided by +h its slope has the wrong sign and cancels the forward one": lambda: (
+                    (f(p + h * u) + f(p - h * u) - 2 * f(p)) / (2 * h)
+                ),
                 "sign: the quotient is f(p + h·u) MINUS f(p − h·u), in that order": -exact,
                 "step along u: p + h*u (the whole vector u), not p + h": lambda: (
                     (f(p + h * ones) - f(p - h * ones)) / (2 * h)
@@ -163,7 +173,7 @@ def check_directional_derivative(fn) -> bool:
         reference,
         tol=1e-7,
         error=_scaled_abs_error,
-        error_name="absolute error",
+        error_name=_SCALED_ERROR,
         diagnose=diagnose,
         on_raise=_unpacking_hint,
     )
@@ -211,6 +221,8 @@ def check_central_gradient(fn) -> bool:
                 "move one coordinate at a time: p + h·e_i changes only coordinate i "
                 "(p + h moves all of them)": np.full(d, all_at_once),
                 "the components are in the wrong order (component i belongs to coordinate i)": exact[::-1],
+                "the last component is 0: your loop stops one coordinate early (range(len(p)) visits all "
+                "D coordinates; range(len(p) - 1) skips the last)": np.append(exact[:-1], 0.0),
             },
             rtol=1e-4,
             atol=1e-13,
@@ -223,7 +235,7 @@ def check_central_gradient(fn) -> bool:
         reference,
         tol=1e-7,
         error=_scaled_abs_error,
-        error_name="absolute error",
+        error_name=_SCALED_ERROR,
         diagnose=diagnose,
         on_raise=_unpacking_hint,
         mutation_hint=_OWN_POINT,
@@ -267,6 +279,10 @@ def check_steepest_descent(fn) -> bool:
                     norm,
                 ),
                 "u must be a UNIT vector: divide −g by its length ‖g‖": (-g, -(norm**2)),
+                "u must be a UNIT vector (‖u‖ = 1), yours has length ‖g‖: divide −g by its length": (
+                    -g,
+                    -norm,
+                ),
                 "u must be a unit vector (‖u‖ = 1): divide by ‖g‖, not by ‖g‖²": (-g / norm**2, -1.0),
                 "the rate is g·u = −‖g‖ (the length, not the squared length)": (u_right, -(norm**2)),
                 "‖g‖ is the Euclidean length √(g₁² + g₂² + …) (np.linalg.norm), not the sum of |g_i|": (

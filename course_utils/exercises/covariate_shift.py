@@ -5,12 +5,14 @@ measurement through the course's MLP API (a deep dive)."""
 from __future__ import annotations
 
 import copy
+import functools
+import math
 
 import numpy as np
 
 from .. import covariate_shift as cs
 from ..training import MLP
-from .core import Case, grade, match_mistake
+from .core import Case, call_student, grade, match_mistake
 
 __all__ = [
     "check_percentile_traces",
@@ -115,8 +117,8 @@ def _diagnose_percentiles(answers, args, kwargs):
 
 
 def check_median_drift(fn) -> bool:
-    """Grade ``fn(probe) -> float``: the mean over units of |Δ median| between consecutive records
-    (:func:`course_utils.covariate_shift.median_drift`)."""
+    """Grade ``fn(probe) -> float``: the mean absolute change of the medians, i.e. the mean over records and
+    units of |Δ median| between consecutive records (:func:`course_utils.covariate_shift.median_drift`)."""
     return grade(
         "median_drift",
         fn,
@@ -131,14 +133,27 @@ def _diagnose_drift(answers, args, kwargs):
     (got,) = answers
     probe = np.asarray(args["probe"], dtype=np.float64)
     med = np.median(probe, axis=1)  # (n_records, n_units)
+    change = np.diff(med, axis=0)
     if np.ndim(got) > 0:
         return "one number for the whole layer: average |Δ median| over records and units (a scalar)"
     return match_mistake(
         got,
         {
             "take the absolute value of each change before averaging: up and down moves must not cancel": lambda: (
-                np.mean(np.diff(med, axis=0))
+                np.mean(change)
             ),
+            "abs() after a mean comes too late: inside the mean the ups and downs have already cancelled. "
+            "Take the absolute value of each change, then average": lambda: abs(np.mean(change)),
+            "abs() after a mean over the records comes too late: inside the mean the ups and downs have "
+            "already cancelled. Take the absolute value of each change, then average": lambda: np.mean(
+                np.abs(np.mean(change, axis=0))
+            ),
+            "that is the root-mean-square change (square, mean, square root); the task asks for the mean "
+            "ABSOLUTE change: average |Δ median| itself, no squares": lambda: np.sqrt(np.mean(change**2)),
+            "that is a root-mean-square change per unit; the task asks for the mean ABSOLUTE change: "
+            "average |Δ median| itself, no squares": lambda: np.mean(np.sqrt(np.mean(change**2, axis=0))),
+            "that is the mean SQUARED change; the task asks for the mean absolute change: average "
+            "|Δ median| itself, no squares": lambda: np.mean(change**2),
             "the median of each unit at each record runs over the probe images (axis 1), not over the "
             "units": lambda: np.mean(np.abs(np.diff(np.median(probe, axis=2), axis=0))),
             "the change is between consecutive records (np.diff over axis 0), not between units": lambda: (
@@ -162,10 +177,21 @@ def _diagnose_drift(answers, args, kwargs):
 # --- relative gradient change -------------------------------------------------------------------------
 
 
+#: The task's calibration cases: (what happened, G_new from G, the value the measure must give).
+_CALIBRATION = (
+    ("the gradient did not change (G_new = G)", lambda G: G.copy(), 0.0),
+    ("the gradient doubled (G_new = 2*G)", lambda G: 2.0 * G, 1.0),
+    ("the gradient reversed (G_new = -G)", lambda G: -G, 2.0),
+    ("the gradient vanished (G_new = 0)", np.zeros_like, 1.0),
+)
+
+
 def _gradient_cases():
-    """Gradient pairs: a small change, a rotation that keeps the norm, a large change, and a vector."""
+    """The calibration cases, then gradient pairs: a small change, a rotation that keeps the norm, a large
+    change, and a vector."""
     rng = np.random.default_rng(2018)
-    cases = []
+    G = rng.normal(size=(4, 5))
+    cases = [Case({"G": G, "G_new": make(G)}, note=label) for label, make, _ in _CALIBRATION[1:]]
     G = rng.normal(size=(6, 4))
     cases.append(Case({"G": G, "G_new": G + 0.1 * rng.normal(size=G.shape)}, note="a small change"))
     G = rng.normal(size=(5, 7))
@@ -180,32 +206,63 @@ def _gradient_cases():
 
 def check_relative_gradient_change(fn) -> bool:
     """Grade ``fn(G, G_new) -> float``: ``‖G_new − G‖ / ‖G‖`` with the Frobenius norm
-    (:func:`course_utils.covariate_shift.relative_gradient_change`)."""
+    (:func:`course_utils.covariate_shift.relative_gradient_change`).
+
+    The exercise asks the student to *design* the measure from calibration cases, so a wrong answer is
+    told which calibration case it fails (and what it gives there), never the formula.
+    """
     return grade(
         "relative_gradient_change",
         fn,
         _gradient_cases(),
         cs.relative_gradient_change,
-        diagnose=_diagnose_relative,
+        diagnose=functools.partial(_diagnose_relative, fn=fn),
         mutation_hint=_READ_ONLY,
     )
 
 
-def _diagnose_relative(answers, args, kwargs):
+def _student_value(fn, G, G_new) -> float | None:
+    """The student's answer for one pair as a float (nan/inf kept), or None if it is not one number."""
+    outcome = call_student(fn, G.copy(), G_new.copy())
+    if outcome.kind != "value":
+        return None
+    try:
+        value = np.asarray(outcome.value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return float(value) if value.size == 1 else None
+
+
+def _calibration_failures(fn, G) -> str:
+    """The calibration cases of the task that ``fn`` gets wrong (on the gradient ``G``), in words."""
+    failures = []
+    for label, make, expected in _CALIBRATION:
+        value = _student_value(fn, G, make(G))
+        if value is not None and not math.isclose(value, expected, rel_tol=1e-6, abs_tol=1e-9):
+            failures.append(f"{label} should give {expected:g}, your function gives {value:.3g}")
+    value = _student_value(fn, G, -G[::-1] if G.ndim else -G)
+    scaled = _student_value(fn, 1000.0 * G, -1000.0 * G[::-1] if G.ndim else -1000.0 * G)
+    if not failures and value is not None and scaled is not None:
+        if not math.isclose(value, scaled, rel_tol=1e-6, abs_tol=1e-12):
+            failures.append(
+                f"multiplying G and G_new by 1000 changed your answer from {value:.3g} to {scaled:.3g} "
+                "(it must not change)"
+            )
+    return "; ".join(failures)
+
+
+def _diagnose_relative(answers, args, kwargs, fn=None):
     (got,) = answers
     G, G_new = np.asarray(args["G"], dtype=np.float64), np.asarray(args["G_new"], dtype=np.float64)
     if np.ndim(got) > 0:
         return "one number per pair: the norm of the whole difference (np.linalg.norm of the array), not per entry"
+    calibration = _calibration_failures(fn, G) if fn is not None else ""
     nG, nD = np.linalg.norm(G), np.linalg.norm(G_new - G)
-    return match_mistake(
+    targeted = match_mistake(
         got,
         {
             "the norm of the difference, not the difference of the norms: two gradients of equal size "
             "that point different ways differ a lot": lambda: abs(np.linalg.norm(G_new) - nG) / nG,
-            "relative change: divide by the size of the old gradient ‖G‖": lambda: nD,
-            "divide by ‖G‖, the gradient before the change, not by ‖G_new‖": lambda: (
-                nD / np.linalg.norm(G_new)
-            ),
             "the Frobenius norm counts every entry once (np.linalg.norm(D) with no ord); ord=2 of a matrix "
             "is its largest singular value": lambda: np.linalg.norm(G_new - G, 2) / np.linalg.norm(G, 2),
             "a norm is the square root of the sum of squares, not the sum of absolute values": lambda: (
@@ -217,10 +274,14 @@ def _diagnose_relative(answers, args, kwargs):
             "not entry by entry: the norm of the whole difference over the norm of the whole gradient": lambda: (
                 np.mean(np.abs(G_new - G) / np.abs(G))
             ),
-            "1 − cos(G, G_new) sees only the change of direction; the relative change also counts a change "
-            "of size: ‖G_new − G‖ / ‖G‖": lambda: 1 - np.vdot(G, G_new) / (nG * np.linalg.norm(G_new)),
+            "1 − cos(G, G_new) sees only the change of direction, not a change of size": lambda: (
+                1 - np.vdot(G, G_new) / (nG * np.linalg.norm(G_new))
+            ),
         },
     )
+    if calibration:
+        return "calibration: " + calibration + (f" ({targeted})" if targeted else "")
+    return targeted
 
 
 # --- the full measurement through the MLP API (deep dive) --------------------------------------------

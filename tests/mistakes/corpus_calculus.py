@@ -36,6 +36,18 @@ def dd_sign(f, p, u, h=1e-5):
     return (f(p - h * u) - f(p + h * u)) / (2 * h)
 
 
+def dd_backward_over_plus_h(f, p, u, h=1e-5):
+    forward = (f(p + h * u) - f(p)) / h
+    backward = (f(p - h * u) - f(p)) / h  # the step is -h: this slope has the wrong sign
+    return (forward + backward) / 2
+
+
+def dd_backward_flipped(f, p, u, h=1e-5):
+    forward = (f(p + h * u) - f(p)) / h
+    backward = (f(p) - f(p - h * u)) / (-h)  # numerator flipped and denominator -h: wrong sign again
+    return 0.5 * (forward + backward)
+
+
 def dd_without_u(f, p, u, h=1e-5):
     return (f(p + h) - f(p - h)) / (2 * h)
 
@@ -95,6 +107,14 @@ def grad_sign(f, p, h=1e-5):
 
 def grad_all_at_once(f, p, h=1e-5):
     return (f(p + h) - f(p - h)) / (2 * h)
+
+
+def grad_skips_last(f, p, h=1e-5):
+    g = np.zeros(len(p))
+    for i in range(len(p) - 1):  # stops one coordinate early
+        e = np.eye(len(p))[i]
+        g[i] = (f(p + h * e) - f(p - h * e)) / (2 * h)
+    return g
 
 
 def grad_reversed(f, p, h=1e-5):
@@ -163,6 +183,10 @@ def steep_positive_rate(g):
 
 def steep_not_normalized(g):
     return -g, float(g @ -g)
+
+
+def steep_not_unit(g):
+    return -g, -float(np.linalg.norm(g))  # the rate is right for a unit u, but u is not one
 
 
 def steep_over_squared(g):
@@ -453,13 +477,15 @@ CORPUS = {
         wrong=[
             Wrong(dd_precedence, hint="operator precedence"),
             Wrong(dd_divide_by_h, hint="divide by 2h, not by h"),
-            Wrong(dd_one_sided, hint="one-sided quotient"),
+            Wrong(dd_one_sided, hint="so that the h-term cancels"),
+            Wrong(dd_backward_over_plus_h, hint="the backward quotient steps by −h"),
+            Wrong(dd_backward_flipped, hint="the backward quotient steps by −h"),
             Wrong(dd_sign, hint="MINUS f(p − h·u)"),
             Wrong(dd_without_u, hint="the whole vector u"),
-            Wrong(dd_huge_step, says="max absolute error"),
+            Wrong(dd_huge_step, says="max scaled error"),
             Wrong(dd_as_vector, says="shape"),
             Wrong(dd_two_d_only, hint="any length d"),
-            Wrong(dd_zero, says="max absolute error"),
+            Wrong(dd_zero, says="max scaled error"),
             *generic_wrongs(dd_central),
         ],
     ),
@@ -472,6 +498,7 @@ CORPUS = {
             Wrong(grad_sign, hint="MINUS f(p − h e_i)"),
             Wrong(grad_all_at_once, hint="move ONE coordinate at a time"),
             Wrong(grad_reversed, hint="wrong order"),
+            Wrong(grad_skips_last, hint="stops one coordinate early"),
             Wrong(grad_no_copy, says="in place"),
             Wrong(grad_alias, hint="`q = p` does not copy"),
             Wrong(grad_integer_array, hint="integer dtype"),
@@ -485,6 +512,7 @@ CORPUS = {
             Wrong(steep_ascent, hint="DOWNHILL"),
             Wrong(steep_positive_rate, hint="negative"),
             Wrong(steep_not_normalized, hint="UNIT vector"),
+            Wrong(steep_not_unit, hint="yours has length ‖g‖"),
             Wrong(steep_over_squared, hint="not by ‖g‖²"),
             Wrong(steep_rate_squared, hint="not the squared length"),
             Wrong(steep_one_value, says="return a tuple"),

@@ -101,6 +101,26 @@ def drift_sum(probe):
     return np.sum(np.abs(np.diff(np.median(probe, axis=1), axis=0)))
 
 
+def drift_abs_after_mean(probe):
+    medians = np.median(probe, axis=1)
+    return float(abs(np.mean(np.diff(medians, axis=0))))  # the ups and downs cancel first
+
+
+def drift_abs_after_record_mean(probe):
+    per_unit = np.diff(np.median(probe, axis=1), axis=0).mean(axis=0)
+    return float(np.mean(np.abs(per_unit)))
+
+
+def drift_rms(probe):
+    change = np.diff(np.median(probe, axis=1), axis=0)
+    return float(np.sqrt(np.mean(change**2)))
+
+
+def drift_mean_square(probe):
+    change = np.diff(np.median(probe, axis=1), axis=0)
+    return float((change**2).mean())
+
+
 def drift_per_unit(probe):
     return np.mean(np.abs(np.diff(np.median(probe, axis=1), axis=0)), axis=0)
 
@@ -126,6 +146,14 @@ def rel_absolute(G, G_new):
 
 def rel_by_new(G, G_new):
     return np.linalg.norm(G_new - G) / np.linalg.norm(G_new)
+
+
+def rel_by_sum(G, G_new):
+    return np.linalg.norm(G_new - G) / (np.linalg.norm(G) + np.linalg.norm(G_new))
+
+
+def rel_by_mean_norm(G, G_new):
+    return np.linalg.norm(G_new - G) / ((np.linalg.norm(G) + np.linalg.norm(G_new)) / 2)
 
 
 def rel_spectral(G, G_new):
@@ -249,6 +277,10 @@ CORPUS = {
             Wrong(drift_means, hint="medians, not means"),
             Wrong(drift_from_first, hint="not every record against the first"),
             Wrong(drift_sum, hint="not the sum"),
+            Wrong(drift_abs_after_mean, hint="comes too late: inside the mean the ups and downs"),
+            Wrong(drift_abs_after_record_mean, hint="comes too late: inside the mean the ups and downs"),
+            Wrong(drift_rms, hint="root-mean-square change"),
+            Wrong(drift_mean_square, hint="mean SQUARED change"),
             Wrong(drift_per_unit, hint="one number for the whole layer"),
             Wrong(drift_sorts_in_place, says="in place", hint="only reads its input"),
             *generic_wrongs(drift_right),
@@ -257,15 +289,32 @@ CORPUS = {
     "check_relative_gradient_change": Corpus(
         right=[rel_right, rel_by_hand],
         wrong=[
-            Wrong(rel_diff_of_norms, hint="not the difference of the norms"),
-            Wrong(rel_absolute, hint="divide by the size of the old gradient"),
-            Wrong(rel_by_new, hint="not by ‖G_new‖"),
+            Wrong(
+                rel_diff_of_norms,
+                hint="the gradient reversed (G_new = -G) should give 2, your function gives 0",
+            ),
+            Wrong(rel_absolute, hint="the gradient doubled (G_new = 2*G) should give 1, your function gives"),
+            Wrong(
+                rel_by_new, hint="the gradient doubled (G_new = 2*G) should give 1, your function gives 0.5;"
+            ),
+            Wrong(
+                rel_by_sum, hint="the gradient doubled (G_new = 2*G) should give 1, your function gives 0.333"
+            ),
+            Wrong(
+                rel_by_mean_norm,
+                hint="the gradient vanished (G_new = 0) should give 1, your function gives 2",
+            ),
             Wrong(rel_spectral, hint="largest singular value"),
             Wrong(rel_l1, hint="not the sum of absolute values"),
-            Wrong(rel_squared, hint="take the square root"),
+            Wrong(rel_squared, hint="reversed (G_new = -G) should give 2, your function gives 4"),
             Wrong(rel_entrywise, hint="not entry by entry"),
             Wrong(rel_per_entry, hint="one number per pair"),
-            Wrong(rel_one_minus_cosine, hint="sees only the change of direction"),
+            Wrong(rel_one_minus_cosine, hint="doubled (G_new = 2*G) should give 1, your function gives 0;"),
+            Wrong(
+                rel_one_minus_cosine,
+                hint="sees only the change of direction",
+                name="rel_one_minus_cosine_why",
+            ),
             Wrong(rel_in_place, says="in place", hint="only reads its input"),
             *generic_wrongs(rel_right),
         ],
