@@ -87,7 +87,14 @@ def check_update_running_stats(fn) -> bool:
         outputs=("new_mean", "new_var"),
         diagnose=_diagnose_update,
         on_raise=_update_raised,
+        mutation_hint=_UPDATE_MUTATION_HINT,
     )
+
+
+_UPDATE_MUTATION_HINT = (
+    "return NEW running arrays and don't modify the ones passed in (new_mean = (1 − momentum)·running_mean "
+    "+ …, not running_mean *= …): the layer stores what you return, and its caller may still hold the old ones"
+)
 
 
 def _update_raised(exc, args, kwargs):
@@ -199,6 +206,8 @@ def check_batchnorm_eval_forward(fn) -> bool:
         accept_extra=True,
         diagnose=_diagnose_eval,
         on_raise=_eval_raised,
+        mutation_hint="compute a new output array (x - running_mean, not x -= running_mean): the caller "
+        "still needs its input x, and the running statistics belong to the layer",
     )
 
 
@@ -219,6 +228,14 @@ def _diagnose_eval(answers, args, kwargs):
     mean, var, eps = args["running_mean"], args["running_var"], kwargs["eps"]
     G, B, M, V = (_channel(v, x) for v in (g, b, mean, var))
     axes = (0,) + tuple(range(2, x.ndim))
+    m_batch, m_channel = x.shape[0], x.size // x.shape[1]  # N, or every value of a channel (N·H·W)
+    as_stored = (
+        "use running_var as stored: the unbiased correction m/(m − 1) was already applied when it was "
+        "updated (Exercise 1), and at test time there is no batch size m to correct with"
+    )
+    for factor in ((m_batch - 1) / m_batch, (m_channel - 1) / m_channel, m_batch / (m_batch - 1)):
+        if match_mistake(answers[0], {as_stored: lambda f=factor: G * (x - M) / np.sqrt(V * f + eps) + B}):
+            return as_stored
     return match_mistake(
         answers[0],
         {
@@ -355,6 +372,8 @@ def check_fold_batchnorm(fn) -> bool:
         outputs=("W_folded", "b_folded"),
         diagnose=_diagnose_fold,
         on_raise=_fold_raised,
+        mutation_hint="return new arrays (W_folded = W * scale, not W *= scale) and leave W, b and the BN "
+        "layer as they are: the unfolded model must keep working",
     )
 
 

@@ -154,6 +154,18 @@ def ev_channel_axis0(x, gamma, beta, running_mean, running_var, eps=1e-5):
     return col(gamma) * (x - col(running_mean)) / np.sqrt(col(running_var) + eps) + col(beta)
 
 
+def ev_rescaled_running_var(x, gamma, beta, running_mean, running_var, eps=1e-5):
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    m = x.shape[0]
+    rm, rv, g, b = (a.reshape(shape) for a in (running_mean, running_var, gamma, beta))
+    return g * (x - rm) / np.sqrt(rv * (m - 1) / m + eps) + b
+
+
+def ev_rescaled_per_channel_count(x, gamma, beta, running_mean, running_var, eps=1e-5):
+    m = x.size // x.shape[1]
+    return ev_right_by_hand(x, gamma, beta, running_mean, running_var * (m - 1) / m, eps)
+
+
 def ev_in_place(x, gamma, beta, running_mean, running_var, eps=1e-5):
     x -= _c(running_mean, x)
     return _c(gamma, x) * x / np.sqrt(_c(running_var, x) + eps) + _c(beta, x)
@@ -545,7 +557,7 @@ CORPUS = {
             Wrong(upd_no_axis, hint="pass axis=0"),
             Wrong(upd_m_is_size, hint="not x.size"),
             Wrong(upd_keras_and_biased, hint="weights the NEW batch statistic"),
-            Wrong(upd_in_place, says="in place"),
+            Wrong(upd_in_place, hint="don't modify the ones passed in", says="in place"),
             Wrong(upd_only_mean, says="return a tuple"),
             *generic_wrongs(upd_right),
         ],
@@ -561,7 +573,9 @@ CORPUS = {
             Wrong(ev_no_affine, hint="apply gamma and beta"),
             Wrong(ev_no_reshape, hint="(1, C, 1, 1)", says="raised ValueError"),
             Wrong(ev_channel_axis0, hint="reshape each of them to (1, 4)", says="raised ValueError"),
-            Wrong(ev_in_place, says="in place"),
+            Wrong(ev_rescaled_running_var, hint="use running_var as stored"),
+            Wrong(ev_rescaled_per_channel_count, hint="correction m/(m − 1) was already applied"),
+            Wrong(ev_in_place, hint="the caller still needs its input x", says="in place"),
             *generic_wrongs(ev_right_by_hand),
         ],
     ),
@@ -594,8 +608,8 @@ CORPUS = {
             Wrong(fold_no_beta, hint="beta is added"),
             Wrong(fold_plus_mean, hint="not b_j + mean_j"),
             Wrong(fold_scaled_beta, hint="not multiplied by gamma"),
-            Wrong(fold_in_place, says="`W`"),
-            Wrong(fold_changes_layer, says="`bn.running_mean`"),
+            Wrong(fold_in_place, hint="the unfolded model must keep working", says="`W`"),
+            Wrong(fold_changes_layer, hint="the unfolded model must keep working", says="`bn.running_mean`"),
             *generic_wrongs(fold_right_by_hand),
         ],
     ),
