@@ -402,3 +402,13 @@ def test_layer_check_without_pieces_still_refuses_the_course_layer(capsys):
 
     assert cu.exercises.check_student_batchnorm_layer(Delegates) is False
     assert "course's own layer" in capsys.readouterr().out
+
+
+def test_pieces_name_what_is_still_the_courses_as_the_table_does(capsys):
+    """pieces.from_course lists the missing pieces by the names the printed table (and the exercises) use."""
+    ex = cu.exercises
+    pieces = ex.student_batchnorm_pieces(update=ex.course_update_running_stats)
+    table = capsys.readouterr().out
+    assert pieces.from_course == ["batchnorm_forward", "batchnorm_backward", "batchnorm_eval_forward"]
+    assert all(f"{name} (" in table for name in ex.PIECE_NAMES.values())
+    assert ex.student_batchnorm_pieces(verbose=False).from_course == list(ex.PIECE_NAMES.values())

@@ -38,6 +38,7 @@ __all__ = [
     "check_fold_batchnorm",
     "check_student_batchnorm_layer",
     "BatchNormPieces",
+    "PIECE_NAMES",
     "course_update_running_stats",
     "student_batchnorm_pieces",
     "pieces_layer",
@@ -454,6 +455,20 @@ class BatchNormPieces:
     def all_yours(self) -> bool:
         return all(v == "yours" for v in self.sources.values())
 
+    @property
+    def from_course(self) -> list[str]:
+        """The pieces that are still the course's, named as in the table of :func:`student_batchnorm_pieces`."""
+        return [PIECE_NAMES[key] for key, source in self.sources.items() if source == "course"]
+
+
+#: The name of each piece, as the exercises (and the table printed by student_batchnorm_pieces) call it.
+PIECE_NAMES = {
+    "forward": "batchnorm_forward",
+    "backward": "batchnorm_backward",
+    "update": "update_running_stats",
+    "eval_forward": "batchnorm_eval_forward",
+}
+
 
 def _first(value):
     return value[0] if isinstance(value, tuple) else value
@@ -467,11 +482,11 @@ def student_batchnorm_pieces(forward=None, backward=None, update=None, eval_forw
     in notebook 06's check.
     """
     checks = {
-        "forward": ("batchnorm_forward (notebook 05)", forward, check_batchnorm_forward),
-        "backward": ("batchnorm_backward (notebook 06)", backward, check_batchnorm_backward),
-        "update": ("update_running_stats (this notebook)", update, check_update_running_stats),
+        "forward": (f"{PIECE_NAMES['forward']} (notebook 05)", forward, check_batchnorm_forward),
+        "backward": (f"{PIECE_NAMES['backward']} (notebook 06)", backward, check_batchnorm_backward),
+        "update": (f"{PIECE_NAMES['update']} (this notebook)", update, check_update_running_stats),
         "eval_forward": (
-            "batchnorm_eval_forward (this notebook)",
+            f"{PIECE_NAMES['eval_forward']} (this notebook)",
             eval_forward,
             check_batchnorm_eval_forward,
         ),
