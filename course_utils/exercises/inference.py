@@ -420,6 +420,9 @@ def _diagnose_fold(answers, args, kwargs):
             "the running mean must be subtracted too (it is part of eval-mode BN)": b * s + beta,
             "the Linear layer's own bias b is still in z = xW + b: it ends up in b_folded too": beta - mu * s,
             "the shift (b − running_mean) is multiplied by the same scale as W": b - mu + beta,
+            "b_j sits inside z_j = Σ_i x_i W_ij + b_j: the per-unit scale multiplies b_j as well as the running mean": (
+                b - mu * s + beta
+            ),
             "beta is added after the scale": (b - mu) * s,
             "subtract the running mean: z_j − mean_j contains b_j − mean_j, not b_j + mean_j": (b + mu) * s
             + beta,

@@ -297,6 +297,11 @@ def fold_scaled_beta(W, b, bn):
     return W * s, (b - bn.running_mean + bn.beta) * s
 
 
+def fold_unscaled_bias(W, b, bn):
+    s = _s(bn)
+    return W * s, b - s * bn.running_mean + bn.beta
+
+
 def fold_in_place(W, b, bn):
     W *= _s(bn)
     return W, (b - bn.running_mean) * _s(bn) + bn.beta
@@ -605,6 +610,7 @@ CORPUS = {
             Wrong(fold_blog_bias, hint="own bias b"),
             Wrong(fold_no_running_mean, hint="running mean must be subtracted"),
             Wrong(fold_unscaled_shift, hint="same scale as W"),
+            Wrong(fold_unscaled_bias, hint="multiplies b_j as well"),
             Wrong(fold_no_beta, hint="beta is added"),
             Wrong(fold_plus_mean, hint="not b_j + mean_j"),
             Wrong(fold_scaled_beta, hint="not multiplied by gamma"),
